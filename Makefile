@@ -1,0 +1,51 @@
+# PulseOps: `make run` brings everything up on embedded defaults; `make test` runs the test suite.
+PYTHON ?= python3.11
+VENV := .venv
+SUPERSET_VENV := .venv-superset
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: install manifest run test browser services lock clean
+
+install: $(VENV)/.installed $(SUPERSET_VENV)/.installed manifest
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip sync -q --python $(VENV)/bin/python requirements.lock
+	$(UV) pip install -q --python $(VENV)/bin/python --no-deps -e .
+	touch $@
+
+# Superset lives in its own environment: it needs SQLAlchemy 1.4 and pandas 2.1.
+$(SUPERSET_VENV)/.installed: superset_config/requirements.lock $(VENV)/.installed
+	test -x $(SUPERSET_VENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_VENV)
+	$(UV) pip sync -q --python $(SUPERSET_VENV)/bin/python superset_config/requirements.lock
+	touch $@
+
+# The dbt manifest is built, never committed; Dagster reads it to build the dbt assets.
+manifest: $(VENV)/.installed
+	cd dbt_project && ../$(VENV)/bin/dbt parse --quiet --profiles-dir . --project-dir .
+
+run: install
+	$(VENV)/bin/pulseops up
+
+# Debian's chromium drives the browser tests (never a downloaded browser).
+browser:
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+
+# The external-database tests use the PostgreSQL server this machine runs on 127.0.0.1:5432.
+services:
+	pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+
+test: install browser services
+	$(VENV)/bin/python -m pytest
+
+lock:
+	$(UV) pip compile -q pyproject.toml --extra test --python-version 3.11 -o requirements.lock
+	$(UV) pip compile -q superset_config/requirements.in --python-version 3.11 -o superset_config/requirements.lock
+
+clean:
+	-$(VENV)/bin/pulseops stop
+	rm -rf state test-artefacts dbt_project/target dbt_project/logs

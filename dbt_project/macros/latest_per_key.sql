@@ -1,0 +1,13 @@
+{# Keep one row per natural key: the one from the most recent load (corrected re-deliveries win). #}
+{% macro latest_per_key(relation, key_columns) -%}
+    select * from (
+        select
+            *,
+            row_number() over (
+                partition by {{ key_columns | join(', ') }}
+                order by _loaded_at desc, _file_key desc
+            ) as _load_rank
+        from {{ relation }}
+    ) as ranked
+    where _load_rank = 1
+{%- endmacro %}

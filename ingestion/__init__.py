@@ -1,0 +1,1 @@
+"""Source contracts, the demo generator, validation and the landing -> raw loader."""

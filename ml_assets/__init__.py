@@ -1,0 +1,1 @@
+"""Pure model code: it takes DataFrames and returns DataFrames; it never opens a connection."""

@@ -1,0 +1,1 @@
+"""Dagster orchestration, runtime settings and the `pulseops` command line."""

@@ -1,0 +1,131 @@
+"""`pulseops`: the command line of a local PulseOps.
+
+    pulseops demo      write seeded demo files into the landing zone
+    pulseops pipeline  run the whole pipeline once (recorded in the local Dagster instance)
+    pulseops up        everything `make run` does: warehouse, demo data, pipeline, Dagster UI, Superset
+    pulseops stop      stop the embedded PostgreSQL
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from datetime import date
+
+from orchestration.settings import Settings
+
+
+def _store(settings: Settings):
+    from orchestration.resources import ObjectStoreResource
+
+    return ObjectStoreResource().store()
+
+
+def cmd_demo(args) -> int:
+    from ingestion.demo import write_to_landing
+
+    settings = Settings.from_env()
+    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    counts = write_to_landing(_store(settings), args.scale, as_of, args.seed)
+    for name, rows in counts.items():
+        print(f"  {name:28} {rows:>10,} rows")
+    return 0
+
+
+def _run_pipeline(settings: Settings) -> bool:
+    from dagster import DagsterInstance
+
+    from orchestration.instance import prepare_dagster_home
+    from orchestration.pipeline import failure_summary, run_job
+
+    os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(settings.state_dir))
+    started = time.monotonic()
+    print("Running the pipeline (ingestion -> dbt -> ML); progress is in the Dagster run log ...", flush=True)
+    with DagsterInstance.get() as instance:
+        result = run_job("pulseops_job", instance=instance, tags={"pulseops/trigger": "cli"})
+    if result.success:
+        print(f"Pipeline finished in {time.monotonic() - started:.0f} s (run {result.run_id}).")
+    else:
+        print(f"Pipeline failed (run {result.run_id}):\n{failure_summary(result)}", file=sys.stderr)
+    return result.success
+
+
+def cmd_pipeline(args) -> int:
+    return 0 if _run_pipeline(Settings.from_env()) else 1
+
+
+def cmd_up(args) -> int:
+    from ingestion.demo import write_to_landing
+    from orchestration.services import start_dagster
+    from orchestration.warehouse import resolve_database_url
+    from superset_config.launcher import start_superset
+
+    settings = Settings.from_env()
+    print(f"State folder: {settings.state_dir}")
+    warehouse_url = resolve_database_url(settings)
+    print("Warehouse: " + ("DATABASE_URL" if settings.database_url else "embedded PostgreSQL (state/postgres)"))
+    store = _store(settings)
+    if not store.list("landing/"):
+        print(f"Landing zone empty: writing demo data (scale {args.scale}) ...", flush=True)
+        write_to_landing(store, args.scale, date.today())
+    if not _run_pipeline(settings):
+        return 1
+    dagster = start_dagster(settings.state_dir, args.dagster_port)
+    print(f"Dagster UI: {dagster.url}  (log: {dagster.log_path})", flush=True)
+    try:
+        superset = start_superset(settings.state_dir, warehouse_url, port=args.superset_port)
+    except Exception:
+        dagster.stop()
+        raise
+    print(f"Superset:   {superset.url}  user {superset.username}")
+    if superset.password_is_new:
+        print(f"            password {superset.password}  (shown once; stored owner-only in "
+              f"{settings.secrets_dir})")
+    else:
+        print(f"            password stored owner-only in {settings.secrets_dir}")
+    print("Press Ctrl-C to stop.", flush=True)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    try:
+        while not stopping and dagster.process.poll() is None and superset.process.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("Stopping ...")
+        superset.stop()
+        dagster.stop()
+    return 0
+
+
+def cmd_stop(args) -> int:
+    from orchestration import embedded_postgres
+
+    embedded_postgres.stop(Settings.from_env().state_dir)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pulseops", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="write seeded demo files into the landing zone")
+    demo.add_argument("--scale", choices=["XS", "S", "M"], default="S")
+    demo.add_argument("--as-of", help="last day of the generated history (default: today)")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
+    commands.add_parser("pipeline", help="run the whole pipeline once").set_defaults(func=cmd_pipeline)
+    up = commands.add_parser("up", help="warehouse, demo data, pipeline, Dagster UI and Superset")
+    up.add_argument("--scale", choices=["XS", "S", "M"], default="S")
+    up.add_argument("--dagster-port", type=int, default=int(os.environ.get("PULSEOPS_DAGSTER_PORT", 3000)))
+    up.add_argument("--superset-port", type=int, default=int(os.environ.get("PULSEOPS_SUPERSET_PORT", 8088)))
+    up.set_defaults(func=cmd_up)
+    commands.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

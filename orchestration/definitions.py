@@ -1,0 +1,28 @@
+"""The single PulseOps code location: ingestion, dbt and ML assets, jobs, schedule and sensor."""
+import sys
+from pathlib import Path
+
+from dagster import Definitions
+from dagster_dbt import DbtCliResource
+
+from orchestration.dbt_project import dbt_project
+from orchestration.defs.automation import daily_schedule, ingest_job, landing_sensor, pulseops_job
+from orchestration.defs.dbt import warehouse_models
+from orchestration.defs.ingestion import ingestion_assets
+from orchestration.defs.ml import ml_assets
+from orchestration.resources import ObjectStoreResource, WarehouseResource
+
+defs = Definitions(
+    assets=[*ingestion_assets, warehouse_models, *ml_assets],
+    jobs=[pulseops_job, ingest_job],
+    schedules=[daily_schedule],
+    sensors=[landing_sensor],
+    resources={
+        "warehouse": WarehouseResource(),
+        "object_store": ObjectStoreResource(),
+        "dbt": DbtCliResource(
+            project_dir=dbt_project,
+            # dbt is installed beside this interpreter, which need not be on PATH.
+            dbt_executable=str(Path(sys.executable).parent / "dbt")),
+    },
+)

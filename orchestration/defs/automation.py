@@ -1,0 +1,53 @@
+"""Jobs, the daily schedule and the landing-zone sensor."""
+
+import hashlib
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    ScheduleDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    in_process_executor,
+    sensor,
+)
+
+from ingestion.contracts import CONTRACTS
+from ingestion.loader import LEDGER, pending_files
+from orchestration.resources import ObjectStoreResource, WarehouseResource
+
+# In-process: on small machines a process per step costs more than the steps themselves.
+pulseops_job = define_asset_job(
+    "pulseops_job", selection=AssetSelection.all(), executor_def=in_process_executor,
+    description="Everything: landing -> raw -> dbt models and tests -> ML scores.")
+ingest_job = define_asset_job(
+    "ingest_job", selection=AssetSelection.groups(*sorted({f"raw_{c.source}" for c in CONTRACTS})),
+    executor_def=in_process_executor, description="Landing -> raw only (launched per file by the S3 Lambda).")
+
+daily_schedule = ScheduleDefinition(
+    name="daily_pulseops", job=pulseops_job, cron_schedule="0 5 * * *",
+    default_status=DefaultScheduleStatus.RUNNING)
+
+
+@sensor(job=pulseops_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
+        description="Starts the pipeline when a new or changed file appears in the landing zone.")
+def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource,
+                   object_store: ObjectStoreResource):
+    store = object_store.store()
+    with warehouse.connect() as conn:
+        has_ledger = conn.execute("select to_regclass(%s)", (LEDGER,)).fetchone()[0] is not None
+        conn.rollback()
+        if has_ledger:
+            pending = [o for c in CONTRACTS for o in pending_files(conn, store, c)]
+        else:
+            pending = [o for c in CONTRACTS for o in store.list(c.landing_prefix)]
+    if not pending:
+        return SkipReason("no new or changed files in the landing zone")
+    fingerprint = hashlib.sha256("\n".join(sorted(f"{o.key}@{o.version}" for o in pending)).encode()).hexdigest()
+    context.log.info(f"{len(pending)} new or changed file(s): {[o.key for o in pending][:10]}")
+    # The run key makes the same set of files start one run only, however often the sensor ticks.
+    return RunRequest(run_key=fingerprint[:32], tags={"pulseops/trigger": "landing_sensor",
+                                                      "pulseops/files": str(len(pending))})

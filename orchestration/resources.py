@@ -1,0 +1,45 @@
+"""Dagster resources. Settings are read from the environment when a resource is used, so the
+same definitions run on the embedded defaults, a real PostgreSQL server and a real S3 bucket."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+import psycopg
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from ingestion.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+from orchestration.settings import Settings
+from orchestration.warehouse import libpq_url, resolve_database_url
+
+
+class WarehouseResource(ConfigurableResource):
+    """The PostgreSQL warehouse."""
+
+    database_url: Optional[str] = Field(
+        default=None, description="Overrides DATABASE_URL; both unset means the embedded PostgreSQL.")
+
+    def url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return resolve_database_url(Settings.from_env())
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        with psycopg.connect(libpq_url(self.url())) as conn:
+            yield conn
+
+
+class ObjectStoreResource(ConfigurableResource):
+    """Landing, raw and quarantine zones: an S3 bucket when configured, else a local folder."""
+
+    bucket: Optional[str] = Field(default=None, description="Overrides PULSEOPS_S3_BUCKET.")
+    endpoint_url: Optional[str] = Field(default=None, description="Overrides PULSEOPS_S3_ENDPOINT_URL.")
+
+    def store(self) -> ObjectStore:
+        settings = Settings.from_env()
+        bucket = self.bucket or settings.s3_bucket
+        if bucket:
+            return S3ObjectStore(bucket, settings.s3_prefix, self.endpoint_url or settings.s3_endpoint_url)
+        return LocalObjectStore(settings.local_object_store_dir)

@@ -1,0 +1,1 @@
+"""Superset for PulseOps: its settings, launcher, bootstrap and the dashboards kept as code."""

@@ -1,0 +1,201 @@
+"""Start Superset for PulseOps from the main virtual environment.
+
+Superset needs SQLAlchemy 1.4 and lives in its own venv (.venv-superset), so nothing here imports
+it: the bootstrap and the web server run as child processes of that venv's python.
+
+    server = start_superset(state_dir, "postgresql://user:pw@127.0.0.1:5432/pulseops")
+    ...  # server.url, server.admin_username, server.admin_password
+    server.stop()
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestration.settings import read_or_create_secret
+
+CONFIG_DIR = Path(__file__).resolve().parent
+REPO_ROOT = CONFIG_DIR.parent
+ADMIN_USERNAME = "admin"
+HEALTH_TIMEOUT_S = 120
+BOOTSTRAP_TIMEOUT_S = 600
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SupersetServer:
+    url: str
+    admin_username: str
+    admin_password: str = field(repr=False)
+    process: subprocess.Popen
+    state_dir: Path
+    log_path: Path
+
+    def stop(self, timeout: float = 30) -> None:
+        """SIGTERM lets gunicorn stop its workers itself; SIGKILL only if it hangs."""
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def __enter__(self) -> "SupersetServer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def superset_python() -> Path:
+    """The Superset venv's interpreter; PULSEOPS_SUPERSET_VENV points elsewhere (e.g. in images)."""
+    venv = Path(os.environ.get("PULSEOPS_SUPERSET_VENV") or REPO_ROOT / ".venv-superset")
+    python = venv / "bin" / "python"
+    if not python.exists():
+        raise FileNotFoundError(
+            f"{python} not found: create it with `python -m venv {venv}` and "
+            f"`{venv}/bin/pip install -r superset_config/requirements.lock`"
+        )
+    return python
+
+
+def superset_sqlalchemy_url(warehouse_url: str) -> str:
+    """Superset's SQLAlchemy 1.4 talks to PostgreSQL through psycopg2: name that driver explicitly."""
+    scheme, sep, rest = warehouse_url.partition("://")
+    if not sep:
+        raise ValueError("warehouse URL must look like postgresql://user:password@host:port/db")
+    if scheme.split("+")[0] not in ("postgresql", "postgres"):
+        raise ValueError(f"unsupported warehouse URL scheme {scheme!r}; PostgreSQL is expected")
+    return f"postgresql+psycopg2://{rest}"
+
+
+def superset_env(state_dir: Path) -> dict[str, str]:
+    """Environment shared by the bootstrap and the server; secrets are made on first use."""
+    home = state_dir / "superset"
+    home.mkdir(parents=True, exist_ok=True)
+    secrets_dir = state_dir / "secrets"
+    env = dict(os.environ)
+    for variable, secret_name in (
+        ("SUPERSET_SECRET_KEY", "superset_secret_key"),
+        ("SUPERSET_ADMIN_PASSWORD", "superset_admin_password"),
+    ):
+        if not env.get(variable):
+            env[variable], created = read_or_create_secret(secrets_dir, secret_name, nbytes=32)
+            if created:
+                log.warning("generated %s, stored in %s", variable, secrets_dir / secret_name)
+    env.update(
+        SUPERSET_HOME=str(home),
+        SUPERSET_CONFIG_PATH=str(CONFIG_DIR / "superset_config.py"),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def run_bootstrap(state_dir: Path, warehouse_url: str) -> None:
+    """Migrate the metadata DB, ensure the admin user and (re)import the dashboards."""
+    env = superset_env(state_dir)
+    env["PULSEOPS_WAREHOUSE_URI"] = superset_sqlalchemy_url(warehouse_url)
+    log_path = _log_path(state_dir, "bootstrap.log")
+    with log_path.open("ab") as out:
+        result = subprocess.run(
+            [str(superset_python()), str(CONFIG_DIR / "bootstrap.py")],
+            env=env, cwd=env["SUPERSET_HOME"], stdout=out, stderr=subprocess.STDOUT,
+            timeout=BOOTSTRAP_TIMEOUT_S, check=False,
+        )
+    if result.returncode != 0:
+        raise RuntimeError(f"Superset bootstrap failed ({result.returncode}):\n{_tail(log_path)}")
+
+
+def start_superset(state_dir: Path, warehouse_url: str, port: int | None = None) -> SupersetServer:
+    """Bootstrap Superset under `state_dir` and serve it on 127.0.0.1 until `stop()` is called."""
+    state_dir = Path(state_dir).resolve()
+    run_bootstrap(state_dir, warehouse_url)
+    env = superset_env(state_dir)
+    port = port or _free_port()
+    gunicorn = superset_python().parent / "gunicorn"
+    log_path = _log_path(state_dir, "gunicorn.log")
+    with log_path.open("ab") as out:
+        process = subprocess.Popen(
+            [str(gunicorn), "-w", "2", "-k", "gthread", "--threads", "8",
+             "-b", f"127.0.0.1:{port}", "--timeout", "120",
+             # Without it gunicorn 27 keeps a control socket under $HOME.
+             "--no-control-socket",
+             "superset.app:create_app()"],
+            env=env, cwd=env["SUPERSET_HOME"], stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            # Its own process group, so a hung server can be killed with all its workers.
+            start_new_session=True,
+        )
+    server = SupersetServer(
+        url=f"http://127.0.0.1:{port}",
+        admin_username=ADMIN_USERNAME,
+        admin_password=env["SUPERSET_ADMIN_PASSWORD"],
+        process=process,
+        state_dir=state_dir,
+        log_path=log_path,
+    )
+    try:
+        _wait_healthy(server)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _wait_healthy(server: SupersetServer) -> None:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"Superset exited with {server.process.returncode}:\n{_tail(server.log_path)}"
+            )
+        try:
+            with urllib.request.urlopen(f"{server.url}/health", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"Superset not healthy after {HEALTH_TIMEOUT_S} s:\n{_tail(server.log_path)}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _log_path(state_dir: Path, name: str) -> Path:
+    folder = state_dir / "superset" / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+if __name__ == "__main__":
+    # `python -m superset_config.launcher STATE_DIR WAREHOUSE_URL [PORT]` serves until Ctrl-C.
+    logging.basicConfig(level=logging.INFO)
+    args = sys.argv[1:]
+    if len(args) not in (2, 3):
+        sys.exit("usage: python -m superset_config.launcher STATE_DIR WAREHOUSE_URL [PORT]")
+    with start_superset(Path(args[0]), args[1], int(args[2]) if len(args) == 3 else None) as srv:
+        print(f"Superset at {srv.url} (user {srv.admin_username})", flush=True)
+        try:
+            srv.process.wait()
+        except KeyboardInterrupt:
+            pass

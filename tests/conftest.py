@@ -1,0 +1,92 @@
+"""Fixtures that run the real pipeline on demo data, once per backend and session."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.support import PULSEOPS_ENV_KEYS, REPO, environment, throwaway_database
+
+AS_OF = date(2026, 11, 25)
+SCALE = "S"
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@dataclass
+class PipelineRun:
+    """A warehouse filled by the real pipeline from demo files, and how to reach it."""
+
+    name: str
+    env: dict[str, str | None]
+    database_url: str = ""
+    landing: dict[str, pd.DataFrame] = field(default_factory=dict)
+    truth: dict = field(default_factory=dict)
+
+    @contextmanager
+    def activate(self):
+        with environment(**{**{key: None for key in PULSEOPS_ENV_KEYS}, **self.env}):
+            yield
+
+    def store(self):
+        from orchestration.resources import ObjectStoreResource
+
+        return ObjectStoreResource().store()
+
+
+def fill_with_demo_data(run: PipelineRun, job: str = "pulseops_job") -> PipelineRun:
+    from ingestion.demo import SCALES, generate, write_to_landing
+    from orchestration.pipeline import failure_summary, run_job
+    from orchestration.settings import Settings
+    from orchestration.warehouse import resolve_database_url
+
+    with run.activate():
+        run.landing, run.truth = generate(SCALES[SCALE], AS_OF)
+        write_to_landing(run.store(), SCALE, AS_OF)
+        result = run_job(job)
+        assert result.success, failure_summary(result)
+        run.database_url = resolve_database_url(Settings.from_env())
+    return run
+
+
+@pytest.fixture(scope="session")
+def artefacts_dir() -> Path:
+    folder = REPO / "test-artefacts"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def embedded_pipeline(tmp_path_factory):
+    from orchestration import embedded_postgres
+
+    state = tmp_path_factory.mktemp("embedded-state")
+    run = PipelineRun("embedded", {"PULSEOPS_HOME": str(state)})
+    try:
+        yield fill_with_demo_data(run)
+    finally:
+        embedded_postgres.stop(state)
+
+
+@pytest.fixture(scope="session")
+def external_pipeline(tmp_path_factory):
+    with throwaway_database() as url:
+        state = tmp_path_factory.mktemp("external-state")
+        yield fill_with_demo_data(PipelineRun("external", {"PULSEOPS_HOME": str(state), "DATABASE_URL": url}))
+
+
+@pytest.fixture(scope="session", params=["embedded", "external"])
+def pipeline(request) -> PipelineRun:
+    return request.getfixturevalue(f"{request.param}_pipeline")
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(embedded_pipeline) -> str:
+    """A warehouse populated by the real pipeline (for the Superset tests)."""
+    return embedded_pipeline.database_url

@@ -1,0 +1,192 @@
+"""Helpers for tests that need a real Superset: start it, talk to its REST API, look at it in a browser.
+
+The browser is Debian's chromium driven by Playwright; Playwright's own browser downloads are
+never used (the machines reach no download site).
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from superset_config.launcher import SupersetServer, run_bootstrap, start_superset
+
+__all__ = [
+    "SupersetApi", "SupersetServer", "DashboardCheck", "ChartState", "start_superset",
+    "run_bootstrap", "check_dashboard_in_browser", "CHROMIUM_PATH",
+]
+
+CHROMIUM_PATH = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+# Superset's loading indicators; while any is on the page some chart is still querying.
+SPINNER_SELECTOR = ".loading, [data-test='loading-indicator'], .ant-skeleton"
+CHART_SELECTOR = "[data-test='chart-grid-component']"
+# A failed chart shows an error alert where the chart would be; an empty one shows an empty state.
+CHART_ERROR_SELECTOR = "[role='alert'], .ant-alert-error"
+CHART_EMPTY_SELECTOR = ".ant-empty"
+
+
+class SupersetApi:
+    """A logged-in REST session (bearer token plus CSRF token for writes)."""
+
+    def __init__(self, base_url: str, username: str, password: str, timeout: float = 60):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        # Without it Superset answers errors with an HTML page instead of JSON.
+        self.session.headers["Accept"] = "application/json"
+        token = self._checked(self.session.post(
+            self._url("/api/v1/security/login"),
+            json={"username": username, "password": password, "provider": "db", "refresh": False},
+            timeout=timeout,
+        )).json()["access_token"]
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        csrf = self.get("/api/v1/security/csrf_token/")["result"]
+        self.session.headers.update({"X-CSRFToken": csrf, "Referer": self.base_url})
+
+    @classmethod
+    def for_server(cls, server: SupersetServer) -> "SupersetApi":
+        return cls(server.url, server.admin_username, server.admin_password)
+
+    def get(self, path: str, **params) -> dict:
+        return self._checked(self.session.get(self._url(path), params=params, timeout=self.timeout)).json()
+
+    def post(self, path: str, payload: dict) -> dict:
+        return self._checked(self.session.post(self._url(path), json=payload, timeout=self.timeout)).json()
+
+    def put(self, path: str, payload: dict) -> dict:
+        return self._checked(self.session.put(self._url(path), json=payload, timeout=self.timeout)).json()
+
+    def list(self, resource: str, **filters: str) -> list[dict]:
+        """Every row of /api/v1/<resource>/ (dashboard, chart, dataset, database), optionally
+        filtered by exact column values."""
+        rows, page = [], 0
+        conditions = ",".join(f"(col:{col},opr:eq,value:'{value}')" for col, value in filters.items())
+        while True:
+            query = f"(page:{page},page_size:100,filters:!({conditions}))"
+            answer = self.get(f"/api/v1/{resource}/", q=query)
+            rows.extend(answer["result"])
+            if len(rows) >= answer["count"] or not answer["result"]:
+                return rows
+            page += 1
+
+    def count(self, resource: str) -> int:
+        return self.get(f"/api/v1/{resource}/", q="(page:0,page_size:1)")["count"]
+
+    def dashboard(self, id_or_slug: int | str) -> dict:
+        return self.get(f"/api/v1/dashboard/{id_or_slug}")["result"]
+
+    def dashboard_charts(self, id_or_slug: int | str) -> list[dict]:
+        return self.get(f"/api/v1/dashboard/{id_or_slug}/charts")["result"]
+
+    def chart_data(self, chart_id: int) -> list[dict]:
+        """Rows of every query of a chart, run from its saved query context."""
+        answer = self.get(f"/api/v1/chart/{chart_id}/data/")
+        return [row for query in answer["result"] for row in query["data"]]
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    @staticmethod
+    def _checked(response: requests.Response) -> requests.Response:
+        if not response.ok:
+            raise AssertionError(
+                f"{response.request.method} {response.url} -> {response.status_code}: {response.text[:2000]}"
+            )
+        return response
+
+
+@dataclass
+class ChartState:
+    name: str
+    viz_type: str
+    error: str | None  # the alert's text when the chart failed
+    empty: bool  # "No results were returned for this query"
+
+
+@dataclass
+class DashboardCheck:
+    """What the browser saw once every chart of the dashboard had finished loading."""
+    slug: str
+    screenshot: Path
+    charts: list[ChartState]
+    seconds: float
+
+    @property
+    def chart_errors(self) -> dict[str, str]:
+        return {chart.name: chart.error for chart in self.charts if chart.error is not None}
+
+    @property
+    def empty_charts(self) -> list[str]:
+        return [chart.name for chart in self.charts if chart.empty]
+
+
+def check_dashboard_in_browser(
+    base_url: str, username: str, password: str, slug: str, screenshot: Path,
+    timeout_s: float = 90,
+) -> DashboardCheck:
+    """Log in through the form, open the dashboard standalone, wait for every chart, screenshot it."""
+    from playwright.sync_api import sync_playwright
+
+    started = time.monotonic()
+    base_url = base_url.rstrip("/")
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": 1600, "height": 1000},
+        )
+        try:
+            page = context.new_page()
+            page.set_default_timeout(timeout_s * 1000)
+            _log_in(page, base_url, username, password)
+            page.goto(f"{base_url}/superset/dashboard/{slug}/?standalone=1")
+            page.wait_for_selector(CHART_SELECTOR)
+            _wait_until_drawn(page, timeout_s)
+            charts = [_chart_state(chart) for chart in page.locator(CHART_SELECTOR).all()]
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            context.close()
+    return DashboardCheck(slug, screenshot, charts, time.monotonic() - started)
+
+
+def _chart_state(chart) -> ChartState:
+    alerts = chart.locator(CHART_ERROR_SELECTOR)
+    error = None
+    if alerts.count():
+        error = " ".join(alerts.all_inner_texts()).strip() or "error alert without text"
+    return ChartState(
+        name=chart.get_attribute("data-test-chart-name") or "?",
+        viz_type=chart.get_attribute("data-test-viz-type") or "?",
+        error=error,
+        empty=chart.locator(CHART_EMPTY_SELECTOR).count() > 0,
+    )
+
+
+def _log_in(page, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name='username'], #username", username)
+    page.fill("input[name='password'], #password", password)
+    page.click("button[type='submit'], input[type='submit']")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def _wait_until_drawn(page, timeout_s: float) -> None:
+    """Spinners come and go as queries start; wait until none has shown for a short while."""
+    deadline = time.monotonic() + timeout_s
+    quiet_since = None
+    while time.monotonic() < deadline:
+        if page.locator(SPINNER_SELECTOR).count() == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= 1.5:
+                return
+        else:
+            quiet_since = None
+        page.wait_for_timeout(250)
+    raise TimeoutError(f"dashboard still loading after {timeout_s} s")

@@ -1,0 +1,74 @@
+"""Re-runs add nothing; a bad file is quarantined with a readable report; a corrected re-delivery
+replaces its earlier rows. On a warehouse of their own, so they disturb no other test."""
+import json
+
+import pytest
+
+from orchestration.pipeline import run_job
+from tests.conftest import PipelineRun, fill_with_demo_data
+from tests.support import query, scalar, throwaway_database
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory):
+    with throwaway_database() as url:
+        state = tmp_path_factory.mktemp("ingestion-state")
+        yield fill_with_demo_data(PipelineRun("ingested", {"PULSEOPS_HOME": str(state), "DATABASE_URL": url}),
+                                  job="ingest_job")
+
+
+def _ingest(run):
+    with run.activate():
+        result = run_job("ingest_job")
+    return result
+
+
+def test_second_run_adds_nothing(ingested):
+    before = scalar(ingested.database_url, "select count(*) from raw.psa__tickets")
+    ledger_before = query(ingested.database_url, "select * from raw._ingestion_ledger order by 1")
+    assert _ingest(ingested).success
+    assert scalar(ingested.database_url, "select count(*) from raw.psa__tickets") == before
+    assert query(ingested.database_url, "select * from raw._ingestion_ledger order by 1") == ledger_before
+
+
+def test_bad_file_is_quarantined_with_report(ingested):
+    url = ingested.database_url
+    clients_before = scalar(url, "select count(*) from raw.psa__clients")
+    bad = ("client_id,client_name,industry,segment,onboarded_date,employee_count\n"
+           "C90001,Bad Co,Retail,SMB,2024-01-01,12\n")  # no region column
+    good = ingested.landing["psa/agreements"].head(3).assign(agreement_id=["AGX1", "AGX2", "AGX3"])
+    with ingested.activate():
+        store = ingested.store()
+        store.put_bytes("landing/psa/clients/clients_missing_region.csv", bad.encode())
+        store.put_bytes("landing/psa/agreements/agreements_extra.csv", good.to_csv(index=False).encode())
+        result = run_job("ingest_job")
+        report = json.loads(store.get_bytes("quarantine/psa/clients/clients_missing_region.csv.report.json"))
+        assert store.get_bytes("landing/psa/clients/clients_missing_region.csv") == bad.encode()  # kept as delivered
+    assert result.success  # a bad file fails its check, not the run
+    checks = {(e.asset_key.to_user_string(), e.passed) for e in result.get_asset_check_evaluations()}
+    assert ("raw/psa__clients", False) in checks
+    assert ("raw/psa__agreements", True) in checks
+    assert report["file"] == "landing/psa/clients/clients_missing_region.csv"
+    assert report["errors"][0]["rule"] == "columns_match_contract"
+    assert report["errors"][0]["detail"] == "missing columns ['region'], unexpected columns []"
+    assert scalar(url, "select count(*) from raw.psa__clients") == clients_before  # nothing of it loaded
+    assert query(url, "select status, rows_in, rows_rejected, report_key from raw._ingestion_ledger "
+                      "where file_key = 'landing/psa/clients/clients_missing_region.csv'") == [
+        ("quarantined", 1, 1, "quarantine/psa/clients/clients_missing_region.csv.report.json")]
+    # other sources still load
+    assert scalar(url, "select count(*) from raw.psa__agreements where _file_key like '%%agreements_extra.csv'") == 3
+
+
+def test_corrected_redelivery_replaces_rows(ingested):
+    url = ingested.database_url
+    clients = ingested.landing["psa/clients"]
+    key = next(k for (k,) in query(url, "select file_key from raw._ingestion_ledger "
+                                        "where source = 'psa' and entity = 'clients' and status = 'loaded'"))
+    corrected = clients.copy()
+    corrected.loc[0, "client_name"] = "Renamed Holdings"
+    with ingested.activate():
+        ingested.store().put_bytes(key, corrected.to_csv(index=False).encode())
+        assert run_job("ingest_job").success
+    assert scalar(url, "select count(*) from raw.psa__clients where _file_key = %s", (key,)) == len(clients)
+    assert scalar(url, "select client_name from raw.psa__clients where client_id = %s",
+                  (clients.loc[0, "client_id"],)) == "Renamed Holdings"
