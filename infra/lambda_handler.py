@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -28,7 +29,7 @@ mutation LaunchRun($executionParams: ExecutionParams!) {
     ... on PythonError { message }
     ... on RunConfigValidationInvalid { errors { message } }
     ... on InvalidSubsetError { message }
-    ... on JobNotFoundError: PipelineNotFoundError { message }
+    ... on PipelineNotFoundError { message }
   }
 }
 """
@@ -74,8 +75,11 @@ def _post_graphql(url: str, query: str, variables: dict) -> dict:
         headers[name.strip()] = value.strip()
     request = urllib.request.Request(url, json.dumps({"query": query, "variables": variables}).encode(),
                                      headers, method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"Dagster answered HTTP {error.code}: {error.read()[:500]!r}") from error
 
 
 def launch_ingestion(obj: dict, landing_key: str, source: str, entity: str) -> str:

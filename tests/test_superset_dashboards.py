@@ -6,6 +6,8 @@ and `artefacts_dir` (folder that keeps the screenshots).
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 import requests
 
@@ -40,6 +42,14 @@ def test_each_dashboard_and_the_warehouse_exist_exactly_once(api):
         found = api.list("dashboard", slug=slug)
         assert [d["dashboard_title"] for d in found] == [title]
     assert len(api.list("database", database_name="PulseOps Warehouse")) == 1
+
+
+def test_warehouse_connection_is_the_one_given_at_import(api, warehouse_url):
+    (database,) = api.list("database", database_name="PulseOps Warehouse")
+    uri = urlsplit(api.get(f"/api/v1/database/{database['id']}/connection")["result"]["sqlalchemy_uri"])
+    expected = urlsplit(warehouse_url)
+    assert uri.scheme == "postgresql+psycopg2"
+    assert (uri.hostname, uri.port, uri.path) == (expected.hostname, expected.port, expected.path)
 
 
 def test_bootstrapping_again_creates_no_duplicates(superset, api, warehouse_url):
