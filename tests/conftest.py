@@ -10,7 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.support import PULSEOPS_ENV_KEYS, REPO, environment, throwaway_database
+from tests.support import (
+    PULSEOPS_ENV_KEYS,
+    REPO,
+    environment,
+    moto_server,
+    throwaway_database,
+)
 
 AS_OF = date(2026, 11, 25)
 SCALE = "S"
@@ -90,3 +96,10 @@ def pipeline(request) -> PipelineRun:
 def warehouse_url(embedded_pipeline) -> str:
     """A warehouse populated by the real pipeline (for the Superset tests)."""
     return embedded_pipeline.database_url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    """A real S3 protocol server (moto_server) on loopback."""
+    with moto_server() as endpoint:
+        yield endpoint

@@ -94,3 +94,13 @@ def query(url: str, sql: str, params=None) -> list[tuple]:
 
 def scalar(url: str, sql: str, params=None):
     return query(url, sql, params)[0][0]
+
+
+def make_bucket(endpoint: str, name: str):
+    """Create a bucket on the S3 protocol server and return a boto3 client for it."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
+    client.create_bucket(Bucket=name)
+    return client

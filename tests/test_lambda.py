@@ -1,9 +1,8 @@
-"""The S3 object-store path (boto3 against moto_server) and the Lambda that launches ingestion runs
-on a real Dagster webserver. The AWS control plane (Lambda service, S3 notifications) cannot run
-here, so the handler is invoked in process with an event of AWS's documented shape."""
+"""The Lambda that launches ingestion runs on a real Dagster webserver when a file lands in S3.
+The AWS control plane (Lambda service, S3 notifications) cannot run here, so the handler is
+invoked in process with an event of AWS's documented shape; S3 itself is moto_server."""
 from __future__ import annotations
 
-import io
 import json
 import time
 import urllib.parse
@@ -11,46 +10,17 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 
-import boto3
-import pyarrow.parquet as pq
-import pytest
-
-from ingestion.contracts import CONTRACTS
 from infra import lambda_handler
-from tests.conftest import PipelineRun, fill_with_demo_data
-from tests.support import environment, free_port, moto_server, s3_environment, scalar, throwaway_database
+from tests.support import (
+    environment,
+    free_port,
+    make_bucket,
+    s3_environment,
+    scalar,
+    throwaway_database,
+)
 
 EVENT_TEMPLATE = Path(__file__).parent / "data" / "s3_object_created_event.json"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with moto_server() as endpoint:
-        yield endpoint
-
-
-def _bucket(endpoint: str, name: str):
-    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
-    client.create_bucket(Bucket=name)
-    return client
-
-
-def test_ingestion_through_s3(s3_endpoint, tmp_path_factory):
-    client = _bucket(s3_endpoint, "pulseops-ingest")
-    with throwaway_database() as url:
-        env = {"PULSEOPS_HOME": str(tmp_path_factory.mktemp("s3-state")), "DATABASE_URL": url,
-               **s3_environment(s3_endpoint, "pulseops-ingest"), "PULSEOPS_S3_PREFIX": "acme"}
-        run = fill_with_demo_data(PipelineRun("s3", env), job="ingest_job")
-        keys = {o["Key"] for o in client.list_objects_v2(Bucket="pulseops-ingest")["Contents"]}
-        for contract in CONTRACTS:
-            landed = len(run.landing[f"{contract.source}/{contract.entity}"])
-            assert scalar(url, f"select count(*) from {contract.raw_table}") == landed
-            originals = [k for k in keys if k.startswith(f"acme/{contract.landing_prefix}")]
-            parquet = [k for k in keys if k.startswith(f"acme/raw/{contract.source}/{contract.entity}/load_date=")]
-            assert len(originals) == 1 and len(parquet) == 1
-            body = client.get_object(Bucket="pulseops-ingest", Key=parquet[0])["Body"].read()
-            assert pq.read_table(io.BytesIO(body)).num_rows == landed
 
 
 def _graphql(url: str, query: str, variables: dict) -> dict:
@@ -82,7 +52,7 @@ def test_lambda_launches_ingestion_on_dagster(s3_endpoint, tmp_path_factory):
     from ingestion.demo import SCALES, generate
     from orchestration.services import start_dagster
 
-    client = _bucket(s3_endpoint, "pulseops-lambda")
+    client = make_bucket(s3_endpoint, "pulseops-lambda")
     clients = generate(SCALES["XS"], date(2026, 11, 25))[0]["psa/clients"]
     key = "landing/psa/clients/clients 2026-11-25.csv"  # a space: S3 events URL-encode keys
     put = client.put_object(Bucket="pulseops-lambda", Key=key, Body=clients.to_csv(index=False).encode())
