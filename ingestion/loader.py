@@ -1,170 +1,299 @@
 """Landing -> raw: validate a delivered file, keep it, write Parquet to the raw zone, COPY it into
 Postgres `raw`, and record the outcome in the ingestion ledger.
 
-Idempotent: a file whose checksum was already handled is skipped; a corrected re-delivery under the
-same key replaces its earlier rows in the same transaction that records it in the ledger.
+- Idempotent: a file whose checksum was already handled is skipped; a corrected re-delivery under
+  the same key replaces its earlier rows.
+- Atomic: the rows and the ledger entry commit in one transaction, so a load killed at any
+  instant leaves all of the file or none of it, and the next run loads it again.
+- Fast and flat in memory: the file is read in batches; a clean CSV streams unchanged into COPY
+  on the server's core while this process validates it on the other.
+- Bad input never raises: whole-file problems quarantine the file; bad rows of a contract that
+  allows it are held back with a report while the good rows load.
 """
 from __future__ import annotations
 
-import io
+import csv
+import gzip
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
+from tempfile import TemporaryDirectory
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ingestion.contracts import PG_TYPES, Contract
+from ingestion import raw_tables
+from ingestion.contracts import EXTRAS_COLUMN, Contract
+from ingestion.file_reading import FileFormat, FileProblem, count_rows, iter_batches, read_header, sniff_delimiter
 from ingestion.object_store import ObjectStore, StoredObject, sha256_of
-from ingestion.typed_read import apply_contract_types, read_source_file
-from ingestion.validation import RuleViolation, validate_frame
+from ingestion.quarantine import keep_rejected_file, keep_rejected_rows, write_report
+from ingestion.raw_tables import LEDGER, ensure_raw_schema  # noqa: F401  (re-exported for callers)
+from ingestion.typed_read import apply_contract_types, arrow_schema, arrow_types_by_header, to_pandas
+from ingestion.validation import BatchValidator, HeaderMapping, KeyTracker, RuleViolation, ViolationLog, check_header
 
-LEDGER = "raw._ingestion_ledger"
-LOAD_COLUMNS = ("_file_key", "_file_checksum", "_loaded_at")
+SOURCE_ROW = "_source_row"  # the row's number in the delivered file, kept in the raw-zone Parquet
+COPY_BLOCK = 1 << 20
 
 
 @dataclass
 class LoadResult:
     file_key: str
-    status: str  # loaded | unchanged | quarantined
+    status: str  # loaded | loaded_with_rejects | quarantined | unchanged
     rows_in: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
     checksum: str = ""
     object_version: str = ""
     report_key: str | None = None
+    parquet_key: str | None = None
     violations: list[RuleViolation] = field(default_factory=list)
 
-
-def ensure_raw_schema(conn, contracts) -> None:
-    conn.execute("create schema if not exists raw")
-    conn.execute(f"""
-        create table if not exists {LEDGER} (
-            file_key text primary key,
-            source text not null,
-            entity text not null,
-            checksum text not null,
-            status text not null,
-            rows_in bigint not null,
-            rows_loaded bigint not null,
-            rows_rejected bigint not null,
-            report_key text,
-            parquet_key text,
-            object_version text,
-            loaded_at timestamptz not null
-        )""")
-    for contract in contracts:
-        columns = ", ".join(f'"{c.name}" {PG_TYPES[c.type]}' for c in contract.columns)
-        conn.execute(f"""
-            create table if not exists {contract.raw_table} (
-                {columns},
-                _file_key text not null,
-                _file_checksum text not null,
-                _loaded_at timestamptz not null
-            )""")
-        conn.execute(f"create index if not exists {contract.name}__file_key on {contract.raw_table} (_file_key)")
-    conn.commit()
+    @property
+    def error_summary(self) -> str:
+        return "; ".join(v.describe() for v in self.violations)[:2000]
 
 
-def _already_handled(conn, file_key: str, checksum: str, version: str) -> bool:
-    row = conn.execute(f"select checksum from {LEDGER} where file_key = %s", (file_key,)).fetchone()
-    if row is not None and row[0] == checksum:
-        # Same content touched again: remember its new version so listing skips it next time.
-        conn.execute(f"update {LEDGER} set object_version = %s where file_key = %s", (version, file_key))
-        conn.commit()
-        return True
-    return False
+@dataclass
+class _Scan:
+    """What one validation pass over a file found."""
+
+    rows: int
+    log: ViolationLog
+    parquet_path: Path
 
 
-def _record(conn, contract: Contract, result: LoadResult, parquet_key: str | None, loaded_at) -> None:
-    conn.execute(f"""
-        insert into {LEDGER} (file_key, source, entity, checksum, status, rows_in, rows_loaded,
-                              rows_rejected, report_key, parquet_key, object_version, loaded_at)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        on conflict (file_key) do update set
-            checksum = excluded.checksum, status = excluded.status, rows_in = excluded.rows_in,
-            rows_loaded = excluded.rows_loaded, rows_rejected = excluded.rows_rejected,
-            report_key = excluded.report_key, parquet_key = excluded.parquet_key,
-            object_version = excluded.object_version, loaded_at = excluded.loaded_at""",
-        (result.file_key, contract.source, contract.entity, result.checksum, result.status, result.rows_in,
-         result.rows_loaded, result.rows_rejected, result.report_key, parquet_key, result.object_version, loaded_at))
+def _parquet_schema(contract: Contract) -> pa.Schema:
+    schema = arrow_schema(contract)
+    if contract.keep_extra_prefix:
+        schema = schema.append(pa.field(EXTRAS_COLUMN, pa.string()))
+    return (schema.append(pa.field(SOURCE_ROW, pa.int64()))
+            .append(pa.field("_file_key", pa.string()))
+            .append(pa.field("_file_checksum", pa.string()))
+            .append(pa.field("_loaded_at", pa.timestamp("us", tz="UTC"))))
 
 
-def _quarantine(store: ObjectStore, contract: Contract, result: LoadResult) -> str:
-    name = PurePosixPath(result.file_key).name
-    report_key = f"quarantine/{contract.source}/{contract.entity}/{name}.report.json"
-    report = {
-        "file": result.file_key,
-        "checksum": result.checksum,
-        "contract": contract.name,
-        "rows_in": result.rows_in,
-        "errors": [v.as_dict() for v in result.violations],
-        "note": "rows are 1-based data rows; the header line is row 0",
-    }
-    store.put_bytes(report_key, json.dumps(report, indent=2).encode())
-    return report_key
+def _frame_for_contract(contract: Contract, frame: pd.DataFrame, mapping: HeaderMapping) -> pd.DataFrame:
+    """Rename delivered headers, add absent optional columns, pack kept extras into JSON."""
+    extras = frame[mapping.extras] if mapping.extras else None
+    frame = frame.rename(columns=mapping.rename)
+    for column in contract.columns:
+        if column.name not in frame.columns:
+            frame[column.name] = pd.Series(pd.NA, index=frame.index, dtype="object")
+    ordered = frame[[c.name for c in contract.columns]]
+    if contract.keep_extra_prefix:
+        ordered = ordered.assign(**{EXTRAS_COLUMN: None if extras is None else [
+            json.dumps({k: v for k, v in row.items() if v is not None and v == v})
+            for row in extras.astype(object).to_dict("records")]})
+    return ordered
 
 
-def _to_arrow(contract: Contract, typed: pd.DataFrame, result: LoadResult, loaded_at) -> pa.Table:
-    frame = typed[[c.name for c in contract.columns]].copy()
-    frame["_file_key"] = result.file_key
-    frame["_file_checksum"] = result.checksum
-    frame["_loaded_at"] = loaded_at
-    return pa.Table.from_pandas(frame, preserve_index=False)
+def _scan(contract: Contract, path: Path, header: list[str], mapping: HeaderMapping, meta: dict,
+          workdir: Path, typed: bool) -> _Scan:
+    """One pass: validate every batch, note repeated keys, write every row to a Parquet file."""
+    validator = BatchValidator(contract, set(mapping.rename.values()))
+    log, keys, rows = ViolationLog(), KeyTracker(contract.key), 0
+    schema = _parquet_schema(contract)
+    parquet_path = workdir / ("typed.parquet" if typed else "text.parquet")
+    column_types = arrow_types_by_header(contract, mapping.rename) if typed else None
+    with pq.ParquetWriter(parquet_path, schema, compression="zstd") as writer:
+        for table in iter_batches(path, header, column_types):
+            frame = _frame_for_contract(contract, to_pandas(table), mapping)
+            type_violations = []
+            if not typed:
+                frame, type_violations = apply_contract_types(contract, frame, rows + 1)
+            log.extend(type_violations)
+            log.extend(_without_unparsed(validator.check(frame, rows + 1), type_violations))
+            keys.add(frame)
+            frame = frame.assign(**{SOURCE_ROW: np.arange(rows + 1, rows + 1 + len(frame)), **meta})
+            writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+            rows += len(frame)
+    duplicates = keys.duplicates()
+    if duplicates:
+        log.add(duplicates)
+    return _Scan(rows, log, parquet_path)
 
 
-def _copy_into(conn, contract: Contract, table: pa.Table) -> None:
-    columns = ", ".join(f'"{name}"' for name in table.column_names)
-    buffer = io.BytesIO()
-    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+def _without_unparsed(violations: list[RuleViolation], type_violations: list[RuleViolation]) -> list[RuleViolation]:
+    """A cell that failed to parse is empty after typing: report it once, as a type error."""
+    unparsed = {(v.column, row) for v in type_violations for row in v.rows}
+    kept = []
+    for violation in violations:
+        if violation.rule == "not_null" and unparsed:
+            rows = [row for row in violation.rows if (violation.column, row) not in unparsed]
+            if not rows:
+                continue
+            violation.rows = rows
+        kept.append(violation)
+    return kept
+
+
+class _RawCopy(threading.Thread):
+    """Streams a clean CSV file, unchanged, into COPY while the file is being validated."""
+
+    def __init__(self, conn, contract: Contract, path: Path, columns: list[str]):
+        super().__init__(daemon=True)
+        self.conn, self.contract, self.path, self.columns = conn, contract, path, columns
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        names = ", ".join(f'"{c}"' for c in self.columns)
+        fmt = FileFormat.of(self.path)
+        try:
+            with self.conn.cursor() as cursor:
+                with cursor.copy(f"copy {self.contract.raw_table} ({names}) from stdin "
+                                 "with (format csv, header true, encoding 'UTF8')") as copy:
+                    with (gzip.open(self.path, "rb") if fmt.gzip else open(self.path, "rb")) as source:
+                        while block := source.read(COPY_BLOCK):
+                            copy.write(block)
+        except Exception as error:  # noqa: BLE001 - judged by the caller, which falls back
+            self.error = error
+
+
+def _copy_parquet(conn, contract: Contract, parquet_path: Path, drop_rows: np.ndarray | None = None) -> int:
+    """COPY validated rows from the scan's Parquet file (all but `drop_rows`)."""
+    loaded = 0
+    parquet = pq.ParquetFile(parquet_path)
+    columns = [n for n in parquet.schema_arrow.names if n != SOURCE_ROW]
+    names = ", ".join(f'"{c}"' for c in columns)
     with conn.cursor() as cursor:
-        with cursor.copy(f"copy {contract.raw_table} ({columns}) from stdin with (format csv)") as copy:
-            copy.write(buffer.getvalue())
+        with cursor.copy(f"copy {contract.raw_table} ({names}) from stdin with (format csv)") as copy:
+            for batch in parquet.iter_batches(batch_size=200_000):
+                table = pa.Table.from_batches([batch])
+                if drop_rows is not None and len(drop_rows):
+                    keep = ~np.isin(table.column(SOURCE_ROW).to_numpy(), drop_rows)
+                    table = table.filter(pa.array(keep))
+                table = table.select(columns)
+                buffer = pa.BufferOutputStream()
+                pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+                copy.write(buffer.getvalue().to_pybytes())
+                loaded += table.num_rows
+    return loaded
+
+
+def _filtered_parquet(parquet_path: Path, drop_rows: np.ndarray, target: Path) -> None:
+    parquet = pq.ParquetFile(parquet_path)
+    with pq.ParquetWriter(target, parquet.schema_arrow, compression="zstd") as writer:
+        for batch in parquet.iter_batches(batch_size=200_000):
+            keep = ~np.isin(batch.column(SOURCE_ROW).to_numpy(), drop_rows)
+            writer.write_table(pa.Table.from_batches([batch]).filter(pa.array(keep)))
+
+
+def _write_rejected_rows(path: Path, header: list[str], log: ViolationLog, bad_rows: np.ndarray, target: Path) -> None:
+    """The bad rows as delivered, with their row number and the rules they break."""
+    rules_of_row: dict[int, list[str]] = {}
+    for violation in log.violations:
+        for row in violation.rows:
+            rules_of_row.setdefault(row, []).append(f"{violation.rule}:{violation.column}")
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["_source_row", "_rules", *header])
+        first = 1
+        for table in iter_batches(path, header):
+            wanted = bad_rows[(bad_rows >= first) & (bad_rows < first + table.num_rows)]
+            if len(wanted):
+                picked = table.take(pa.array(wanted - first)).to_pylist()
+                for row_number, record in zip(wanted.tolist(), picked):
+                    writer.writerow([row_number, " ".join(rules_of_row.get(row_number, [])),
+                                     *[record[h] for h in header]])
+            first += table.num_rows
+
+
+def _parquet_key(contract: Contract, file_key: str, checksum: str, loaded_at: datetime) -> str:
+    return (f"raw/{contract.source}/{contract.entity}/load_date={loaded_at.date().isoformat()}/"
+            f"{PurePosixPath(file_key).name}.{checksum[:12]}.parquet")
+
+
+def _quarantine_whole_file(conn, store, contract, result: LoadResult, path: Path, loaded_at) -> LoadResult:
+    conn.rollback()
+    result.status, result.rows_loaded, result.rows_rejected = "quarantined", 0, result.rows_in
+    keep_rejected_file(store, contract, result.file_key, path)
+    result.report_key = write_report(store, contract, result, whole_file=True)
+    raw_tables.record_in_ledger(conn, contract, result, None, loaded_at)
+    conn.commit()
+    return result
 
 
 def load_file(conn, store: ObjectStore, contract: Contract, stored: StoredObject) -> LoadResult:
     """Ingest one landing object. Never raises for bad content: the result says what happened."""
     file_key = stored.key
-    with store.local_copy(file_key) as path:
+    with store.local_copy(file_key) as path, TemporaryDirectory(prefix="pulseops-load-") as tmp:
         checksum = sha256_of(path)
-        if _already_handled(conn, file_key, checksum, stored.version):
-            return LoadResult(file_key, "unchanged", checksum=checksum, object_version=stored.version)
-        frame = read_source_file(path)
-    result = LoadResult(file_key, "loaded", rows_in=len(frame), checksum=checksum, object_version=stored.version)
-    frame.columns = [c.strip() for c in frame.columns]
-    frame = frame.rename(columns={c.source_name: c.name for c in contract.columns})
-    typed, violations = apply_contract_types(contract, frame)
-    violations += validate_frame(contract, typed)
-    loaded_at = datetime.now(timezone.utc)
-    if violations:
-        result.status, result.violations, result.rows_rejected = "quarantined", violations, len(frame)
-        result.report_key = _quarantine(store, contract, result)
-        _record(conn, contract, result, None, loaded_at)
-        conn.commit()
-        return result
+        result = LoadResult(file_key, "loaded", checksum=checksum, object_version=stored.version)
+        if raw_tables.ledger_checksum(conn, file_key) == checksum:
+            raw_tables.remember_version(conn, file_key, stored.version)  # touched, not changed
+            result.status = "unchanged"
+            return result
+        loaded_at = datetime.now(timezone.utc)
+        try:
+            return _load(conn, store, contract, path, Path(tmp), result, loaded_at)
+        except FileProblem as problem:
+            result.violations = [RuleViolation(problem.rule, None, detail=problem.detail)]
+            return _quarantine_whole_file(conn, store, contract, result, path, loaded_at)
 
-    table = _to_arrow(contract, typed, result, loaded_at)
-    parquet_key = (f"raw/{contract.source}/{contract.entity}/load_date={loaded_at.date().isoformat()}/"
-                   f"{PurePosixPath(file_key).name}.{checksum[:12]}.parquet")
-    parquet = io.BytesIO()
-    pq.write_table(table, parquet, compression="zstd")
-    store.put_bytes(parquet_key, parquet.getvalue())
-    # One transaction: the earlier delivery's rows go, the new rows and the ledger row arrive.
-    conn.execute(f"delete from {contract.raw_table} where _file_key = %s", (file_key,))
-    _copy_into(conn, contract, table)
-    result.rows_loaded = table.num_rows
-    _record(conn, contract, result, parquet_key, loaded_at)
+
+def _load(conn, store, contract: Contract, path: Path, workdir: Path, result: LoadResult, loaded_at) -> LoadResult:
+    header = read_header(path)
+    mapping = check_header(contract, header, sniff_delimiter(header))
+    if mapping.violations:
+        result.rows_in = count_rows(path, header)
+        result.violations = mapping.violations
+        return _quarantine_whole_file(conn, store, contract, result, path, loaded_at)
+    meta = {"_file_key": result.file_key, "_file_checksum": result.checksum, "_loaded_at": loaded_at}
+
+    raw_tables.begin_file_load(conn, contract, result.file_key, result.checksum)
+    streaming = None
+    if FileFormat.of(path).kind == "csv" and not mapping.extras:
+        streaming = _RawCopy(conn, contract, path, [mapping.rename[h] for h in header])
+        streaming.start()
+    try:
+        scan = _scan(contract, path, header, mapping, meta, workdir, typed=True)
+    except pa.ArrowInvalid:
+        # A value the fast parser refused: read it all again as text to find every bad cell.
+        scan = _scan(contract, path, header, mapping, meta, workdir, typed=False)
+    finally:
+        if streaming:
+            streaming.join()
+    result.rows_in = scan.rows
+    if scan.rows == 0:
+        raise FileProblem("no_data_rows", "the file has a header but no data rows")
+
+    bad_rows = scan.log.bad_rows()
+    result.violations = scan.log.violations
+    if scan.log and (not contract.reject_rows or len(bad_rows) == 0):
+        # file-level findings, or a contract that takes its file whole or not at all
+        return _quarantine_whole_file(conn, store, contract, result, path, loaded_at)
+
+    parquet_path = scan.parquet_path
+    if len(bad_rows) or streaming is None or streaming.error is not None:
+        conn.rollback()
+        raw_tables.begin_file_load(conn, contract, result.file_key, result.checksum)
+        if len(bad_rows):
+            parquet_path = workdir / "good.parquet"
+            _filtered_parquet(scan.parquet_path, bad_rows, parquet_path)
+        result.rows_loaded = _copy_parquet(conn, contract, parquet_path)
+    else:
+        result.rows_loaded = scan.rows
+
+    result.parquet_key = _parquet_key(contract, result.file_key, result.checksum, loaded_at)
+    store.put_file(parquet_path, result.parquet_key)
+    if len(bad_rows):
+        result.status, result.rows_rejected = "loaded_with_rejects", len(bad_rows)
+        rejected = workdir / "rejected.csv"
+        _write_rejected_rows(path, header, scan.log, bad_rows, rejected)
+        keep_rejected_rows(store, contract, result.file_key, rejected)
+        result.report_key = write_report(store, contract, result, whole_file=False)
+    raw_tables.record_in_ledger(conn, contract, result, result.parquet_key, loaded_at)
     conn.commit()
     return result
 
 
 def pending_files(conn, store: ObjectStore, contract: Contract) -> list[StoredObject]:
     """Landing objects of this contract that are new or changed since the ledger last saw them."""
-    seen = set(conn.execute(f"select file_key, object_version from {LEDGER} where source = %s and entity = %s",
-                            (contract.source, contract.entity)).fetchall())
-    conn.rollback()
+    seen = raw_tables.seen_versions(conn, contract)
     return [o for o in store.list(contract.landing_prefix)
             if (o.key, o.version) not in seen and not o.key.endswith(".partial")]

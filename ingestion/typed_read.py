@@ -1,23 +1,39 @@
-"""Read a delivered file into a DataFrame typed by its contract, noting every cell that won't parse."""
+"""Contract types on both reading paths: Arrow types for the fast parser, and the careful pandas
+conversion of text cells that notes every cell that won't parse."""
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ingestion.contracts import Contract
 from ingestion.validation import SAMPLE_SIZE, RuleViolation
 
+ARROW_TYPES = {
+    "text": pa.string(),
+    "integer": pa.int64(),
+    "numeric": pa.float64(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "boolean": pa.bool_(),
+}
+PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), pa.float64(): pd.Float64Dtype(),
+                pa.string(): pd.StringDtype()}
 TRUE_WORDS = {"true", "t", "1", "yes", "y"}
 FALSE_WORDS = {"false", "f", "0", "no", "n"}
 
 
-def read_source_file(path: Path) -> pd.DataFrame:
-    """Every cell as text (empty -> missing); types come from the contract, not from guessing."""
-    if path.name.endswith(".parquet"):
-        return pd.read_parquet(path).astype("string")
-    return pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""], compression="infer")
+def arrow_types_by_header(contract: Contract, rename: dict[str, str]) -> dict[str, pa.DataType]:
+    """Arrow type per delivered header, for the contract columns present in the file."""
+    return {header: ARROW_TYPES[contract.column(name).type] for header, name in rename.items()}
+
+
+def arrow_schema(contract: Contract) -> pa.Schema:
+    return pa.schema([(c.name, ARROW_TYPES[c.type]) for c in contract.columns])
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas(date_as_object=False, types_mapper=PANDAS_TYPES.get)
 
 
 def _convert(series: pd.Series, type_: str) -> pd.Series:
@@ -32,25 +48,31 @@ def _convert(series: pd.Series, type_: str) -> pd.Series:
         return numbers.astype("Float64")
     if type_ in ("date", "timestamp"):
         moments = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        if getattr(moments.dt, "tz", None) is not None:
+            moments = moments.dt.tz_convert("UTC").dt.tz_localize(None)
         return moments.dt.normalize() if type_ == "date" else moments
     if type_ == "boolean":
         lowered = text.str.lower()
-        return lowered.map(lambda v: True if v in TRUE_WORDS else False if v in FALSE_WORDS else pd.NA,
-                           na_action="ignore").astype("boolean")
+        result = pd.Series(pd.NA, index=series.index, dtype="boolean")
+        result[lowered.isin(TRUE_WORDS)] = True
+        result[lowered.isin(FALSE_WORDS)] = False
+        return result
     raise ValueError(f"unknown contract type {type_!r}")
 
 
-def apply_contract_types(contract: Contract, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RuleViolation]]:
-    """Cast each contract column; a present value that fails to parse is a `type` violation."""
+def apply_contract_types(contract: Contract, frame: pd.DataFrame, first_row: int = 1
+                         ) -> tuple[pd.DataFrame, list[RuleViolation]]:
+    """Cast each contract column of a text frame; a present value that fails to parse is a `type`
+    violation. `first_row` is the file row number of the frame's first row."""
     typed = frame.copy()
     violations = []
     for column in contract.columns:
         if column.name not in frame.columns:
             continue
         converted = _convert(frame[column.name], column.type)
-        unparsed = frame[column.name].notna() & converted.isna()
+        unparsed = (frame[column.name].notna() & converted.isna()).to_numpy()
         if unparsed.any():
-            rows = (np.flatnonzero(unparsed.to_numpy()) + 1).tolist()
+            rows = (np.flatnonzero(unparsed) + first_row).tolist()
             samples = frame.loc[unparsed, column.name].head(SAMPLE_SIZE).tolist()
             violations.append(RuleViolation("type", column.name, rows, [str(s) for s in samples],
                                             f"expected {column.type}"))

@@ -1,18 +1,25 @@
-"""Validate a typed source frame against its contract with a Great Expectations suite.
+"""Validate delivered files against their contract.
 
-The suite is built from the contract (never written by hand), so contract and checks cannot drift.
-Great Expectations is imported lazily: it costs seconds and hundreds of MB at import.
+Three layers: the header (column names, aliases, kept extras), the rows of each batch (a Great
+Expectations suite built from the contract: required values, allowed values, ranges; plus control
+characters), and keys across the whole file (duplicates). Great Expectations is imported lazily:
+it costs seconds and hundreds of MB at import.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ingestion.contracts import Contract
 
 SAMPLE_SIZE = 5
+MAX_ROWS_REPORTED = 100
+# C0 control characters other than tab, newline and carriage return: NUL breaks PostgreSQL text,
+# the rest are never meant as data and hide content from people reading it.
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
 @dataclass
@@ -22,76 +29,187 @@ class RuleViolation:
     rows: list[int] = field(default_factory=list)  # 1-based data rows (the header is row 0)
     sample_values: list[str] = field(default_factory=list)
     detail: str = ""
+    count: int | None = None
 
     def as_dict(self) -> dict:
-        return {"rule": self.rule, "column": self.column, "count": len(self.rows),
-                "rows": self.rows[:100], "sample_values": self.sample_values, "detail": self.detail}
+        return {"rule": self.rule, "column": self.column, "count": self.count if self.count is not None
+                else len(self.rows), "rows": self.rows[:MAX_ROWS_REPORTED],
+                "sample_values": self.sample_values[:SAMPLE_SIZE], "detail": self.detail}
+
+    def describe(self) -> str:
+        where = f" rows {self.rows[:10]}" + ("..." if len(self.rows) > 10 else "") if self.rows else ""
+        samples = f" e.g. {self.sample_values[:3]}" if self.sample_values else ""
+        return f"{self.rule} on {self.column or 'the file'}{where}{samples} {self.detail}".strip()
 
 
-def _expectations(contract: Contract):
+class ViolationLog:
+    """Violations of a whole file, merged across batches per (rule, column)."""
+
+    def __init__(self):
+        self._by_rule: dict[tuple, RuleViolation] = {}
+
+    def add(self, violation: RuleViolation) -> None:
+        key = (violation.rule, violation.column)
+        known = self._by_rule.get(key)
+        if known is None:
+            self._by_rule[key] = violation
+            return
+        known.rows.extend(violation.rows)
+        known.sample_values.extend(violation.sample_values[:max(0, SAMPLE_SIZE - len(known.sample_values))])
+
+    def extend(self, violations) -> None:
+        for violation in violations:
+            self.add(violation)
+
+    @property
+    def violations(self) -> list[RuleViolation]:
+        return list(self._by_rule.values())
+
+    def bad_rows(self) -> np.ndarray:
+        rows = [np.asarray(v.rows, dtype=np.int64) for v in self._by_rule.values() if v.rows]
+        return np.unique(np.concatenate(rows)) if rows else np.empty(0, dtype=np.int64)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_rule)
+
+
+@dataclass(frozen=True)
+class HeaderMapping:
+    rename: dict[str, str]  # delivered header -> warehouse column
+    extras: list[str]  # delivered headers kept as extra columns
+    violations: list[RuleViolation]
+
+
+def check_header(contract: Contract, header: list[str], delimiter_hint: str | None = None) -> HeaderMapping:
+    """Map delivered headers onto the contract; report missing, unknown and repeated columns."""
+    known = contract.header_map()
+    rename, extras, unexpected, seen = {}, [], [], {}
+    for name in header:
+        target = known.get(name) or known.get(name.strip())
+        if target is not None:
+            if target in seen:
+                return HeaderMapping({}, [], [RuleViolation(
+                    "duplicate_columns", target, detail=f"'{seen[target]}' and '{name}' are the same column")])
+            seen[target] = name
+            rename[name] = target
+        elif contract.keep_extra_prefix and name.startswith(contract.keep_extra_prefix):
+            extras.append(name)
+        else:
+            unexpected.append(name)
+    missing = [c.source_name for c in contract.columns if c.required and c.name not in seen]
+    violations = []
+    if missing or unexpected:
+        detail = f"missing columns {missing}, unexpected columns {unexpected}"
+        if delimiter_hint:
+            detail += f"; the file seems delimited by {delimiter_hint!r}, expected ','"
+        violations.append(RuleViolation("columns_match_contract", None, detail=detail))
+    return HeaderMapping(rename, extras, violations)
+
+
+def _expectations(contract: Contract, present: set[str]):
     import great_expectations.expectations as gxe
 
-    yield "columns_match_contract", None, gxe.ExpectTableColumnsToMatchSet(
-        column_set=[c.name for c in contract.columns], exact_match=True)
     for column in contract.columns:
+        if column.name not in present:
+            continue
         if column.required or column.name in contract.key:
             yield "not_null", column.name, gxe.ExpectColumnValuesToNotBeNull(column=column.name)
         if column.allowed:
             yield "allowed_values", column.name, gxe.ExpectColumnValuesToBeInSet(
                 column=column.name, value_set=list(column.allowed))
-        if column.minimum is not None:
-            yield "minimum", column.name, gxe.ExpectColumnValuesToBeBetween(
-                column=column.name, min_value=column.minimum)
-    if len(contract.key) == 1:
-        yield "unique_key", contract.key[0], gxe.ExpectColumnValuesToBeUnique(column=contract.key[0])
-    else:
-        yield "unique_key", ",".join(contract.key), gxe.ExpectCompoundColumnsToBeUnique(
-            column_list=list(contract.key))
+        if column.minimum is not None or column.maximum is not None:
+            yield "range", column.name, gxe.ExpectColumnValuesToBeBetween(
+                column=column.name, min_value=column.minimum, max_value=column.maximum)
 
 
 def _signature(config) -> tuple:
-    kwargs = config.kwargs
-    return config.type, kwargs.get("column"), tuple(kwargs.get("column_list") or ())
+    return config.type, config.kwargs.get("column")
 
 
-def validate_frame(contract: Contract, frame: pd.DataFrame) -> list[RuleViolation]:
-    """Run the contract's suite over `frame`; return one violation per failed expectation."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
+class BatchValidator:
+    """Runs the contract's Great Expectations suite over each batch of a file."""
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
-    batch = (context.data_sources.add_pandas(contract.name)
-             .add_dataframe_asset(contract.name)
-             .add_batch_definition_whole_dataframe("whole")
-             .get_batch(batch_parameters={"dataframe": frame}))
-    rules = list(_expectations(contract))
-    missing = {c.name for c in contract.columns} - set(frame.columns)
-    if missing or set(frame.columns) - {c.name for c in contract.columns}:
-        rules = rules[:1]  # row rules on a misshapen table would only repeat the column error
-    suite = gx.ExpectationSuite(name=contract.name, expectations=[e for _, _, e in rules])
-    outcome = batch.validate(suite, result_format="COMPLETE")
-    # Results do not come back in suite order: match them to their rule by type and column.
-    by_signature = {_signature(e.configuration): (rule, column) for rule, column, e in rules}
-    violations = []
-    for result in outcome.results:
-        if result.success:
-            continue
-        rule, column = by_signature[_signature(result.expectation_config)]
-        details = result.result or {}
-        indexes = details.get("unexpected_index_list") or []
-        rows = sorted({int(i) + 1 for i in indexes if isinstance(i, int)})
-        values = [str(v) for v in (details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]]
-        if rule == "unique_key" and not rows:
-            # The compound-key expectation reports values but not positions: find them here.
-            duplicated = frame.duplicated(list(contract.key), keep=False).to_numpy()
-            rows = [i + 1 for i in duplicated.nonzero()[0].tolist()]
-            values = [str(tuple(r)) for r in frame.loc[duplicated, list(contract.key)].head(SAMPLE_SIZE).values]
-        detail = ""
-        if rule == "columns_match_contract":
-            mismatched = details.get("details", {}).get("mismatched", {})
-            source_names = {c.name: c.source_name for c in contract.columns}
-            missing = sorted(source_names.get(n, n) for n in mismatched.get("missing") or [])
-            detail = f"missing columns {missing}, unexpected columns {sorted(mismatched.get('unexpected') or [])}"
-        violations.append(RuleViolation(rule, column, rows, values, detail))
-    return violations
+    def __init__(self, contract: Contract, present_columns: set[str]):
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+
+        self.contract = contract
+        self.rules = list(_expectations(contract, present_columns))
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = {"globally": False}
+        self.asset = self.context.data_sources.add_pandas(contract.name).add_dataframe_asset(contract.name)
+        self.batch_definition = self.asset.add_batch_definition_whole_dataframe("batch")
+        self.suite = gx.ExpectationSuite(name=contract.name, expectations=[e for _, _, e in self.rules])
+        self.by_signature = {_signature(e.configuration): (rule, column) for rule, column, e in self.rules}
+        self.text_columns = [c.name for c in contract.columns if c.type == "text" and c.name in present_columns]
+
+    def check(self, frame: pd.DataFrame, first_row: int) -> list[RuleViolation]:
+        """Violations in `frame`, whose first row is file row `first_row`."""
+        frame = frame.set_axis(pd.RangeIndex(first_row, first_row + len(frame)), axis=0)
+        violations = self._control_characters(frame)
+        if not self.rules:
+            return violations
+        batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        outcome = batch.validate(self.suite, result_format="SUMMARY")
+        failed = [r for r in outcome.results if not r.success]
+        if failed:
+            # Rare: only now pay for the full list of failing rows.
+            outcome = batch.validate(self.suite, result_format="COMPLETE")
+        for result in outcome.results:
+            if result.success:
+                continue
+            rule, column = self.by_signature[_signature(result.expectation_config)]
+            details = result.result or {}
+            rows = sorted(int(i) for i in details.get("unexpected_index_list") or [] if isinstance(i, (int, np.integer)))
+            values = [str(v) for v in (details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]]
+            violations.append(RuleViolation(rule, column, rows, values, _rule_detail(self.contract, rule, column)))
+        return violations
+
+    def _control_characters(self, frame: pd.DataFrame) -> list[RuleViolation]:
+        violations = []
+        for column in self.text_columns:
+            hits = frame[column].str.contains(CONTROL_CHARACTERS, regex=True, na=False).to_numpy(dtype=bool)
+            if hits.any():
+                rows = frame.index[hits].tolist()
+                samples = [repr(v) for v in frame.loc[hits, column].head(SAMPLE_SIZE)]
+                violations.append(RuleViolation("control_characters", column, rows, samples,
+                                                "control characters are not allowed in text"))
+        return violations
+
+
+def _rule_detail(contract: Contract, rule: str, column: str | None) -> str:
+    if column is None:
+        return ""
+    spec = contract.column(column)
+    if rule == "allowed_values":
+        return f"allowed: {list(spec.allowed)}"
+    if rule == "range":
+        return f"allowed range: {spec.minimum} to {spec.maximum}"
+    return ""
+
+
+class KeyTracker:
+    """Finds repeated keys across all batches of a file, holding 8 bytes per row."""
+
+    def __init__(self, key: tuple[str, ...]):
+        self.key = list(key)
+        self.hashes: list[np.ndarray] = []
+
+    def add(self, frame: pd.DataFrame) -> None:
+        self.hashes.append(pd.util.hash_pandas_object(frame[self.key], index=False).to_numpy())
+
+    def duplicates(self) -> RuleViolation | None:
+        if not self.hashes:
+            return None
+        hashes = np.concatenate(self.hashes)
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]
+        repeated = np.zeros(len(hashes), dtype=bool)
+        same_as_next = ordered[1:] == ordered[:-1]
+        repeated[order[1:][same_as_next]] = True
+        repeated[order[:-1][same_as_next]] = True
+        if not repeated.any():
+            return None
+        rows = (np.flatnonzero(repeated) + 1).tolist()
+        return RuleViolation("unique_key", ",".join(self.key), rows,
+                             detail=f"key {self.key} appears more than once")

@@ -1,8 +1,11 @@
 """Source contracts: one module per source, one Contract per entity."""
-from ingestion.contracts import focus, psa, saas
+from ingestion.contracts import focus, hr, m365, psa, rmm, saas
 from ingestion.contracts.model import EXTRAS_COLUMN, PG_TYPES, Column, Contract, col, snake_case
 
-CONTRACTS: tuple[Contract, ...] = (*psa.CONTRACTS, *saas.CONTRACTS, *focus.CONTRACTS)
+CONTRACTS: tuple[Contract, ...] = (
+    *psa.CONTRACTS, *rmm.CONTRACTS,  # MSP side
+    *hr.CONTRACTS, *saas.CONTRACTS, *m365.CONTRACTS, *focus.CONTRACTS,  # IT side
+)
 BY_NAME = {c.name: c for c in CONTRACTS}
 
 

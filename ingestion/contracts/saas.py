@@ -8,7 +8,8 @@ CONTRACTS = (
         col("vendor", "text"),
         col("category", "text"),
         col("sanctioned", "boolean"),
-    ), key=("application_id",), reject_rows=False, description="Application catalogue."),
+    ), key=("application_id",), reject_rows=False, expected_cadence_hours=24 * 7,
+        description="Application catalogue."),
     Contract("saas", "subscriptions", (
         col("subscription_id", "text"),
         col("application_id", "text"),
@@ -20,13 +21,14 @@ CONTRACTS = (
         col("renewal_date", "date"),
         col("auto_renew", "boolean"),
         col("department", "text"),
-    ), key=("subscription_id",), reject_rows=False, description="SaaS subscriptions and their seat counts."),
+    ), key=("subscription_id",), reject_rows=False, expected_cadence_hours=24 * 7,
+        description="SaaS subscriptions and their seat counts."),
     Contract("saas", "licence_assignments", (
         col("subscription_id", "text"),
         col("employee_id", "text"),
         col("assigned_date", "date"),
         col("unassigned_date", "date", required=False),
-    ), key=("subscription_id", "employee_id", "assigned_date"),
+    ), key=("subscription_id", "employee_id", "assigned_date"), expected_cadence_hours=24,
         description="Which employee holds a seat of which subscription, and since when."),
     Contract("saas", "daily_usage", (
         col("usage_date", "date"),
@@ -34,6 +36,6 @@ CONTRACTS = (
         col("application_id", "text"),
         col("active", "boolean"),
         col("activity_count", "integer", minimum=0),
-    ), key=("usage_date", "employee_id", "application_id"),
+    ), key=("usage_date", "employee_id", "application_id"), expected_cadence_hours=48,
         description="Daily activity of each user in each application."),
 )

@@ -1,0 +1,159 @@
+"""Read delivered files (CSV, gzip CSV, Parquet, JSON lines) in bounded batches.
+
+Memory stays flat as files grow: nothing holds more than one batch. Two ways to read:
+typed (the C++ parser converts to the contract's types: fast, but stops at the first bad value)
+and as text (every cell a string: the careful path that finds every bad cell).
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+BATCH_BYTES = 16 << 20
+BATCH_ROWS = 250_000
+TRUE_WORDS = ["true", "True", "TRUE", "t", "1", "yes", "Yes", "YES", "y"]
+FALSE_WORDS = ["false", "False", "FALSE", "f", "0", "no", "No", "NO", "n"]
+CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
+JSON_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".json")
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be read: names the rule it breaks."""
+
+    def __init__(self, rule: str, detail: str):
+        super().__init__(f"{rule}: {detail}")
+        self.rule, self.detail = rule, detail
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    kind: str  # csv | parquet | json
+    gzip: bool
+
+    @classmethod
+    def of(cls, path: Path) -> "FileFormat":
+        name = path.name.lower()
+        if name.endswith(".parquet"):
+            return cls("parquet", False)
+        if name.endswith(JSON_SUFFIXES):
+            return cls("json", name.endswith(".gz"))
+        if name.endswith(CSV_SUFFIXES):
+            return cls("csv", name.endswith(".gz"))
+        raise FileProblem("unsupported_format", f"{path.name}: expected .csv, .csv.gz, .parquet or .jsonl")
+
+
+def open_text(path: Path, fmt: FileFormat):
+    return gzip.open(path, "rt", encoding="utf-8", newline="") if fmt.gzip else open(
+        path, encoding="utf-8", newline="")
+
+
+def read_header(path: Path) -> list[str]:
+    """The column names as delivered (a UTF-8 byte-order mark is dropped)."""
+    fmt = FileFormat.of(path)
+    try:
+        if fmt.kind == "parquet":
+            return pq.ParquetFile(path).schema_arrow.names
+        if fmt.kind == "json":
+            with open_text(path, fmt) as handle:
+                first = handle.readline()
+            if not first.strip():
+                raise FileProblem("empty_file", "the file has no records")
+            return list(pajson.read_json(io.BytesIO(first.encode())).column_names)
+        with open_text(path, fmt) as handle:
+            sample = handle.read(64 << 10)
+    except FileProblem:
+        raise
+    except UnicodeDecodeError as error:
+        raise FileProblem("encoding", f"not UTF-8 text (byte {error.start} of the header block)") from error
+    except (EOFError, OSError, zlib.error) as error:
+        raise FileProblem("unreadable", f"cannot read the file: {error}") from error
+    except pa.ArrowInvalid as error:
+        raise FileProblem("unreadable", str(error)) from error
+    if not sample.strip():
+        raise FileProblem("empty_file", "the file is empty")
+    header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff"))))
+    return [name.strip() for name in header]
+
+
+def sniff_delimiter(header: list[str]) -> str | None:
+    """When a CSV parses as one column, the delimiter it probably used instead of a comma."""
+    if len(header) != 1:
+        return None
+    return next((d for d in (";", "\t", "|") if d in header[0]), None)
+
+
+def _csv_reader(source, header: list[str], column_types: dict[str, pa.DataType]):
+    """Every column as text unless `column_types` names a type for it."""
+    return pacsv.open_csv(
+        source,
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=BATCH_BYTES),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={**{name: pa.string() for name in header}, **column_types}, true_values=TRUE_WORDS, false_values=FALSE_WORDS,
+            timestamp_parsers=[pacsv.ISO8601, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"],
+            strings_can_be_null=True, quoted_strings_can_be_null=False, null_values=[""]),
+    )
+
+
+def _as_text(batch: pa.RecordBatch | pa.Table) -> pa.Table:
+    table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+    return pa.table({name: table.column(name).cast(pa.string()) for name in table.column_names})
+
+
+def iter_batches(path: Path, header: list[str], column_types: dict[str, pa.DataType] | None = None
+                 ) -> Iterator[pa.Table]:
+    """Batches of the file. With `column_types` (by delivered header) cells are parsed to those types
+    and a bad value raises pa.ArrowInvalid; without, every column is text."""
+    fmt = FileFormat.of(path)
+    try:
+        if fmt.kind == "csv":
+            reader = _csv_reader(path, header, column_types or {})
+            for batch in reader:
+                yield pa.Table.from_batches([batch])
+        elif fmt.kind == "parquet":
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+                yield _typed_or_text(_as_text(batch), column_types)
+        else:
+            source = gzip.open(path, "rb") if fmt.gzip else open(path, "rb")
+            with source:
+                reader = pajson.open_json(source, read_options=pajson.ReadOptions(block_size=BATCH_BYTES))
+                for batch in reader:
+                    yield _typed_or_text(_as_text(batch), column_types)
+    except pa.ArrowInvalid as error:
+        message = str(error)
+        if "UTF8" in message or "UTF-8" in message:
+            raise FileProblem("encoding", "not UTF-8 text: " + message) from error
+        if column_types and "conversion error" in message:
+            raise  # a bad value: the caller re-reads the file as text to find every bad cell
+        raise FileProblem("malformed", message) from error
+    except (EOFError, OSError, zlib.error) as error:
+        raise FileProblem("unreadable", f"cannot read the whole file (truncated or corrupt?): {error}") from error
+
+
+def _typed_or_text(table: pa.Table, column_types: dict[str, pa.DataType] | None) -> pa.Table:
+    """Parquet and JSON cells arrive as text here; parse them like CSV cells so every format
+    follows one set of rules."""
+    if not column_types:
+        return table
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer)
+    buffer.seek(0)
+    return _csv_reader(buffer, table.column_names, column_types).read_all()
+
+
+def count_rows(path: Path, header: list[str]) -> int:
+    """Data rows of a readable file (0 when it cannot be read to the end)."""
+    try:
+        return sum(table.num_rows for table in iter_batches(path, header))
+    except FileProblem:
+        return 0

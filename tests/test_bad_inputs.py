@@ -1,0 +1,89 @@
+"""The corpus of bad (and hostile but valid) files in tests/data/bad_inputs: each one gets the
+expected outcome and error, the original is kept, good rows still load, nothing else is disturbed."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingestion.contracts import BY_NAME, CONTRACTS
+from ingestion.loader import load_file
+from ingestion.object_store import LocalObjectStore
+from ingestion.raw_tables import ensure_raw_schema
+from tests.support import throwaway_database
+
+CORPUS = Path(__file__).parent / "data" / "bad_inputs"
+CASES = json.loads((CORPUS / "expected.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def warehouse():
+    with throwaway_database() as url:
+        with psycopg.connect(url) as conn:
+            ensure_raw_schema(conn, CONTRACTS)
+            yield conn
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return LocalObjectStore(tmp_path_factory.mktemp("objectstore"))
+
+
+def test_corpus_is_large_enough():
+    assert len([c for c in CASES if c["status"] != "loaded"]) >= 20
+    assert len({c["errors"][0]["rule"] for c in CASES if c["errors"]}) >= 12
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+def test_bad_input(case, warehouse, store):
+    contract = BY_NAME[f"{case['source']}__{case['entity']}"]
+    original = (CORPUS / case["file"]).read_bytes()
+    key = f"{contract.landing_prefix}{case['file']}"
+    store.put_bytes(key, original)
+    stored = next(o for o in store.list(contract.landing_prefix) if o.key == key)
+
+    result = load_file(warehouse, store, contract, stored)
+
+    assert result.status == case["status"], result.error_summary
+    found = {(v.rule, v.column): v for v in result.violations}
+    assert len(found) == len(case["errors"]), result.error_summary
+    for expected in case["errors"]:
+        violation = next((v for (rule, column), v in found.items() if rule == expected["rule"]
+                          and ("column" not in expected or column == expected["column"])), None)
+        assert violation is not None, f"{expected} not in {result.error_summary}"
+        if "rows" in expected:
+            assert violation.rows == expected["rows"]
+        if "detail" in expected:
+            assert violation.detail == expected["detail"]
+        if "detail_contains" in expected:
+            assert expected["detail_contains"] in violation.detail
+    assert store.get_bytes(key) == original  # the delivery is kept as it came
+
+    loaded = warehouse.execute(f"select count(*) from {contract.raw_table} where _file_key = %s", (key,)).fetchone()[0]
+    ledger = warehouse.execute("select status, rows_loaded, rows_rejected, report_key from raw._ingestion_ledger "
+                               "where file_key = %s", (key,)).fetchone()
+    assert ledger[:3] == (result.status, result.rows_loaded, result.rows_rejected)
+    assert loaded == result.rows_loaded
+    if result.status == "quarantined":
+        assert loaded == 0
+        report = json.loads(store.get_bytes(ledger[3]))
+        assert report["file"] == key and report["errors"][0]["rule"] == case["errors"][0]["rule"]
+        assert store.get_bytes(f"quarantine/{contract.source}/{contract.entity}/{case['file']}") == original
+    elif result.status == "loaded_with_rejects":
+        assert result.rows_loaded == result.rows_in - result.rows_rejected > 0
+        rejected = store.get_bytes(f"quarantine/{contract.source}/{contract.entity}/{case['file']}.rejected.csv")
+        assert len(rejected.decode().strip().splitlines()) - 1 == result.rows_rejected
+    else:
+        assert result.rows_loaded == result.rows_in > 0 and ledger[3] is None
+
+    # the same delivery again adds nothing
+    again = load_file(warehouse, store, contract, stored)
+    assert again.status == "unchanged"
+
+
+def test_hostile_values_are_stored_verbatim(warehouse, store):
+    names = {row[0] for row in warehouse.execute(
+        "select client_name from raw.psa__clients where _file_key like %s", ("%sql_and_quotes_in_cells.csv",))}
+    assert names == {"Robert'); DROP TABLE raw.psa__clients;--", 'Quote "Inc", Multi\nLine'}
