@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from orchestration.settings import read_or_create_secret
 
@@ -52,7 +53,7 @@ class SupersetServer:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
 
-    def __enter__(self) -> "SupersetServer":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -81,31 +82,37 @@ def superset_sqlalchemy_url(warehouse_url: str) -> str:
     return f"postgresql+psycopg2://{rest}"
 
 
+def secret(state_dir: Path, variable: str) -> str:
+    """An explicitly set environment variable wins; otherwise the value stored under state_dir."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    secrets_dir = state_dir / "secrets"
+    value, created = read_or_create_secret(secrets_dir, variable.lower(), nbytes=32)
+    if created:
+        log.warning("generated %s, stored in %s", variable, secrets_dir / variable.lower())
+    return value
+
+
 def superset_env(state_dir: Path) -> dict[str, str]:
-    """Environment shared by the bootstrap and the server; secrets are made on first use."""
+    """Environment of every Superset process: where its state and settings are, and its key."""
     home = state_dir / "superset"
     home.mkdir(parents=True, exist_ok=True)
-    secrets_dir = state_dir / "secrets"
-    env = dict(os.environ)
-    for variable, secret_name in (
-        ("SUPERSET_SECRET_KEY", "superset_secret_key"),
-        ("SUPERSET_ADMIN_PASSWORD", "superset_admin_password"),
-    ):
-        if not env.get(variable):
-            env[variable], created = read_or_create_secret(secrets_dir, secret_name, nbytes=32)
-            if created:
-                log.warning("generated %s, stored in %s", variable, secrets_dir / secret_name)
-    env.update(
-        SUPERSET_HOME=str(home),
-        SUPERSET_CONFIG_PATH=str(CONFIG_DIR / "superset_config.py"),
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+    return {
+        **os.environ,
+        "SUPERSET_HOME": str(home),
+        "SUPERSET_CONFIG_PATH": str(CONFIG_DIR / "superset_config.py"),
+        "SUPERSET_SECRET_KEY": secret(state_dir, "SUPERSET_SECRET_KEY"),
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def run_bootstrap(state_dir: Path, warehouse_url: str) -> None:
     """Migrate the metadata DB, ensure the admin user and (re)import the dashboards."""
+    state_dir = Path(state_dir).resolve()
     env = superset_env(state_dir)
+    # Only the bootstrap gets the admin password and the warehouse credentials: the web server
+    # reads the latter, encrypted, from its metadata database.
+    env["SUPERSET_ADMIN_PASSWORD"] = secret(state_dir, "SUPERSET_ADMIN_PASSWORD")
     env["PULSEOPS_WAREHOUSE_URI"] = superset_sqlalchemy_url(warehouse_url)
     log_path = _log_path(state_dir, "bootstrap.log")
     with log_path.open("ab") as out:
@@ -123,13 +130,16 @@ def start_superset(state_dir: Path, warehouse_url: str, port: int | None = None)
     state_dir = Path(state_dir).resolve()
     run_bootstrap(state_dir, warehouse_url)
     env = superset_env(state_dir)
+    env.pop("SUPERSET_ADMIN_PASSWORD", None)
     port = port or _free_port()
     gunicorn = superset_python().parent / "gunicorn"
     log_path = _log_path(state_dir, "gunicorn.log")
     with log_path.open("ab") as out:
         process = subprocess.Popen(
             [str(gunicorn), "-w", "2", "-k", "gthread", "--threads", "8",
-             "-b", f"127.0.0.1:{port}", "--timeout", "120",
+             "-b", f"127.0.0.1:{port}",
+             # A cold first query on a busy 2-core machine can outlast gunicorn's 30 s default.
+             "--timeout", "120",
              # Without it gunicorn 27 keeps a control socket under $HOME.
              "--no-control-socket",
              "superset.app:create_app()"],
@@ -141,7 +151,7 @@ def start_superset(state_dir: Path, warehouse_url: str, port: int | None = None)
     server = SupersetServer(
         url=f"http://127.0.0.1:{port}",
         admin_username=ADMIN_USERNAME,
-        admin_password=env["SUPERSET_ADMIN_PASSWORD"],
+        admin_password=secret(state_dir, "SUPERSET_ADMIN_PASSWORD"),
         process=process,
         state_dir=state_dir,
         log_path=log_path,

@@ -39,6 +39,8 @@ DATA_CACHE_CONFIG = {
     "CACHE_KEY_PREFIX": "pulseops_data_",
 }
 
+# CSRF protection and the Talisman security headers stay at Superset's defaults (on).
+
 FEATURE_FLAGS = {
     # Lets a dashboard be granted to a role directly (the client-viewer and IT-manager roles),
     # instead of through every dataset permission it touches.

@@ -5,6 +5,7 @@ never used (the machines reach no download site).
 """
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from dataclasses import dataclass
@@ -15,8 +16,14 @@ import requests
 from superset_config.launcher import SupersetServer, run_bootstrap, start_superset
 
 __all__ = [
-    "SupersetApi", "SupersetServer", "DashboardCheck", "ChartState", "start_superset",
-    "run_bootstrap", "check_dashboard_in_browser", "CHROMIUM_PATH",
+    "CHROMIUM_PATH",
+    "ChartState",
+    "DashboardCheck",
+    "SupersetApi",
+    "SupersetServer",
+    "check_dashboard_in_browser",
+    "run_bootstrap",
+    "start_superset",
 ]
 
 CHROMIUM_PATH = Path("/usr/bin/chromium")
@@ -51,7 +58,7 @@ class SupersetApi:
         self.session.headers.update({"X-CSRFToken": csrf, "Referer": self.base_url})
 
     @classmethod
-    def for_server(cls, server: SupersetServer) -> "SupersetApi":
+    def for_server(cls, server: SupersetServer) -> SupersetApi:
         return cls(server.url, server.admin_username, server.admin_password)
 
     def get(self, path: str, **params) -> dict:
@@ -67,7 +74,8 @@ class SupersetApi:
         """Every row of /api/v1/<resource>/ (dashboard, chart, dataset, database), optionally
         filtered by exact column values."""
         rows, page = [], 0
-        conditions = ",".join(f"(col:{col},opr:eq,value:'{value}')" for col, value in filters.items())
+        conditions = ",".join(f"(col:{col},opr:eq,value:'{_rison_escape(value)}')"
+                              for col, value in filters.items())
         while True:
             query = f"(page:{page},page_size:100,filters:!({conditions}))"
             answer = self.get(f"/api/v1/{resource}/", q=query)
@@ -75,12 +83,6 @@ class SupersetApi:
             if len(rows) >= answer["count"] or not answer["result"]:
                 return rows
             page += 1
-
-    def count(self, resource: str) -> int:
-        return self.get(f"/api/v1/{resource}/", q="(page:0,page_size:1)")["count"]
-
-    def dashboard(self, id_or_slug: int | str) -> dict:
-        return self.get(f"/api/v1/dashboard/{id_or_slug}")["result"]
 
     def dashboard_charts(self, id_or_slug: int | str) -> list[dict]:
         return self.get(f"/api/v1/dashboard/{id_or_slug}/charts")["result"]
@@ -100,6 +102,10 @@ class SupersetApi:
                 f"{response.request.method} {response.url} -> {response.status_code}: {response.text[:2000]}"
             )
         return response
+
+
+def _rison_escape(text: str) -> str:
+    return text.replace("!", "!!").replace("'", "!'")
 
 
 @dataclass
@@ -142,15 +148,30 @@ def check_dashboard_in_browser(
             profile, executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS, headless=True,
             viewport={"width": 1600, "height": 1000},
         )
+        page = context.new_page()
+        page.set_default_timeout(timeout_s * 1000)
+        # Server errors and dropped requests explain a dashboard that never finishes loading.
+        trouble: list[str] = []
+        page.on("response", lambda r: r.status >= 500 and trouble.append(f"{r.status} {r.url}"))
+        page.on("requestfailed", lambda r: trouble.append(f"failed {r.url}: {r.failure}"))
+        stage = "logging in"
         try:
-            page = context.new_page()
-            page.set_default_timeout(timeout_s * 1000)
             _log_in(page, base_url, username, password)
-            page.goto(f"{base_url}/superset/dashboard/{slug}/?standalone=1")
+            stage = "opening the dashboard"
+            page.goto(f"{base_url}/superset/dashboard/{slug}/?standalone=1", wait_until="domcontentloaded")
             page.wait_for_selector(CHART_SELECTOR)
+            stage = "waiting for the charts"
             _wait_until_drawn(page, timeout_s)
             charts = [_chart_state(chart) for chart in page.locator(CHART_SELECTOR).all()]
             page.screenshot(path=str(screenshot), full_page=True)
+        except Exception as exc:
+            failed_shot = screenshot.with_name(f"{screenshot.stem}-failed.png")
+            with contextlib.suppress(Exception):  # a crashed page must not hide the first error
+                page.screenshot(path=str(failed_shot), full_page=True)
+            raise AssertionError(
+                f"{slug}: failed while {stage} after {time.monotonic() - started:.0f} s "
+                f"(screenshot {failed_shot}); server trouble: {trouble or 'none'}"
+            ) from exc
         finally:
             context.close()
     return DashboardCheck(slug, screenshot, charts, time.monotonic() - started)
@@ -170,7 +191,7 @@ def _chart_state(chart) -> ChartState:
 
 
 def _log_in(page, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/login/")
+    page.goto(f"{base_url}/login/", wait_until="domcontentloaded")
     page.fill("input[name='username'], #username", username)
     page.fill("input[name='password'], #password", password)
     page.click("button[type='submit'], input[type='submit']")

@@ -11,7 +11,12 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.superset_support import SupersetApi, check_dashboard_in_browser, run_bootstrap, start_superset
+from tests.superset_support import (
+    SupersetApi,
+    check_dashboard_in_browser,
+    run_bootstrap,
+    start_superset,
+)
 
 pytestmark = pytest.mark.slow
 
