@@ -3,6 +3,7 @@
     pulseops demo      write seeded demo files into the landing zone
     pulseops pipeline  run the whole pipeline once (recorded in the local Dagster instance)
     pulseops up        everything `make run` does: warehouse, demo data, pipeline, Dagster UI, Superset
+    pulseops ingest    load given files now: pulseops ingest PATH --source focus
     pulseops stop      stop the embedded PostgreSQL
 """
 from __future__ import annotations
@@ -44,7 +45,9 @@ def _run_pipeline(settings: Settings) -> bool:
     started = time.monotonic()
     print("Running the pipeline (ingestion -> dbt -> ML); progress is in the Dagster run log ...", flush=True)
     with DagsterInstance.get() as instance:
-        result = run_job("pulseops_job", instance=instance, tags={"pulseops/trigger": "cli"})
+        # The full event log goes to the Dagster instance (see the UI); the terminal gets warnings.
+        result = run_job("pulseops_job", instance=instance, tags={"pulseops/trigger": "cli"},
+                         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     if result.success:
         print(f"Pipeline finished in {time.monotonic() - started:.0f} s (run {result.run_id}).")
     else:
@@ -74,20 +77,23 @@ def cmd_up(args) -> int:
         return 1
     dagster = start_dagster(settings.state_dir, args.dagster_port)
     print(f"Dagster UI: {dagster.url}  (log: {dagster.log_path})", flush=True)
+    password_file = settings.secrets_dir / "superset_admin_password"
+    password_is_new = not password_file.exists() and not os.environ.get("SUPERSET_ADMIN_PASSWORD")
     try:
         superset = start_superset(settings.state_dir, warehouse_url, port=args.superset_port)
     except Exception:
         dagster.stop()
         raise
-    print(f"Superset:   {superset.url}  user {superset.username}")
-    if superset.password_is_new:
-        print(f"            password {superset.password}  (shown once; stored owner-only in "
-              f"{settings.secrets_dir})")
+    print(f"Superset:   {superset.url}  user {superset.admin_username}")
+    if password_is_new:
+        print(f"            password {superset.admin_password}  (shown once; kept owner-only in {password_file})")
     else:
-        print(f"            password stored owner-only in {settings.secrets_dir}")
+        print(f"            password: as given in SUPERSET_ADMIN_PASSWORD or kept owner-only in {password_file}")
     print("Press Ctrl-C to stop.", flush=True)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    # Ctrl-C stops everything even when the shell started us with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while not stopping and dagster.process.poll() is None and superset.process.poll() is None:
             time.sleep(1)
@@ -98,6 +104,12 @@ def cmd_up(args) -> int:
         superset.stop()
         dagster.stop()
     return 0
+
+
+def cmd_ingest(args) -> int:
+    from orchestration.ingest_command import run
+
+    return run(args.path, args.source, args.entity)
 
 
 def cmd_stop(args) -> int:
@@ -122,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--dagster-port", type=int, default=int(os.environ.get("PULSEOPS_DAGSTER_PORT", 3000)))
     up.add_argument("--superset-port", type=int, default=int(os.environ.get("PULSEOPS_SUPERSET_PORT", 8088)))
     up.set_defaults(func=cmd_up)
+    ingest = commands.add_parser("ingest", help="load a file or folder now (exit 1 when a file breaks its contract)")
+    ingest.add_argument("path", help="a file, or a folder whose files are all of one source entity")
+    ingest.add_argument("--source", required=True, help="e.g. psa, saas, focus")
+    ingest.add_argument("--entity", help="e.g. clients; needed when the source has several entities")
+    ingest.set_defaults(func=cmd_ingest)
     commands.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
     args = parser.parse_args(argv)
     return args.func(args)

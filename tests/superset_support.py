@@ -190,12 +190,18 @@ def _chart_state(chart) -> ChartState:
     )
 
 
-def _log_in(page, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/login/", wait_until="domcontentloaded")
-    page.fill("input[name='username'], #username", username)
-    page.fill("input[name='password'], #password", password)
-    page.click("button[type='submit'], input[type='submit']")
-    page.wait_for_url(lambda url: "/login" not in url)
+def _log_in(page, base_url: str, username: str, password: str, attempts: int = 3) -> None:
+    """Log in through the form; on a cold, busy server the first form post can race the page's
+    own scripts, so the session is checked through the API and the login retried."""
+    for _ in range(attempts):
+        page.goto(f"{base_url}/login/", wait_until="load")
+        page.fill("input[name='username'], #username", username)
+        page.fill("input[name='password'], #password", password)
+        page.click("button[type='submit'], input[type='submit']")
+        page.wait_for_url(lambda url: "/login" not in url)
+        if page.request.get(f"{base_url}/api/v1/me/").ok:
+            return
+    raise AssertionError(f"could not log in as {username} after {attempts} attempts")
 
 
 def _wait_until_drawn(page, timeout_s: float) -> None:
