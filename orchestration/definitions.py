@@ -8,14 +8,16 @@ from dagster_dbt import DbtCliResource
 from orchestration.dbt_project import dbt_project
 from orchestration.defs.automation import daily_schedule, ingest_job, landing_sensor, pulseops_job
 from orchestration.defs.dbt import warehouse_models
+from orchestration.defs.freshness import freshness_checks, freshness_job, freshness_schedule
 from orchestration.defs.ingestion import ingestion_assets
 from orchestration.defs.ml import ml_assets
 from orchestration.resources import ObjectStoreResource, WarehouseResource
 
 defs = Definitions(
     assets=[*ingestion_assets, warehouse_models, *ml_assets],
-    jobs=[pulseops_job, ingest_job],
-    schedules=[daily_schedule],
+    asset_checks=freshness_checks,
+    jobs=[pulseops_job, ingest_job, freshness_job],
+    schedules=[daily_schedule, freshness_schedule],
     sensors=[landing_sensor],
     resources={
         "warehouse": WarehouseResource(),

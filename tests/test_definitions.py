@@ -15,8 +15,8 @@ def test_definitions_graph():
             "marts/client_churn_features", "ml/churn_scores", "ml/spend_anomalies"} <= keys
     assert {f"staging/stg_{c.source}__{c.entity}" for c in CONTRACTS} <= keys
     assert sorted(job.name for job in repository.get_all_jobs() if not job.name.startswith("__")) == [
-        "ingest_job", "pulseops_job"]
-    assert [s.name for s in repository.schedule_defs] == ["daily_pulseops"]
+        "freshness_job", "ingest_job", "pulseops_job"]
+    assert sorted(s.name for s in repository.schedule_defs) == ["daily_pulseops", "hourly_freshness"]
     assert [s.name for s in repository.sensor_defs] == ["landing_sensor"]
     # dbt sources are the ingestion assets: lineage runs unbroken from landing to the ML scores
     graph = repository.asset_graph
@@ -26,3 +26,4 @@ def test_definitions_graph():
     checks = {check.name for check in graph.asset_check_keys}
     assert "unique_stg_psa__clients_client_id" in checks
     assert "file_passes_contract" in checks
+    assert "source_is_fresh" in checks

@@ -2,6 +2,8 @@
 replaces its earlier rows. On a warehouse of their own, so they disturb no other test."""
 import json
 
+import psycopg
+
 import pytest
 
 from orchestration.pipeline import run_job
@@ -72,3 +74,40 @@ def test_corrected_redelivery_replaces_rows(ingested):
     assert scalar(url, "select count(*) from raw.psa__clients where _file_key = %s", (key,)) == len(clients)
     assert scalar(url, "select client_name from raw.psa__clients where client_id = %s",
                   (clients.loc[0, "client_id"],)) == "Renamed Holdings"
+
+
+def test_silent_source_fails_its_freshness_check(ingested):
+    from orchestration.definitions import defs
+
+    url = ingested.database_url
+    with ingested.activate():
+        fresh = defs.get_job_def("freshness_job").execute_in_process(raise_on_error=False)
+    delivered = {f"raw/{name.replace('/', '__')}" for name in ingested.landing}
+    verdicts = {e.asset_key.to_user_string(): e.passed for e in fresh.get_asset_check_evaluations()}
+    assert verdicts == {key: key in delivered for key in verdicts}  # never delivered is not fresh
+    with psycopg.connect(url) as conn:
+        conn.execute("update raw._ingestion_ledger set loaded_at = now() - interval '100 hours' "
+                     "where source = 'psa' and entity = 'tickets'")
+    with ingested.activate():
+        stale = defs.get_job_def("freshness_job").execute_in_process(raise_on_error=False)
+    failed = {e.asset_key.to_user_string() for e in stale.get_asset_check_evaluations() if not e.passed}
+    assert failed - {key for key, passed in verdicts.items() if not passed} == {"raw/psa__tickets"}
+
+
+def test_landing_sensor_requests_a_run_only_for_new_files(ingested):
+    from dagster import RunRequest, SkipReason, build_sensor_context
+
+    from orchestration.definitions import defs
+    from orchestration.resources import ObjectStoreResource, WarehouseResource
+
+    sensor = defs.get_sensor_def("landing_sensor")
+    resources = {"warehouse": WarehouseResource(), "object_store": ObjectStoreResource()}
+    with ingested.activate():
+        idle = sensor(build_sensor_context(resources=resources))
+        ingested.store().put_bytes("landing/saas/applications/applications_next_day.csv",
+                                   ingested.landing["saas/applications"].to_csv(index=False).encode())
+        woken = sensor(build_sensor_context(resources=resources))
+        again = sensor(build_sensor_context(resources=resources))
+    assert isinstance(idle, SkipReason)
+    assert isinstance(woken, RunRequest) and woken.tags["pulseops/files"] == "1"
+    assert again.run_key == woken.run_key  # the same new file never starts a second run
