@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install manifest run test browser services lock clean
+.PHONY: install manifest run test bench browser services lock clean infra-lint
 
 install: $(VENV)/.installed $(SUPERSET_VENV)/.installed manifest
 
@@ -41,6 +41,15 @@ services:
 
 test: install browser services
 	$(VENV)/bin/python -m pytest
+
+# The AWS template and container files, checked offline (cfn-lint and the project's own rules).
+infra-lint: $(VENV)/.installed
+	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(VENV)/bin/python -m pytest -q tests/test_infra_template.py
+
+# Speed and memory figures, each against a baseline measured in the same run -> BENCHMARKS.md.
+bench: install
+	$(VENV)/bin/python -m bench.ingest_bench
 
 lock:
 	$(UV) pip compile -q pyproject.toml --extra test --python-version 3.11 -o requirements.lock

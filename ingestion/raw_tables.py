@@ -48,7 +48,7 @@ def ensure_raw_schema(conn, contracts) -> None:
             )""")
         for name, type_ in _columns(contract):
             conn.execute(f'alter table {contract.raw_table} add column if not exists "{name}" {type_}')
-        conn.execute(f"create index if not exists {contract.name}__file_key on {contract.raw_table} (_file_key)")
+        # No index: it would slow every COPY several fold to speed up only the rare re-delivery.
     conn.commit()
 
 

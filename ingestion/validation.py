@@ -202,14 +202,12 @@ class KeyTracker:
         if not self.hashes:
             return None
         hashes = np.concatenate(self.hashes)
-        order = np.argsort(hashes, kind="stable")
-        ordered = hashes[order]
-        repeated = np.zeros(len(hashes), dtype=bool)
-        same_as_next = ordered[1:] == ordered[:-1]
-        repeated[order[1:][same_as_next]] = True
-        repeated[order[:-1][same_as_next]] = True
-        if not repeated.any():
+        self.hashes = [hashes]
+        ordered = np.sort(hashes)
+        repeated_values = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        del ordered  # the file's hashes twice over is the peak; keep it brief
+        if not len(repeated_values):
             return None
-        rows = (np.flatnonzero(repeated) + 1).tolist()
+        rows = (np.flatnonzero(np.isin(hashes, repeated_values)) + 1).tolist()
         return RuleViolation("unique_key", ",".join(self.key), rows,
                              detail=f"key {self.key} appears more than once")
