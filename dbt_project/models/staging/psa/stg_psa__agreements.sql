@@ -13,5 +13,6 @@ select
     unit_price,
     cancelled as is_cancelled,
     cancelled_date,
-    cancellation_reason
+    cancellation_reason,
+    unit_cost
 from latest
