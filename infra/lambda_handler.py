@@ -1,26 +1,61 @@
-"""AWS Lambda: when a file lands in the S3 landing zone, launch the Dagster ingestion job for it.
+"""AWS Lambda: when a file lands in the S3 landing zone, launch the Dagster ingestion run for it.
+
+Events understood:
+  * an S3 event notification (``Records[].s3``), invoked directly by S3;
+  * an EventBridge "Object Created" event from S3, invoked directly by a rule;
+  * an SQS batch whose message bodies are either of the above. This is the deployed shape
+    (S3 -> SQS -> Lambda, see infra/template.yaml): the queue gives redelivery and a dead-letter queue.
+
+Every object gets a result: ``launched``, ``duplicate`` (Dagster already has a run for the same bucket,
+key and ETag), ``ignored`` (outside the landing zone, or not a data file) or ``failed``. Nothing is
+dropped silently:
+  * SQS batches answer ``batchItemFailures`` with the failed messages' ids, so only those come back,
+    and after the queue's maxReceiveCount they move to the dead-letter queue;
+  * direct invocations raise ``LaunchFailed`` after the whole event was tried, because Lambda retries an
+    asynchronous invocation (and finally sends it to its dead-letter queue) only when the function fails.
+Retrying a whole event is safe: objects already launched come back as duplicates.
 
 Environment:
-    DAGSTER_GRAPHQL_URL   e.g. http://dagster-webserver.internal:3000/graphql
-    DAGSTER_LOCATION      code location name (default "pulseops")
-    DAGSTER_JOB           job to launch (default "ingest_job")
-    DAGSTER_AUTH_HEADER   optional "Name: value" header for a protected endpoint
-    PULSEOPS_S3_PREFIX    optional key prefix in front of landing/
+    DAGSTER_GRAPHQL_URL      e.g. http://webserver.pulseops.local:3000/graphql
+    DAGSTER_LOCATION         code location name (default "pulseops")
+    DAGSTER_JOB              job to launch (default "ingest_job")
+    DAGSTER_AUTH_HEADER      optional "Name: value" header for a protected endpoint
+    DAGSTER_MAX_ATTEMPTS     attempts per request on transient errors (default 4)
+    DAGSTER_BACKOFF_SECONDS  first retry delay, doubled on each retry (default 0.5)
+    DAGSTER_TIMEOUT_SECONDS  per request (default 10)
+    PULSEOPS_S3_PREFIX       optional key prefix in front of landing/
 
 Standard library only, so the function needs no layer.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
+import random
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 
-logger = logging.getLogger()
+logger = logging.getLogger("pulseops.lambda")
 logger.setLevel(logging.INFO)
 
+# What the ingestion loader reads (pandas infers the compression from the suffix).
+DATA_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".parquet")
+TAG_PREFIX = "pulseops/"
+
+FIND_RUNS = """
+query FindRuns($filter: RunsFilter) {
+  runsOrError(filter: $filter, limit: 1) {
+    __typename
+    ... on Runs { results { runId status } }
+    ... on PythonError { message }
+  }
+}
+"""
 LAUNCH_RUN = """
 mutation LaunchRun($executionParams: ExecutionParams!) {
   launchRun(executionParams: $executionParams) {
@@ -33,90 +68,232 @@ mutation LaunchRun($executionParams: ExecutionParams!) {
   }
 }
 """
-DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz", ".json")
 
+
+class TransientError(Exception):
+    """The endpoint did not answer properly (refused, timed out, 5xx): asking again may work."""
+
+
+class RefusedError(Exception):
+    """Dagster answered and said no: asking again gives the same answer."""
+
+
+class LaunchFailed(RuntimeError):
+    """Raised for direct invocations with failed objects, so Lambda retries and dead-letters the event."""
+
+    def __init__(self, report: dict):
+        super().__init__(json.dumps(report["batchItemFailures"]))
+        self.report = report
+
+
+@dataclass(frozen=True)
+class Settings:
+    graphql_url: str
+    location: str
+    job: str
+    auth_header: str
+    max_attempts: int
+    backoff_seconds: float
+    timeout_seconds: float
+    key_prefix: str
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        env = os.environ
+        return cls(
+            graphql_url=env["DAGSTER_GRAPHQL_URL"],
+            location=env.get("DAGSTER_LOCATION", "pulseops"),
+            job=env.get("DAGSTER_JOB", "ingest_job"),
+            auth_header=env.get("DAGSTER_AUTH_HEADER", ""),
+            max_attempts=max(1, int(env.get("DAGSTER_MAX_ATTEMPTS", "4"))),
+            backoff_seconds=float(env.get("DAGSTER_BACKOFF_SECONDS", "0.5")),
+            timeout_seconds=float(env.get("DAGSTER_TIMEOUT_SECONDS", "10")),
+            key_prefix=env.get("PULSEOPS_S3_PREFIX", "").strip("/"),
+        )
+
+
+def log(level: int, message: str, **fields) -> None:
+    """One JSON object per line, so CloudWatch Logs Insights can filter on any field."""
+    logger.log(level, json.dumps({"level": logging.getLevelName(level), "message": message, **fields},
+                                 default=str))
+
+
+# --- events -> objects ---------------------------------------------------------------------------
 
 def s3_objects(event: dict) -> list[dict]:
-    """(bucket, key, etag) of every object in an S3 notification or an EventBridge 'Object Created'."""
-    if event.get("detail-type") == "Object Created":
+    """Bucket, key and ETag of every created object in an S3 notification or an EventBridge event."""
+    if event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
         detail = event["detail"]
         return [{"bucket": detail["bucket"]["name"], "key": detail["object"]["key"],
                  "etag": detail["object"].get("etag", "")}]
     objects = []
     for record in event.get("Records", []):
-        if not record.get("eventName", "").startswith("ObjectCreated"):
+        if record.get("eventSource") != "aws:s3" or not record.get("eventName", "").startswith("ObjectCreated"):
             continue
         s3 = record["s3"]
         objects.append({"bucket": s3["bucket"]["name"],
-                        # keys arrive URL-encoded with '+' for spaces in S3 notifications
+                        # S3 notifications URL-encode keys, with '+' for a space
                         "key": urllib.parse.unquote_plus(s3["object"]["key"]),
                         "etag": s3["object"].get("eTag", "")})
     return objects
 
 
+def deliveries(event: dict) -> tuple[list[tuple[str, list[dict]]], bool]:
+    """(item id, objects) per delivery unit, and whether the event is an SQS batch.
+
+    A message that cannot be read is a delivery with no readable objects: it is reported as failed
+    rather than acknowledged, so it ends in the dead-letter queue where someone can look at it.
+    """
+    records = event.get("Records", [])
+    if records and all(r.get("eventSource") == "aws:sqs" for r in records):
+        units = []
+        for record in records:
+            try:
+                units.append((record["messageId"], s3_objects(json.loads(record["body"]))))
+            except (ValueError, KeyError, TypeError) as error:
+                units.append((record.get("messageId", ""), [{"unreadable": str(error)}]))
+        return units, True
+    return [(obj["key"], [obj]) for obj in s3_objects(event)], False
+
+
 def landing_target(key: str, prefix: str = "") -> tuple[str, str, str] | None:
-    """(landing key relative to the store, source, entity), or None for keys outside the landing zone."""
-    prefix = prefix.strip("/")
+    """(key relative to the object store, source, entity) for a data file in the landing zone, else None."""
     if prefix:
         if not key.startswith(prefix + "/"):
             return None
         key = key[len(prefix) + 1:]
     parts = key.split("/")
-    if len(parts) < 4 or parts[0] != "landing" or not key.lower().endswith(DATA_SUFFIXES):
+    name = parts[-1]
+    if len(parts) < 4 or parts[0] != "landing" or not all(parts[1:3]):
+        return None
+    # Marker and hidden files (_SUCCESS, .DS_Store) and unfinished uploads are not deliveries.
+    if name.startswith((".", "_")) or not name.lower().endswith(DATA_SUFFIXES):
         return None
     return key, parts[1], parts[2]
 
 
-def _post_graphql(url: str, query: str, variables: dict) -> dict:
-    headers = {"Content-Type": "application/json"}
-    auth = os.environ.get("DAGSTER_AUTH_HEADER")
-    if auth and ":" in auth:
-        name, value = auth.split(":", 1)
+# --- Dagster GraphQL ----------------------------------------------------------------------------
+
+def call_dagster(settings: Settings, query: str, variables: dict) -> dict:
+    """POST one GraphQL request; TransientError when asking again may help, RefusedError when not."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if ":" in settings.auth_header:
+        name, value = settings.auth_header.split(":", 1)
         headers[name.strip()] = value.strip()
-    request = urllib.request.Request(url, json.dumps({"query": query, "variables": variables}).encode(),
-                                     headers, method="POST")
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    request = urllib.request.Request(settings.graphql_url, body, headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+        with urllib.request.urlopen(request, timeout=settings.timeout_seconds) as response:
+            reply = json.loads(response.read())
     except urllib.error.HTTPError as error:
-        raise RuntimeError(f"Dagster answered HTTP {error.code}: {error.read()[:500]!r}") from error
+        if error.code >= 500 or error.code in (408, 429):
+            raise TransientError(f"HTTP {error.code}") from error
+        raise RefusedError(f"HTTP {error.code}: {error.read()[:300]!r}") from error
+    except (OSError, http.client.HTTPException) as error:  # refused, reset, DNS, timeout
+        raise TransientError(f"{type(error).__name__}: {error}") from error
+    except ValueError as error:
+        raise RefusedError(f"not a GraphQL answer: {error}") from error
+    if reply.get("errors"):
+        raise RefusedError(f"GraphQL errors: {json.dumps(reply['errors'])[:300]}")
+    return reply["data"]
 
 
-def launch_ingestion(obj: dict, landing_key: str, source: str, entity: str) -> str:
-    """Launch the ingestion run for one file; return its run id."""
+def _tags(obj: dict) -> list[dict]:
+    return [{"key": f"{TAG_PREFIX}{name}", "value": obj[name]} for name in ("bucket", "key", "etag")]
+
+
+def existing_run(settings: Settings, obj: dict) -> str | None:
+    """The id of a run already launched for this exact object version, if any."""
+    reply = call_dagster(settings, FIND_RUNS, {"filter": {"tags": _tags(obj)}})["runsOrError"]
+    if reply["__typename"] != "Runs":
+        raise RefusedError(f"run lookup failed: {reply.get('message', reply['__typename'])}")
+    return reply["results"][0]["runId"] if reply["results"] else None
+
+
+def launch_run(settings: Settings, obj: dict, landing_key: str, source: str, entity: str) -> str:
+    """Launch the ingestion job for one file, only its asset selected; return the run id."""
     params = {
-        "selector": {"repositoryLocationName": os.environ.get("DAGSTER_LOCATION", "pulseops"),
-                     "repositoryName": "__repository__",
-                     "jobName": os.environ.get("DAGSTER_JOB", "ingest_job")},
+        "selector": {"repositoryLocationName": settings.location, "repositoryName": "__repository__",
+                     "jobName": settings.job, "assetSelection": [{"path": ["raw", f"{source}__{entity}"]}]},
         "runConfigData": {"ops": {f"raw__{source}__{entity}": {"config": {"object_keys": [landing_key]}}}},
-        "executionMetadata": {"tags": [
-            {"key": "pulseops/trigger", "value": "s3_lambda"},
-            {"key": "pulseops/bucket", "value": obj["bucket"]},
-            {"key": "pulseops/key", "value": obj["key"]},
-            {"key": "pulseops/etag", "value": obj["etag"]},
-        ]},
+        "executionMetadata": {"tags": [{"key": f"{TAG_PREFIX}trigger", "value": "s3_lambda"}, *_tags(obj)]},
     }
-    reply = _post_graphql(os.environ["DAGSTER_GRAPHQL_URL"], LAUNCH_RUN, {"executionParams": params})
-    launched = (reply.get("data") or {}).get("launchRun") or {}
-    if launched.get("__typename") != "LaunchRunSuccess":
-        raise RuntimeError(f"Dagster refused the run for {obj['key']}: {json.dumps(reply)[:500]}")
-    return launched["run"]["runId"]
+    reply = call_dagster(settings, LAUNCH_RUN, {"executionParams": params})["launchRun"]
+    if reply["__typename"] != "LaunchRunSuccess":
+        raise RefusedError(f"{reply['__typename']}: {json.dumps(reply)[:300]}")
+    return reply["run"]["runId"]
+
+
+def launch_once(settings: Settings, obj: dict, target: tuple[str, str, str]) -> tuple[str, str]:
+    """(run id, "launched" or "duplicate"), retrying transient errors with exponential backoff.
+
+    Each attempt looks for an existing run first: a launch whose answer was lost (a timeout after
+    Dagster created the run) is then found instead of launched twice.
+    """
+    for attempt in range(1, settings.max_attempts + 1):
+        try:
+            run_id = existing_run(settings, obj)
+            if run_id:
+                return run_id, "duplicate"
+            return launch_run(settings, obj, *target), "launched"
+        except TransientError as error:
+            if attempt == settings.max_attempts:
+                raise TransientError(f"{error} (after {attempt} attempts)") from error
+            delay = settings.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
+            log(logging.WARNING, "dagster request failed, retrying", key=obj["key"], attempt=attempt,
+                retry_in_s=round(delay, 3), error=str(error))
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+# --- the handler --------------------------------------------------------------------------------
+
+class _Batch:
+    """State shared by the objects of one invocation."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.runs: dict[tuple, str] = {}  # the same object twice in one batch launches once
+        self.unreachable: str | None = None  # after retries ran out, skip the wait for the rest
+
+    def handle(self, obj: dict) -> dict:
+        if "unreadable" in obj:
+            return {"status": "failed", "error": f"unreadable message: {obj['unreadable']}"}
+        target = landing_target(obj["key"], self.settings.key_prefix)
+        if target is None:
+            return {**obj, "status": "ignored", "reason": "not a data file in the landing zone"}
+        identity = (obj["bucket"], obj["key"], obj["etag"])
+        if identity in self.runs:
+            return {**obj, "status": "duplicate", "run_id": self.runs[identity]}
+        if self.unreachable:
+            return {**obj, "status": "failed", "error": f"not attempted: {self.unreachable}", "retryable": True}
+        try:
+            run_id, status = launch_once(self.settings, obj, target)
+        except TransientError as error:
+            self.unreachable = f"Dagster unreachable: {error}"
+            return {**obj, "status": "failed", "error": str(error), "retryable": True}
+        except RefusedError as error:
+            return {**obj, "status": "failed", "error": str(error), "retryable": False}
+        self.runs[identity] = run_id
+        return {**obj, "status": status, "run_id": run_id, "source": target[1], "entity": target[2]}
 
 
 def handler(event: dict, context=None) -> dict:
+    """Lambda entry point: launch a run per new landing file; report failures for redelivery."""
+    batch = _Batch(Settings.from_env())
+    units, from_sqs = deliveries(event)
     results, failures = [], []
-    prefix = os.environ.get("PULSEOPS_S3_PREFIX", "")
-    for obj in s3_objects(event):
-        target = landing_target(obj["key"], prefix)
-        if target is None:
-            results.append({**obj, "status": "ignored"})
-            continue
-        try:
-            run_id = launch_ingestion(obj, *target)
-            results.append({**obj, "status": "launched", "run_id": run_id})
-        except Exception as error:  # reported per record, so the rest of the batch still goes
-            logger.error(json.dumps({"key": obj["key"], "error": str(error)}))
-            results.append({**obj, "status": "failed", "error": str(error)})
-            failures.append({"itemIdentifier": obj["key"]})
-    logger.info(json.dumps({"results": results}))
-    return {"results": results, "batchItemFailures": failures}
+    for item_id, objects in units:
+        outcomes = [batch.handle(obj) for obj in objects]
+        for outcome in outcomes:
+            level = logging.ERROR if outcome["status"] == "failed" else logging.INFO
+            log(level, f"object {outcome['status']}", item=item_id, **outcome)
+        results.extend(outcomes)
+        if any(o["status"] == "failed" for o in outcomes):
+            failures.append({"itemIdentifier": item_id})
+    report = {"batchItemFailures": failures, "results": results}
+    log(logging.INFO, "batch done", objects=len(results), failed=len(failures),
+        request_id=getattr(context, "aws_request_id", None))
+    if failures and not from_sqs:
+        raise LaunchFailed(report)
+    return report

@@ -1,86 +1,309 @@
-"""The Lambda that launches ingestion runs on a real Dagster webserver when a file lands in S3.
-The AWS control plane (Lambda service, S3 notifications) cannot run here, so the handler is
-invoked in process with an event of AWS's documented shape; S3 itself is moto_server."""
+"""The S3 -> Dagster Lambda, run in process against a real `dagster dev` webserver and a real warehouse.
+
+Only the AWS control plane is stood in for: the Lambda service, S3's event delivery and SQS cannot run
+here, so the handler is called directly with events of AWS's documented shapes (tests/data/*.json)
+and the test plays SQS's part (redelivering what the handler reports as failed). S3 itself is
+moto_server, Dagster is real, and so are its runs and the rows they load. A loopback HTTP server in
+front of Dagster fails on purpose, to count retries.
+"""
 from __future__ import annotations
 
+import copy
 import json
+import logging
+import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pandas as pd
+import pytest
+
 from infra import lambda_handler
-from tests.support import (
-    environment,
-    free_port,
-    make_bucket,
-    s3_environment,
-    scalar,
-    throwaway_database,
-)
+from tests.support import environment, free_port, make_bucket, s3_environment, scalar, throwaway_database
 
-EVENT_TEMPLATE = Path(__file__).parent / "data" / "s3_object_created_event.json"
+DATA = Path(__file__).parent / "data"
+BUCKET = "pulseops-lambda"
 
 
-def _graphql(url: str, query: str, variables: dict) -> dict:
-    request = urllib.request.Request(f"{url}/graphql", json.dumps({"query": query, "variables": variables}).encode(),
+@dataclass
+class Stack:
+    dagster_url: str
+    database_url: str
+    s3: object
+    landing: dict[str, pd.DataFrame]
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.dagster_url}/graphql"
+
+    def put(self, key: str, entity: str) -> str:
+        """Upload an entity's demo rows under `key`; return the object's ETag."""
+        # the demo's own landing format (ingestion.demo.write_to_landing), which the contracts accept
+        body = self.landing[entity].to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S").encode()
+        return self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"].strip('"')
+
+
+@pytest.fixture(scope="module")
+def stack(s3_endpoint, tmp_path_factory):
+    """One `dagster dev` for the module: it takes ~30 s and ~850 MB to start."""
+    from ingestion.demo import SCALES, generate
+    from orchestration.services import start_dagster
+
+    client = make_bucket(s3_endpoint, BUCKET)
+    landing = generate(SCALES["XS"], date(2026, 11, 25))[0]
+    state = tmp_path_factory.mktemp("lambda-state")
+    with throwaway_database() as url:
+        env = {"PULSEOPS_HOME": str(state), "DATABASE_URL": url, **s3_environment(s3_endpoint, BUCKET)}
+        dagster = start_dagster(state, free_port(), env=env)
+        try:
+            stack = Stack(dagster.url, url, client, landing)
+            stop_landing_sensor(stack)
+            yield stack
+        finally:
+            dagster.stop()
+
+
+# --- events of AWS's documented shapes -----------------------------------------------------------
+
+def s3_notification(*objects: tuple[str, str], bucket: str = BUCKET) -> dict:
+    """An S3 event notification with one record per (key, etag); keys URL-encoded as S3 does."""
+    template = json.loads((DATA / "s3_object_created_event.json").read_text())["Records"][0]
+    records = []
+    for key, etag in objects:
+        record = copy.deepcopy(template)
+        record["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
+        record["s3"]["object"].update(key=urllib.parse.quote_plus(key, safe="/"), eTag=etag)
+        records.append(record)
+    return {"Records": records}
+
+
+def eventbridge_event(key: str, etag: str, bucket: str = BUCKET) -> dict:
+    text = (DATA / "eventbridge_object_created_event.json").read_text()
+    event = json.loads(text.replace("BUCKET", bucket).replace("ETAG", etag))
+    event["detail"]["object"]["key"] = key
+    return event
+
+
+def sqs_batch(*bodies: dict) -> dict:
+    """An SQS event whose messages carry the given S3 / EventBridge events, as S3 -> SQS delivers them."""
+    template = json.loads((DATA / "sqs_message_event.json").read_text())["Records"][0]
+    return {"Records": [{**template, "messageId": str(uuid.uuid4()), "body": json.dumps(body)} for body in bodies]}
+
+
+# --- Dagster as the tests see it -----------------------------------------------------------------
+
+def graphql(url: str, query: str, variables: dict) -> dict:
+    request = urllib.request.Request(url, json.dumps({"query": query, "variables": variables}).encode(),
                                      {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())["data"]
 
 
-def _wait_for_run(url: str, run_id: str, timeout: float = 300) -> str:
+def stop_landing_sensor(stack: Stack) -> None:
+    """The landing sensor would load the same files; stopped, every row is owed to a Lambda-launched run."""
+    find = "query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) { ... on Sensor { id } } }"
+    stop = """mutation($id: String) { stopSensor(id: $id) {
+                ... on StopSensorMutationResult { instigationState { status } } } }"""
+    selector = {"repositoryName": "__repository__", "repositoryLocationName": "pulseops", "sensorName": "landing_sensor"}
+    sensor = graphql(stack.graphql_url, find, {"s": selector})["sensorOrError"]
+    stopped = graphql(stack.graphql_url, stop, {"id": sensor["id"]})["stopSensor"]
+    assert stopped["instigationState"]["status"] == "STOPPED"
+
+
+def runs_for(stack: Stack, key: str) -> list[dict]:
+    """Every run Dagster knows for this landing key, whatever launched it."""
+    query = """query($filter: RunsFilter) { runsOrError(filter: $filter) {
+                 ... on Runs { results { runId status tags { key value } } } } }"""
+    return graphql(stack.graphql_url, query, {"filter": {"tags": [{"key": "pulseops/key", "value": key}]}}
+                   )["runsOrError"]["results"]
+
+
+def wait_for_run(stack: Stack, run_id: str, timeout: float = 300) -> str:
     query = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = _graphql(url, query, {"id": run_id})["runOrError"].get("status")
+    while True:
+        status = graphql(stack.graphql_url, query, {"id": run_id})["runOrError"]["status"]
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             return status
-        time.sleep(2)
-    raise TimeoutError(f"run {run_id} still {status} after {timeout} s")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"run {run_id} still {status} after {timeout} s")
+        time.sleep(1)
 
 
-def _event(bucket: str, key: str, etag: str) -> dict:
-    text = EVENT_TEMPLATE.read_text().replace("BUCKET", bucket).replace("ETAG", etag)
-    event = json.loads(text)
-    event["Records"][0]["s3"]["object"]["key"] = urllib.parse.quote_plus(key, safe="/")
-    return event
+def invoke(event: dict, graphql_url: str, **env: str) -> dict:
+    settings = {"DAGSTER_GRAPHQL_URL": graphql_url, "DAGSTER_LOCATION": "pulseops",
+                "DAGSTER_BACKOFF_SECONDS": "0.05", "DAGSTER_TIMEOUT_SECONDS": "30", "PULSEOPS_S3_PREFIX": None}
+    with environment(**{**settings, **env}):
+        return lambda_handler.handler(event, None)
 
 
-def test_lambda_launches_ingestion_on_dagster(s3_endpoint, tmp_path_factory):
-    from ingestion.demo import SCALES, generate
-    from orchestration.services import start_dagster
+@contextmanager
+def flaky_endpoint(upstream: str | None, refuse: set[int] = frozenset(), lose: set[int] = frozenset()):
+    """A loopback GraphQL endpoint in front of Dagster. Request n (from 1) is answered 503 without
+    being forwarded when n is in `refuse`, forwarded but answered 503 when n is in `lose` (Dagster acted,
+    the answer got lost), else forwarded; without an upstream every request gets 503.
+    Yields an object counting the requests and keeping their headers."""
+    seen = type("Seen", (), {"requests": 0, "headers": []})()
 
-    client = make_bucket(s3_endpoint, "pulseops-lambda")
-    clients = generate(SCALES["XS"], date(2026, 11, 25))[0]["psa/clients"]
-    key = "landing/psa/clients/clients 2026-11-25.csv"  # a space: S3 events URL-encode keys
-    put = client.put_object(Bucket="pulseops-lambda", Key=key, Body=clients.to_csv(index=False).encode())
-    state = tmp_path_factory.mktemp("lambda-state")
-    with throwaway_database() as url:
-        env = {"PULSEOPS_HOME": str(state), "DATABASE_URL": url, **s3_environment(s3_endpoint, "pulseops-lambda")}
-        dagster = start_dagster(state, free_port(), env=env)
-        try:
-            with environment(DAGSTER_GRAPHQL_URL=f"{dagster.url}/graphql", DAGSTER_LOCATION="pulseops"):
-                event = _event("pulseops-lambda", key, put["ETag"].strip('"'))
-                event["Records"].append({**event["Records"][0], "s3": {
-                    **event["Records"][0]["s3"], "object": {"key": "exports/readme.txt", "eTag": "x"}}})
-                reply = lambda_handler.handler(event, None)
-            assert reply["batchItemFailures"] == []
-            launched, ignored = reply["results"]
-            assert (launched["status"], launched["key"]) == ("launched", key)
-            assert ignored["status"] == "ignored"
-            assert _wait_for_run(dagster.url, launched["run_id"]) == "SUCCESS"
-            assert scalar(url, "select count(*) from raw.psa__clients") == len(clients)
-            tags = _graphql(dagster.url, "query($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key value } } } }",
-                            {"id": launched["run_id"]})["runOrError"]["tags"]
-            assert {"key": "pulseops/key", "value": key} in tags
-        finally:
-            dagster.stop()
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.requests += 1
+            seen.headers.append(dict(self.headers))
+            status, reply = 503, b"Service Unavailable"
+            if upstream and seen.requests not in refuse:
+                request = urllib.request.Request(upstream, body, {"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    if seen.requests not in lose:
+                        status, reply = response.status, response.read()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    seen.url = f"http://127.0.0.1:{server.server_port}/graphql"
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
-def test_lambda_reports_failure_when_dagster_is_down():
-    with environment(DAGSTER_GRAPHQL_URL=f"http://127.0.0.1:{free_port()}/graphql"):
-        reply = lambda_handler.handler(_event("b", "landing/psa/tickets/t.csv", "e"), None)
-    assert reply["batchItemFailures"] == [{"itemIdentifier": "landing/psa/tickets/t.csv"}]
-    assert reply["results"][0]["status"] == "failed"
+# --- against a real Dagster ----------------------------------------------------------------------
+
+def test_s3_notification_launches_one_run_and_a_repeat_starts_none(stack):
+    key = "landing/psa/clients/clients 2026-11-25.csv"  # a space: S3 notifications URL-encode keys
+    etag = stack.put(key, "psa/clients")
+    event = s3_notification((key, etag), ("exports/readme.txt", "x"), ("landing/psa/clients/_SUCCESS", "y"))
+
+    reply = invoke(event, stack.graphql_url)
+
+    assert reply["batchItemFailures"] == []
+    launched, outside, marker = reply["results"]
+    assert (launched["status"], launched["key"], launched["source"], launched["entity"]) == (
+        "launched", key, "psa", "clients")
+    assert outside["status"] == marker["status"] == "ignored"
+    # S3 delivers at least once: the same event again, and the object twice in one batch
+    again = invoke(s3_notification((key, etag), (key, etag)), stack.graphql_url)
+    assert [(r["status"], r["run_id"]) for r in again["results"]] == [("duplicate", launched["run_id"])] * 2
+
+    assert wait_for_run(stack, launched["run_id"]) == "SUCCESS"
+    runs = runs_for(stack, key)
+    assert [r["runId"] for r in runs] == [launched["run_id"]]
+    assert {"key": "pulseops/bucket", "value": BUCKET} in runs[0]["tags"]
+    assert {"key": "pulseops/etag", "value": etag} in runs[0]["tags"]
+    assert scalar(stack.database_url, "select count(*) from raw.psa__clients") == len(stack.landing["psa/clients"])
+
+
+def test_transient_errors_are_retried_without_ever_launching_twice(stack):
+    key = "landing/saas/applications/applications.csv"
+    batch = sqs_batch(eventbridge_event(key, stack.put(key, "saas/applications")))
+    token = uuid.uuid4().hex
+
+    # 1: lookup refused (503); 2: lookup, nothing yet; 3: launch reaches Dagster but its answer is lost;
+    # 4: lookup again finds the run that 3 created
+    with flaky_endpoint(stack.graphql_url, refuse={1}, lose={3}) as endpoint:
+        reply = invoke(batch, endpoint.url, DAGSTER_AUTH_HEADER=f"Authorization: Bearer {token}")
+
+    assert reply["batchItemFailures"] == []
+    (result,) = reply["results"]
+    assert endpoint.requests == 4
+    assert [r["runId"] for r in runs_for(stack, key)] == [result["run_id"]]
+    assert all(h.get("Authorization") == f"Bearer {token}" for h in endpoint.headers)
+    assert wait_for_run(stack, result["run_id"]) == "SUCCESS"
+    assert scalar(stack.database_url, "select count(*) from raw.saas__applications") == len(
+        stack.landing["saas/applications"])
+
+
+def test_a_definite_refusal_is_not_retried_and_fails_only_its_message(stack):
+    unknown = s3_notification(("landing/nosuch/things/things.csv", "e"))  # no contract, so no asset
+    batch = sqs_batch(unknown, {"Service": "Amazon S3", "Event": "s3:TestEvent"})
+
+    with flaky_endpoint(stack.graphql_url) as endpoint:
+        reply = invoke(batch, endpoint.url)
+
+    assert reply["batchItemFailures"] == [{"itemIdentifier": batch["Records"][0]["messageId"]}]
+    (refused,) = reply["results"]
+    assert (refused["status"], refused["retryable"]) == ("failed", False)
+    assert endpoint.requests == 2  # the run lookup and the refused launch, each asked once
+
+
+def test_dagster_down_fails_the_messages_and_redelivery_loads_them(stack):
+    keys = {"landing/psa/agreements/agreements.csv": "psa/agreements",
+            "landing/saas/subscriptions/subscriptions.csv": "saas/subscriptions"}
+    batch = sqs_batch(*(s3_notification((key, stack.put(key, entity))) for key, entity in keys.items()))
+
+    with flaky_endpoint(None) as endpoint:
+        reply = invoke(batch, endpoint.url, DAGSTER_MAX_ATTEMPTS="3")
+
+    assert reply["batchItemFailures"] == [{"itemIdentifier": r["messageId"]} for r in batch["Records"]]
+    assert [r["status"] for r in reply["results"]] == ["failed", "failed"]
+    # three attempts for the first object; the second is not tried against an endpoint known to be down
+    assert endpoint.requests == 3
+    assert all(runs_for(stack, key) == [] for key in keys)
+
+    # SQS redelivers exactly the failed messages once Dagster answers again
+    failed = {f["itemIdentifier"] for f in reply["batchItemFailures"]}
+    redelivered = {"Records": [r for r in batch["Records"] if r["messageId"] in failed]}
+    retry = invoke(redelivered, stack.graphql_url)
+
+    assert retry["batchItemFailures"] == []
+    assert [r["status"] for r in retry["results"]] == ["launched", "launched"]
+    for result in retry["results"]:
+        assert wait_for_run(stack, result["run_id"]) == "SUCCESS"
+    for entity in keys.values():
+        table = "raw." + entity.replace("/", "__")
+        assert scalar(stack.database_url, f"select count(*) from {table}") == len(stack.landing[entity])
+
+
+# --- without Dagster -----------------------------------------------------------------------------
+
+def test_direct_invocation_raises_so_lambda_retries_and_dead_letters(caplog):
+    key = "landing/psa/tickets/t.csv"
+    caplog.set_level(logging.INFO, logger="pulseops.lambda")
+
+    with pytest.raises(lambda_handler.LaunchFailed) as failure:
+        invoke(s3_notification((key, "e")), f"http://127.0.0.1:{free_port()}/graphql", DAGSTER_MAX_ATTEMPTS="3")
+
+    assert failure.value.report["batchItemFailures"] == [{"itemIdentifier": key}]
+    (result,) = failure.value.report["results"]
+    assert (result["status"], result["retryable"]) == ("failed", True)
+    lines = [json.loads(r.getMessage()) for r in caplog.records]
+    assert [line["attempt"] for line in lines if line["message"] == "dagster request failed, retrying"] == [1, 2]
+    assert any(line["level"] == "ERROR" and line.get("key") == key for line in lines)
+
+
+@pytest.mark.parametrize(("key", "prefix", "expected"), [
+    ("landing/psa/tickets/t.csv", "", ("landing/psa/tickets/t.csv", "psa", "tickets")),
+    ("landing/focus/costs/2026/11/c.csv.gz", "", ("landing/focus/costs/2026/11/c.csv.gz", "focus", "costs")),
+    ("acme/landing/saas/subscriptions/s.parquet", "acme", ("landing/saas/subscriptions/s.parquet", "saas",
+                                                             "subscriptions")),
+    ("landing/psa/tickets/t.csv", "acme", None),
+    ("raw/psa/tickets/t.parquet", "", None),
+    ("landing/psa/t.csv", "", None),
+    ("landing/psa/tickets/", "", None),
+    ("landing/psa/tickets/.DS_Store", "", None),
+    ("landing/psa/tickets/t.csv.partial", "", None),
+    ("landing/psa/tickets/notes.txt", "", None),
+])
+def test_keys_map_to_source_and_entity(key, prefix, expected):
+    assert lambda_handler.landing_target(key, prefix) == expected
+
+
+def test_both_event_forms_name_the_same_object():
+    key = "landing/psa/clients/a+b c.csv"
+    expected = [{"bucket": BUCKET, "key": key, "etag": "e"}]
+    assert lambda_handler.s3_objects(s3_notification((key, "e"))) == expected
+    assert lambda_handler.s3_objects(eventbridge_event(key, "e")) == expected
