@@ -102,3 +102,33 @@ def test_ml_outputs(pipeline):
                                                  "select department, charge_date::date from ml.spend_anomalies")}
     spike = next(a for a in pipeline.truth["spend_anomalies"] if a["kind"] == "spike")
     assert (spike["department"], spike["date"]) in flagged
+
+
+def test_sql_analyst_reads_marts_only(pipeline):
+    import psycopg
+    from psycopg import errors
+
+    from orchestration.analyst_role import ANALYST_ROLE
+    from orchestration.settings import read_or_create_secret
+    from orchestration.warehouse import libpq_url
+
+    with pipeline.activate():
+        from orchestration.settings import Settings
+
+        password, _ = read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")
+    base = libpq_url(pipeline.database_url)
+    scheme_user, host = base.split("@", 1)
+    analyst_url = f"postgresql://{ANALYST_ROLE}:{password}@{host}"
+    with psycopg.connect(analyst_url, autocommit=True) as conn:
+        assert conn.execute("select count(*) from marts.client_monthly_mrr").fetchone()[0] > 0
+        for statement in ("select count(*) from raw.psa__clients",
+                          "select count(*) from staging.stg_psa__clients",
+                          "insert into marts.client_monthly_mrr (client_id) values ('x')",
+                          "delete from marts.subscription_utilisation",
+                          "create table marts.scratch (x int)",
+                          "create table public.scratch (x int)"):
+            try:
+                conn.execute(statement)
+            except errors.InsufficientPrivilege:
+                continue
+            raise AssertionError(f"the analyst role could run: {statement}")
