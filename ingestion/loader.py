@@ -68,14 +68,14 @@ class _Scan:
     parquet_path: Path
 
 
-def _parquet_schema(contract: Contract) -> pa.Schema:
+def _parquet_schema(contract: Contract, meta: dict) -> pa.Schema:
+    """Contract columns and each row's number in the file; what holds for the whole file (its key,
+    checksum and load time) is kept once, as file metadata, not on every row."""
     schema = arrow_schema(contract)
     if contract.keep_extra_prefix:
         schema = schema.append(pa.field(EXTRAS_COLUMN, pa.string()))
-    return (schema.append(pa.field(SOURCE_ROW, pa.int64()))
-            .append(pa.field("_file_key", pa.string()))
-            .append(pa.field("_file_checksum", pa.string()))
-            .append(pa.field("_loaded_at", pa.timestamp("us", tz="UTC"))))
+    schema = schema.append(pa.field(SOURCE_ROW, pa.int64()))
+    return schema.with_metadata({f"pulseops.{key.lstrip('_')}": str(value) for key, value in meta.items()})
 
 
 def _extras_json(table: pa.Table, mapping: HeaderMapping) -> pa.Array:
@@ -100,15 +100,9 @@ def _contract_table(contract: Contract, table: pa.Table, mapping: HeaderMapping,
     return pa.table(columns, names=names)
 
 
-def _with_load_metadata(table: pa.Table, first_row: int, meta: dict, schema: pa.Schema) -> pa.Table:
-    n = table.num_rows
-    extra = {SOURCE_ROW: pa.array(np.arange(first_row, first_row + n), pa.int64()),
-             "_file_key": pa.repeat(pa.scalar(meta["_file_key"], pa.string()), n),
-             "_file_checksum": pa.repeat(pa.scalar(meta["_file_checksum"], pa.string()), n),
-             "_loaded_at": pa.repeat(pa.scalar(meta["_loaded_at"], pa.timestamp("us", tz="UTC")), n)}
-    for name, values in extra.items():
-        table = table.append_column(name, values)
-    return table.cast(schema)
+def _with_source_rows(table: pa.Table, first_row: int, schema: pa.Schema) -> pa.Table:
+    rows = pa.array(np.arange(first_row, first_row + table.num_rows), pa.int64())
+    return pa.Table.from_arrays([*table.columns, rows], schema=schema)
 
 
 def _scan(contract: Contract, path: Path, header: list[str], mapping: HeaderMapping, meta: dict,
@@ -119,7 +113,7 @@ def _scan(contract: Contract, path: Path, header: list[str], mapping: HeaderMapp
     Great Expectations checks fastest); as text, every cell is parsed here and noted if it fails."""
     validator = BatchValidator(contract, set(mapping.rename.values()))
     log, keys, rows = ViolationLog(), KeyTracker(contract.key), 0
-    schema = _parquet_schema(contract)
+    schema = _parquet_schema(contract, meta)
     contract_schema = pa.schema([f for f in schema if not f.name.startswith("_")])
     parquet_path = workdir / ("typed.parquet" if typed else "text.parquet")
     column_types = arrow_types_by_header(contract, mapping.rename) if typed else None
@@ -138,7 +132,7 @@ def _scan(contract: Contract, path: Path, header: list[str], mapping: HeaderMapp
                 log.extend(_without_unparsed(validator.check(frame, first_row), type_violations))
                 clean = pa.Table.from_pandas(frame, schema=contract_schema, preserve_index=False)
             keys.add(frame)
-            writer.write_table(_with_load_metadata(clean, first_row, meta, schema))
+            writer.write_table(_with_source_rows(clean, first_row, schema))
             rows += table.num_rows
     duplicates = keys.duplicates()
     if duplicates:
@@ -183,7 +177,8 @@ class _RawCopy(threading.Thread):
 
 
 def _copy_parquet(conn, contract: Contract, parquet_path: Path, drop_rows: np.ndarray | None = None) -> int:
-    """COPY validated rows from the scan's Parquet file (all but `drop_rows`)."""
+    """COPY validated rows from the scan's Parquet file (all but `drop_rows`); the load metadata
+    columns take their defaults from the transaction (see raw_tables.begin_file_load)."""
     loaded = 0
     parquet = pq.ParquetFile(parquet_path)
     columns = [n for n in parquet.schema_arrow.names if n != SOURCE_ROW]

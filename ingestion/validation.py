@@ -132,6 +132,11 @@ class BatchValidator:
     def __init__(self, contract: Contract, present_columns: set[str]):
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
         import great_expectations as gx
+        from great_expectations.execution_engine import pandas_execution_engine
+
+        # Great Expectations fingerprints every in-memory batch (twice per validation) for a batch
+        # marker nothing here reads; on large batches that hashing costs more than the checks.
+        pandas_execution_engine.HASH_THRESHOLD = 0
 
         self.contract = contract
         self.rules = list(_expectations(contract, present_columns))
