@@ -1,46 +1,247 @@
-"""Spend anomalies: a robust, weekly-seasonal z-score per series.
+"""Anomalies in any timestamped series: spikes, drops and level shifts, one incident each.
 
-The expected value of a day is the median of the same weekday over the previous weeks, so a quiet
-weekend is not an anomaly; the spread is the MAD of recent residuals. Medians and MADs are not
-dragged by the very outliers being looked for, unlike means and standard deviations.
+Each series is put on a regular grid at its own frequency; its seasonal period is inferred (a week
+for daily data, a day for hourly data) and kept only when it explains the data. Positive series
+whose noise grows with their level are modelled on the log scale, so a weekend that is half of a
+weekday stays half as the series grows; series with steady noise stay on their own scale.
+
+Then, walking forward in time, a point's expected value is the median of the same point in the
+previous `seasons_back` cycles, corrected by the median of recent residuals (which is what a trend
+leaves behind: lags from a rising series sit below today by a steady amount). The spread is a
+robust standard deviation of recent residuals (MAD-trimmed). A point whose robust z-score passes
+`threshold / sensitivity` is flagged and replaced by its expectation in the history, so an outlier
+never inflates the baseline that judges the next point.
+
+When `shift_run` flagged points in a row lie on the same side, the series has moved to a new level:
+the history is shifted by the run's median offset and the points are taken as the new normal. So
+a level shift gives one incident (its start and the point it was confirmed), not an alert every day
+until a moving average catches up. Consecutive flagged points of one sign form one incident.
+
+`attribute` names the sub-series (department, application, service ...) that drove an anomaly in
+a total: each sub-series is scored the same way and its excess over expectation during the
+incident is compared with the others'.
 """
 from __future__ import annotations
 
+import json
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
+from ml_assets.timeseries import infer_period, infer_step, prefers_log, regular_series
+
+MAD_TO_SIGMA = 1.4826  # the MAD of a normal sample times this estimates its standard deviation
+TRIMMED_SD_AT_3 = 0.9866  # standard deviation of a normal sample cut at +-3 sigma, in sigmas
+POINT_COLUMNS = ["time", "value", "expected", "lower", "upper", "score", "flagged", "direction", "level_shift"]
+INCIDENT_COLUMNS = ["kind", "start_time", "end_time", "peak_time", "value", "expected", "score", "change", "points"]
 
 
 @dataclass(frozen=True)
-class AnomalyParams:
-    season: int = 7  # periods per cycle (7 for daily data with a weekly rhythm)
-    seasons_back: int = 4  # how many earlier cycles give the expected value
-    window: int = 28  # periods of residuals that give the spread
-    threshold: float = 4.0
+class DetectorParams:
+    """How the detector judges a point. Higher `sensitivity` means more alerts."""
+
+    sensitivity: float = 1.0
+    threshold: float = 4.0  # robust z-score that flags a point at sensitivity 1
+    period: int | None = None  # points per seasonal cycle; None: inferred
+    seasons_back: int = 4  # earlier cycles whose median gives the expected value
+    window: int | None = None  # recent residuals for the trend correction and spread; None: 8 cycles (56 points)
+    shift_run: int | None = None  # flagged points in a row that make a level shift; None: half a cycle, >= 3
+    merge_gap: int = 1  # normal points allowed inside one incident
+    transform: str = "auto"  # "log", "none", or "auto" (log when positive and the noise grows with the level)
+    min_relative_spread: float = 0.01  # spread floor as a share of the level, so flat series stay quiet
 
 
-def _score_series(values: pd.Series, params: AnomalyParams) -> tuple[pd.Series, pd.Series]:
-    lags = pd.concat([values.shift(params.season * k) for k in range(1, params.seasons_back + 1)], axis=1)
-    expected = lags.median(axis=1, skipna=False)
-    residual = values - expected
-    trailing = residual.shift(1).rolling(params.window, min_periods=params.window // 2)
-    spread = trailing.apply(lambda w: np.nanmedian(np.abs(w - np.nanmedian(w))), raw=True) * MAD_TO_SIGMA
-    # A floor on the spread keeps near-constant series from flagging cent-sized wobbles.
-    spread = spread.clip(lower=0.01 * expected.abs().clip(lower=1e-9))
-    return expected, residual / spread
+@dataclass
+class _Walk:
+    """The state of one forward pass over one regular series."""
+
+    clean: np.ndarray  # the history with outliers replaced and level shifts aligned
+    residuals: deque  # value minus lag median of recent unflagged points; their median is the trend bias
+    expected: np.ndarray
+    spread: np.ndarray
+    score: np.ndarray
+    shift: np.ndarray
 
 
-def flag_anomalies(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str,
-                   params: AnomalyParams = AnomalyParams()) -> pd.DataFrame:
-    """Rows whose value is more than `threshold` robust deviations from its seasonal expectation."""
-    flagged = []
-    for _, group in frame.sort_values(time_column).groupby(series_column, sort=True):
-        expected, score = _score_series(group[value_column].astype(float).reset_index(drop=True), params)
-        hits = group.reset_index(drop=True).assign(expected=expected, robust_z=score)[score.abs() > params.threshold]
-        flagged.append(hits.assign(direction=np.where(hits["robust_z"] > 0, "spike", "drop")))
-    columns = [series_column, time_column, value_column, "expected", "robust_z", "direction"]
-    result = pd.concat(flagged, ignore_index=True)[columns] if flagged else pd.DataFrame(columns=columns)
-    return result.round({"expected": 2, "robust_z": 2})
+def _robust_spread(residuals: np.ndarray, centre: float) -> float:
+    """Standard deviation of the residuals within 3 MAD-sigmas of their median, rescaled to a full
+    normal's: as robust as the MAD but about twice as steady on a few weeks of points."""
+    mad_sigma = MAD_TO_SIGMA * float(np.median(np.abs(residuals - centre)))
+    inside = residuals[np.abs(residuals - centre) <= 3 * mad_sigma]
+    if len(inside) < 3:
+        return mad_sigma
+    return float(np.sqrt(np.mean((inside - centre) ** 2))) / TRIMMED_SD_AT_3
+
+
+def _lags(clean: np.ndarray, t: int, period: int, count: int) -> np.ndarray:
+    lags = clean[[t - k * period for k in range(1, count + 1) if t - k * period >= 0]]
+    return lags[np.isfinite(lags)]
+
+
+def _walk(y: np.ndarray, period: int, params: DetectorParams, log_scale: bool) -> _Walk:
+    n = len(y)
+    window = params.window or 8 * (period if period > 1 else 7)
+    lag_count = params.seasons_back if period > 1 else max(params.seasons_back, 7)
+    shift_run = params.shift_run or max(3, int(np.ceil(period / 2)))
+    threshold = params.threshold / params.sensitivity
+    settled = min(window // 2, 14)  # residuals needed before the spread is trusted
+    warmup = period + max(period, settled)
+    state = _Walk(y.copy(), deque(maxlen=window), np.full(n, np.nan), np.full(n, np.nan),
+                  np.full(n, np.nan), np.zeros(n, dtype=bool))
+    run: list[int] = []  # flagged points in a row on one side, not yet judged
+    for t in range(n):
+        lags = _lags(state.clean, t, period, lag_count)
+        if not len(lags) or not np.isfinite(y[t]):
+            run = []
+            continue
+        recent = np.array(state.residuals) if state.residuals else np.zeros(1)
+        bias = float(np.median(recent))
+        expected = float(np.median(lags)) + bias
+        floor = params.min_relative_spread * (1.0 if log_scale else max(abs(expected), 1e-9))
+        spread = max(_robust_spread(recent, bias), floor)
+        residual = y[t] - expected
+        state.expected[t], state.spread[t] = expected, spread
+        if t < warmup or len(state.residuals) < settled:
+            state.residuals.append(residual + bias)
+            continue
+        state.score[t] = residual / spread
+        if abs(state.score[t]) <= threshold:
+            state.residuals.append(residual + bias)
+            run = []
+            continue
+        state.clean[t] = expected  # an outlier must not shape the baseline
+        run = run + [t] if run and np.sign(state.score[run[-1]]) == np.sign(residual) else [t]
+        if len(run) >= shift_run:
+            offset = float(np.median(y[run] - state.expected[run]))
+            state.clean[:run[0]] += offset
+            state.clean[run] = y[run]
+            state.shift[run] = True
+            state.residuals.extend(y[run] - state.expected[run] - offset + bias)
+            run = []
+    return state
+
+
+def score_series(times: pd.Series, values: pd.Series, params: DetectorParams = DetectorParams()) -> pd.DataFrame:
+    """Every point of one series on its regular grid: value, expected value, the band outside which
+    it would be flagged, robust z-score, whether it was flagged, its direction and whether it
+    belongs to a level shift."""
+    step = infer_step(times)
+    series = regular_series(times, values, step)
+    period = params.period or infer_period(series, step)
+    log_scale = params.transform == "log" or (params.transform == "auto" and prefers_log(series, period))
+    y = np.log(series.to_numpy()) if log_scale else series.to_numpy()
+    walk = _walk(y, period, params, log_scale)
+    threshold = params.threshold / params.sensitivity
+    lower, upper = walk.expected - threshold * walk.spread, walk.expected + threshold * walk.spread
+    to_value = np.exp if log_scale else (lambda a: a)
+    flagged = np.abs(np.nan_to_num(walk.score)) > threshold
+    return pd.DataFrame({
+        "time": series.index, "value": series.to_numpy(), "expected": to_value(walk.expected),
+        "lower": to_value(lower), "upper": to_value(upper), "score": walk.score, "flagged": flagged,
+        "direction": np.where(flagged, np.where(np.nan_to_num(walk.score) > 0, "up", "down"), ""),
+        "level_shift": walk.shift,
+    })
+
+
+def score_points(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str | None = None,
+                 params: DetectorParams = DetectorParams()) -> pd.DataFrame:
+    """`score_series` for every series in a long frame (one series when `series_column` is None)."""
+    if series_column is None:
+        return score_series(frame[time_column], frame[value_column], params)
+    parts = [score_series(group[time_column], group[value_column], params).assign(**{series_column: key})
+             for key, group in frame.groupby(series_column, sort=True)]
+    if not parts:
+        return pd.DataFrame(columns=[series_column, *POINT_COLUMNS])
+    points = pd.concat(parts, ignore_index=True)
+    return points[[series_column, *POINT_COLUMNS]]
+
+
+def _incidents_of_series(points: pd.DataFrame, merge_gap: int) -> list[dict]:
+    flagged = np.flatnonzero(points["flagged"].to_numpy())
+    groups: list[list[int]] = []
+    for i in flagged:
+        if groups and i - groups[-1][-1] <= merge_gap + 1 and \
+                points["direction"].iat[i] == points["direction"].iat[groups[-1][-1]]:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    incidents = []
+    for group in groups:
+        part = points.iloc[group]
+        peak = part.index[int(np.argmax(np.abs(part["score"].to_numpy())))]
+        up = part["direction"].iat[0] == "up"
+        is_shift = bool(part["level_shift"].any())
+        if is_shift:
+            run = part[part["level_shift"]]
+            change = float(np.median(run["value"] / run["expected"]) - 1) if (run["expected"] != 0).all() else np.nan
+        else:
+            change = float(points.at[peak, "value"] / points.at[peak, "expected"] - 1) \
+                if points.at[peak, "expected"] else np.nan
+        incidents.append({
+            "kind": "level_shift" if is_shift else "spike" if up else "drop",
+            "start_time": part["time"].iat[0], "end_time": part["time"].iat[-1], "peak_time": points.at[peak, "time"],
+            "value": float(points.at[peak, "value"]), "expected": round(float(points.at[peak, "expected"]), 4),
+            "score": round(float(points.at[peak, "score"]), 2), "change": round(change, 4), "points": len(group),
+        })
+    return incidents
+
+
+def incidents_from_points(points: pd.DataFrame, series_column: str | None = None,
+                          params: DetectorParams = DetectorParams()) -> pd.DataFrame:
+    """Collapse flagged points into incidents: one row per spike, drop or level shift with its
+    start_time, end_time, peak_time, value and expected value at the peak, peak score (robust z),
+    relative change (at the peak; the run's median for a level shift) and the number of flagged points."""
+    columns = ([series_column] if series_column else []) + INCIDENT_COLUMNS
+    rows = []
+    groups = points.groupby(series_column, sort=True) if series_column else [(None, points)]
+    for key, group in groups:
+        for incident in _incidents_of_series(group.reset_index(drop=True), params.merge_gap):
+            rows.append({**({series_column: key} if series_column else {}), **incident})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def detect(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str | None = None,
+           params: DetectorParams = DetectorParams()) -> pd.DataFrame:
+    """Incidents in every series of a long frame (see `incidents_from_points`)."""
+    points = score_points(frame, time_column, value_column, series_column, params)
+    return incidents_from_points(points, series_column, params)
+
+
+def attribute(frame: pd.DataFrame, incidents: pd.DataFrame, time_column: str, value_column: str,
+              breakdown_column: str, series_column: str | None = None, params: DetectorParams = DetectorParams(),
+              top: int = 3) -> pd.DataFrame:
+    """The incidents with the sub-series that drove them: `driver` (the breakdown value whose excess
+    over its own expectation, summed over the incident, goes furthest in the incident's direction),
+    `driver_share` (its part of all sub-series' excess) and `drivers` (JSON, the `top` of them).
+    `frame` holds the parts of each total, one row per time, series and breakdown value."""
+    if incidents.empty:
+        return incidents.assign(driver=pd.Series(dtype=object), driver_share=pd.Series(dtype=float),
+                                drivers=pd.Series(dtype=object))
+    parts = frame.groupby(([series_column] if series_column else []) + [breakdown_column, time_column],
+                          as_index=False)[value_column].sum()
+    keys = [series_column, breakdown_column] if series_column else [breakdown_column]
+    scored = []
+    for key, group in parts.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        points = score_series(group[time_column], group[value_column], params)
+        points["excess"] = points["value"] - points["expected"]
+        scored.append(points.assign(**dict(zip(keys, key))))
+    points = pd.concat(scored, ignore_index=True)
+    drivers, driver, share = [], [], []
+    for incident in incidents.itertuples(index=False):
+        inside = points["time"].between(incident.start_time, incident.end_time)
+        if series_column:
+            inside &= points[series_column] == getattr(incident, series_column)
+        by_part = points[inside].groupby(breakdown_column)["excess"].sum()
+        sign = 1.0 if incident.kind == "spike" or (incident.kind == "level_shift" and incident.change > 0) else -1.0
+        pushed = (by_part * sign).sort_values(ascending=False)
+        total = pushed[pushed > 0].sum()
+        ranked = [{"part": str(name), "excess": round(float(value * sign), 2),
+                   "share": round(float(value / total), 3) if total > 0 else None}
+                  for name, value in pushed.head(top).items()]
+        drivers.append(json.dumps(ranked))
+        driver.append(ranked[0]["part"] if ranked and pushed.iloc[0] > 0 else None)
+        share.append(ranked[0]["share"] if ranked and pushed.iloc[0] > 0 else None)
+    return incidents.assign(driver=driver, driver_share=share, drivers=drivers)

@@ -15,6 +15,7 @@ import sys
 import time
 from datetime import date
 
+from ml_assets.cli import add_ml_commands
 from orchestration.settings import Settings
 
 
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ingest.add_argument("--entity", help="e.g. clients; needed when the source has several entities")
     ingest.set_defaults(func=cmd_ingest)
     commands.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
+    add_ml_commands(commands)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from ml_assets.anomalies import AnomalyParams, flag_anomalies
+from ml_assets.anomalies import DetectorParams, detect
 from ml_assets.churn import ChurnParams, score_churn
 from orchestration.resources import WarehouseResource
 from orchestration.warehouse import read_frame, replace_table
@@ -19,8 +19,9 @@ class ChurnConfig(Config):
 
 
 class AnomalyConfig(Config):
-    window: int = Field(default=28, description="Trailing days whose residuals give the expected spread.")
-    threshold: float = Field(default=4.0, description="Robust z-score above which a day is flagged.")
+    sensitivity: float = Field(default=1.0, description="Higher flags more: a day is flagged past a robust "
+                                                        "z-score of 4 / sensitivity.")
+    window: int = Field(default=56, description="Recent days whose residuals give the trend correction and spread.")
 
 
 @asset(key=AssetKey(["ml", "churn_scores"]), deps=[AssetKey(["marts", "client_churn_features"])], group_name="ml",
@@ -34,23 +35,28 @@ def churn_scores(context: AssetExecutionContext, config: ChurnConfig,
         scores["scored_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         replace_table(conn, "ml.churn_scores", scores)
     context.log.info(f"churn model: {metrics}")
-    return MaterializeResult(metadata={"roc_auc": metrics["roc_auc"], "rows": metrics["rows"],
-                                       "positives": metrics["positives"],
+    return MaterializeResult(metadata={"roc_auc": metrics["roc_auc"], "pr_auc": metrics["pr_auc"],
+                                       "brier": metrics["brier"], "evaluation": metrics["evaluation"],
+                                       "rows": metrics["rows"], "positives": metrics["positives"],
                                        "features": MetadataValue.json(metrics)})
 
 
 @asset(key=AssetKey(["ml", "spend_anomalies"]), deps=[AssetKey(["marts", "department_daily_spend"])], group_name="ml",
-       kinds={"python", "postgres"}, description="Days whose departmental spend breaks from its recent pattern.")
+       kinds={"python", "postgres"},
+       description="Spikes, drops and level shifts in departmental spend, one row per incident (from charge_date).")
 def spend_anomalies(context: AssetExecutionContext, config: AnomalyConfig,
                     warehouse: WarehouseResource) -> MaterializeResult:
-    params = AnomalyParams(window=config.window, threshold=config.threshold)
+    params = DetectorParams(sensitivity=config.sensitivity, window=config.window)
     with warehouse.connect() as conn:
         spend = read_frame(conn, "select charge_date, department, billed_cost from marts.department_daily_spend")
-        flagged = flag_anomalies(spend, "charge_date", "billed_cost", "department", params)
-        flagged["charge_date"] = flagged["charge_date"].astype("datetime64[ns]")
-        replace_table(conn, "ml.spend_anomalies", flagged)
-    context.log.info(f"{len(flagged)} anomalous department-days")
-    return MaterializeResult(metadata={"anomalies": len(flagged)})
+        incidents = detect(spend, "charge_date", "billed_cost", "department", params)
+        incidents = incidents.rename(columns={"start_time": "charge_date"})
+        for column in ("charge_date", "end_time", "peak_time"):
+            incidents[column] = incidents[column].astype("datetime64[ns]")
+        replace_table(conn, "ml.spend_anomalies", incidents)
+    context.log.info(f"{len(incidents)} spend incidents")
+    return MaterializeResult(metadata={"incidents": len(incidents),
+                                       "by_kind": MetadataValue.json(incidents["kind"].value_counts().to_dict())})
 
 
 ml_assets = [churn_scores, spend_anomalies]

@@ -1,0 +1,134 @@
+"""The churn trainer on a feature table whose label follows a planted rule."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml_assets.churn import ChurnModel, ChurnParams, evaluate_churn, score_churn, train_churn
+from ml_assets.features import split_features
+from tests.ml_data import churn_panel
+
+
+@pytest.fixture(scope="module")
+def panel() -> pd.DataFrame:
+    return churn_panel()
+
+
+@pytest.fixture(scope="module")
+def run(panel):
+    return train_churn(panel, "client_id", "churns_90d", "month")
+
+
+def test_time_split_trains_on_the_past_and_tests_on_the_latest_months(run):
+    metrics = run.metrics
+    assert metrics["evaluation"] == "time_split"
+    assert metrics["train_periods"] == ["2025-01-01", "2025-09-01"]
+    assert metrics["test_periods"] == ["2025-10-01", "2025-12-01"]
+    assert metrics["test_rows"] == 600 and metrics["train_rows"] == 1800
+
+
+def test_planted_rule_is_learned_and_beats_both_baselines(run):
+    metrics, logistic, majority = run.metrics, run.metrics["baselines"]["logistic_regression"], \
+        run.metrics["baselines"]["majority_class"]
+    assert metrics["roc_auc"] >= 0.88
+    assert metrics["roc_auc"] > logistic["roc_auc"] + 0.1
+    assert majority["roc_auc"] == 0.5
+    assert metrics["pr_auc"] > logistic["pr_auc"] > metrics["base_rate"]
+    assert metrics["f1"] > logistic["f1"] > majority["f1"] == 0.0
+    assert metrics["brier"] < logistic["brier"] < majority["brier"]
+    assert metrics["top_decile_precision"] >= 0.8
+    # Accuracy is reported, and the majority class alone scores well on it: the reason it is not enough.
+    assert majority["accuracy"] == pytest.approx(1 - metrics["base_rate"], abs=1e-3)
+
+
+def test_probabilities_are_calibrated(run):
+    metrics = run.metrics
+    assert metrics["expected_calibration_error"] < 0.05
+    assert sum(b["rows"] for b in metrics["calibration"]) == metrics["test_rows"]
+    for row in metrics["calibration"]:
+        assert set(row) == {"bin_lower", "bin_upper", "rows", "mean_predicted", "observed_rate"}
+
+
+def test_features_are_found_by_type(panel, run):
+    assert run.metrics["numeric_features"] == ["csat", "p1_tickets", "ticket_trend", "days_late", "noise"]
+    assert run.metrics["categorical_features"] == ["segment", "region"]
+    tagged = panel.assign(invoice_ref=[f"INV-{i}" for i in range(len(panel))], note=None)
+    spec = split_features(tagged, "client_id", "churns_90d", "month", exclude=("noise",))
+    assert "invoice_ref" in spec.ignored and "note" in spec.ignored and "noise" in spec.ignored
+    assert "noise" not in spec.columns and "month" not in spec.columns
+
+
+def test_every_id_gets_its_latest_score_with_drivers(panel, run):
+    scores = run.scores
+    assert len(scores) == panel["client_id"].nunique()
+    assert (scores["month"] == panel["month"].max()).all()
+    assert scores["churn_probability"].between(0, 1).all()
+    assert scores["model_version"].nunique() == 1
+    latest = panel[panel["month"] == panel["month"].max()].set_index("client_id")
+    # A client whose only oddity is a ticket load far above normal: that is its top driver.
+    typical = latest[(latest["csat"] > 4) & (latest["p1_tickets"] <= 1) & (latest["days_late"] < 10)
+                     & (latest["ticket_trend"] > 3)]
+    assert len(typical)
+    drivers = json.loads(scores.set_index("client_id").at[typical.index[0], "drivers"])
+    assert drivers[0]["feature"] == "ticket_trend" and drivers[0]["effect"] > 0.2
+    assert set(drivers[0]) == {"feature", "value", "typical", "effect"}
+
+
+def test_model_round_trips_through_bytes_with_its_metrics(panel, run):
+    data, metadata = run.model.artefact()
+    assert isinstance(data, bytes) and metadata["bytes"] == len(data)
+    assert metadata["version"] == run.scores["model_version"].iloc[0] and len(metadata["version"]) == 12
+    assert metadata["metrics"]["roc_auc"] == run.metrics["roc_auc"]
+    json.dumps(metadata)  # the caller stores it as JSON beside the bytes
+    loaded = ChurnModel.from_bytes(data)
+    sample = panel.tail(50)
+    assert np.allclose(loaded.predict(sample), run.model.predict(sample))
+
+
+def test_unknown_labels_are_scored_but_not_learned_from(panel):
+    recent = panel["month"] == panel["month"].max()
+    censored = panel.assign(churns_90d=panel["churns_90d"].astype(object).where(~recent, None))
+    params = ChurnParams(max_iter=60)
+    run = train_churn(censored, "client_id", "churns_90d", "month", params)
+    assert run.metrics["labelled_rows"] == int((~recent).sum())
+    assert run.metrics["test_periods"] == ["2025-09-01", "2025-11-01"]
+    assert (run.scores["month"] == panel["month"].max()).all()
+
+
+def test_gap_keeps_training_labels_out_of_the_test_window(panel):
+    metrics = evaluate_churn(panel, "client_id", "churns_90d", "month",
+                             ChurnParams(max_iter=60, test_periods=2, gap_periods=3))
+    assert metrics["train_periods"] == ["2025-01-01", "2025-07-01"]
+    assert metrics["test_periods"] == ["2025-11-01", "2025-12-01"]
+
+
+def test_without_a_time_column_it_is_stratified_k_fold(panel):
+    one_per_client = churn_panel(clients=900, months=1, seed=4).drop(columns="month")
+    one_per_client["churns_90d"] = one_per_client["churns_90d"].map({True: "yes", False: "no"})
+    metrics = evaluate_churn(one_per_client, "client_id", "churns_90d", params=ChurnParams(max_iter=100))
+    assert metrics["evaluation"] == "stratified_kfold" and metrics["folds"] == 5
+    assert metrics["test_rows"] == 900
+    assert metrics["roc_auc"] >= 0.8 and metrics["roc_auc"] > metrics["baselines"]["logistic_regression"]["roc_auc"]
+    grouped = evaluate_churn(panel.head(1200), "client_id", "churns_90d", params=ChurnParams(max_iter=60))
+    assert grouped["evaluation"] == "stratified_group_kfold"
+
+
+def test_score_churn_gives_out_of_fold_scores_for_a_table_without_time():
+    table = churn_panel(clients=300, months=1, seed=5).drop(columns="month")
+    scores, metrics = score_churn(table, "client_id", "churns_90d", ChurnParams(max_iter=60, folds=3))
+    assert list(scores.columns) == ["client_id", "churn_probability", "churn_predicted", "drivers", "model_version"]
+    assert len(scores) == 300 and metrics["rows"] == 300 and metrics["roc_auc"] > 0.7
+    churned = table["churns_90d"].to_numpy()
+    assert scores["churn_probability"][churned].mean() > scores["churn_probability"][~churned].mean() + 0.15
+
+
+def test_clear_errors_for_unusable_tables(panel):
+    with pytest.raises(ValueError, match="not in the table"):
+        evaluate_churn(panel, "client", "churns_90d")
+    with pytest.raises(ValueError, match="binary"):
+        evaluate_churn(panel.assign(churns_90d=panel["p1_tickets"]), "client_id", "churns_90d")
+    with pytest.raises(ValueError, match="two examples of each class"):
+        evaluate_churn(panel.assign(churns_90d=False).head(50), "client_id", "churns_90d")
