@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install manifest run test bench browser services lock clean infra-lint
+.PHONY: install manifest run test bench docs browser services lock clean infra-lint
 
 install: $(VENV)/.installed $(SUPERSET_VENV)/.installed manifest
 
@@ -50,6 +50,12 @@ infra-lint: $(VENV)/.installed
 # Speed and memory figures, each against a baseline measured in the same run -> BENCHMARKS.md.
 bench: install
 	$(VENV)/bin/python -m bench.ingest_bench
+	$(VENV)/bin/python -m bench.dbt_bench
+
+# The dbt docs site (models, columns, lineage) into dbt_project/target; reads the catalog from the
+# warehouse (the embedded PostgreSQL unless DATABASE_URL is set).
+docs: install
+	$(VENV)/bin/python -m orchestration.dbt_docs
 
 lock:
 	$(UV) pip compile -q pyproject.toml --extra test --python-version 3.11 -o requirements.lock

@@ -13,6 +13,11 @@ def test_definitions_graph():
     assert expected_raw <= keys
     assert {"marts/client_monthly_mrr", "marts/subscription_utilisation", "marts/department_daily_spend",
             "marts/client_churn_features", "ml/churn_scores", "ml/spend_anomalies"} <= keys
+    marts = {"clients", "client_monthly", "agreements", "agreement_renewals", "billing_reconciliation", "employees",
+             "applications", "inactive_licences", "subscription_renewals", "duplicate_applications",
+             "application_daily_usage", "daily_spend", "budget_vs_actual"}
+    assert {f"marts/{name}" for name in marts} <= keys
+    assert {"reporting/client_churn_risk", "reporting/department_spend_anomalies", "reference/budgets"} <= keys
     assert {f"staging/stg_{c.source}__{c.entity}" for c in CONTRACTS} <= keys
     assert sorted(job.name for job in repository.get_all_jobs() if not job.name.startswith("__")) == [
         "freshness_job", "ingest_job", "pulseops_job"]
@@ -22,6 +27,10 @@ def test_definitions_graph():
     graph = repository.asset_graph
     assert AssetKey(["raw", "psa__agreements"]) in graph.get(AssetKey(["staging", "stg_psa__agreements"])).parent_keys
     assert AssetKey(["marts", "client_churn_features"]) in graph.get(AssetKey(["ml", "churn_scores"])).parent_keys
+    # reporting models read the ML outputs: their dbt sources are the ML assets
+    assert AssetKey(["ml", "churn_scores"]) in graph.get(AssetKey(["reporting", "client_churn_risk"])).parent_keys
+    assert AssetKey(["ml", "spend_anomalies"]) in graph.get(
+        AssetKey(["reporting", "department_spend_anomalies"])).parent_keys
     # dbt tests arrive as asset checks
     checks = {check.name for check in graph.asset_check_keys}
     assert "unique_stg_psa__clients_client_id" in checks

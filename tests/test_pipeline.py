@@ -121,10 +121,12 @@ def test_sql_analyst_reads_marts_only(pipeline):
     analyst_url = f"postgresql://{ANALYST_ROLE}:{password}@{host}"
     with psycopg.connect(analyst_url, autocommit=True) as conn:
         assert conn.execute("select count(*) from marts.client_monthly_mrr").fetchone()[0] > 0
+        assert conn.execute("select count(*) from reporting.client_churn_risk").fetchone()[0] > 0
         for statement in ("select count(*) from raw.psa__clients",
                           "select count(*) from staging.stg_psa__clients",
                           "insert into marts.client_monthly_mrr (client_id) values ('x')",
                           "delete from marts.subscription_utilisation",
+                          "delete from reporting.client_churn_risk",
                           "create table marts.scratch (x int)",
                           "create table public.scratch (x int)"):
             try:

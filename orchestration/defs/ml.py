@@ -24,6 +24,15 @@ class AnomalyConfig(Config):
     window: int = Field(default=56, description="Recent days whose residuals give the trend correction and spread.")
 
 
+def latest_snapshot_per_client(features):
+    """One row per client (its latest monthly snapshot) for the one-row-per-id churn scorer.
+
+    The snapshot month and the observability flag are dropped: a client whose outcome is already
+    known is one that left, so either column would hand the model its label."""
+    latest = features.sort_values("snapshot_month").groupby("client_id", sort=False).tail(1)
+    return latest.drop(columns=["snapshot_month", "outcome_observable"]).reset_index(drop=True)
+
+
 @asset(key=AssetKey(["ml", "churn_scores"]), deps=[AssetKey(["marts", "client_churn_features"])], group_name="ml",
        kinds={"scikitlearn", "postgres"}, description="Churn probability per client (out-of-fold).")
 def churn_scores(context: AssetExecutionContext, config: ChurnConfig,
@@ -31,7 +40,7 @@ def churn_scores(context: AssetExecutionContext, config: ChurnConfig,
     params = ChurnParams(config.learning_rate, config.max_iter, config.max_depth, config.folds)
     with warehouse.connect() as conn:
         features = read_frame(conn, "select * from marts.client_churn_features")
-        scores, metrics = score_churn(features, "client_id", "has_churned", params)
+        scores, metrics = score_churn(latest_snapshot_per_client(features), "client_id", "churns_within_90d", params)
         scores["scored_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         replace_table(conn, "ml.churn_scores", scores)
     context.log.info(f"churn model: {metrics}")

@@ -4,14 +4,17 @@ with months as (
         (date_trunc('month', month_start) + interval '1 month - 1 day')::date as month_end,
         month_start::date as month_start
     from generate_series(
-        (select date_trunc('month', min(start_date)) from {{ ref('stg_psa__agreements') }}),
-        -- up to the month of the latest PSA activity, so the current month is always reported
-        date_trunc('month', greatest(
-            (select max(greatest(start_date, coalesce(cancelled_date, start_date))) from {{ ref('stg_psa__agreements') }}),
-            (select max(created_at)::date from {{ ref('stg_psa__tickets') }})
-        )),
-        interval '1 month'
-    ) as month_start
+            (select date_trunc('month', min(start_date)) from {{ ref('stg_psa__agreements') }}),
+            -- up to the month of the latest PSA activity, so the current month is always reported
+            date_trunc('month', greatest(
+                (
+                    select max(greatest(start_date, coalesce(cancelled_date, start_date)))
+                    from {{ ref('stg_psa__agreements') }}
+                ),
+                (select max(created_at)::date from {{ ref('stg_psa__tickets') }})
+            )),
+            interval '1 month'
+        ) as month_start
 )
 
 select
@@ -23,5 +26,5 @@ select
 from {{ ref('stg_psa__agreements') }} as agreements
 inner join months
     on agreements.start_date <= months.month_end
-    and (agreements.cancelled_date is null or agreements.cancelled_date > months.month_end)
-    and (agreements.end_date is null or agreements.end_date > months.month_end)
+        and (agreements.cancelled_date is null or agreements.cancelled_date > months.month_end)
+        and (agreements.end_date is null or agreements.end_date > months.month_end)

@@ -1,50 +1,85 @@
--- One row per client: behaviour in the 90 days before its last active month, and whether it left.
-with last_month as (
-    select client_id, max(month) as last_active_month, max(mrr) as peak_mrr
-    from {{ ref('client_monthly_mrr') }}
-    group by 1
+-- One row per client and monthly snapshot (each month end at which it had managed services), with
+-- only what was known at that month end, and whether it then left within the churn horizon.
+-- Trailing windows are the snapshot month and the two before it (3m), and the three before those
+-- (prior 3m) for trends. Train only on rows whose outcome is observable.
+with snapshots as (
+    select * from {{ ref('int_client_snapshots_labelled') }}
 ),
 
-window_bounds as (
-    select client_id, (last_active_month + interval '1 month')::date as window_end, peak_mrr
-    from last_month
+months as (
+    select * from {{ ref('int_client_months') }}
 ),
 
-ticket_stats as (
+windows as (
     select
-        tickets.client_id,
-        count(*) as tickets_90d,
-        count(*) filter (where tickets.priority = 'P1') as p1_tickets_90d,
-        avg(case when tickets.sla_response_met then 0 else 1 end) as sla_miss_rate_90d,
-        avg(tickets.reopen_count) as avg_reopens_90d
-    from {{ ref('stg_psa__tickets') }} as tickets
-    inner join window_bounds
-        on tickets.client_id = window_bounds.client_id
-        and tickets.created_at >= window_bounds.window_end - interval '90 days'
-        and tickets.created_at < window_bounds.window_end
-    group by 1
-),
-
-churned as (
-    select client_id, bool_and(is_cancelled) as has_churned
-    from {{ ref('stg_psa__agreements') }}
-    where agreement_type = 'managed_services'
-    group by 1
+        snapshots.client_id,
+        snapshots.snapshot_month,
+        sum(months.tickets_opened) filter (where months.month > snapshots.snapshot_month - interval '3 months')
+            as tickets_3m,
+        sum(months.tickets_opened) filter (where months.month <= snapshots.snapshot_month - interval '3 months')
+            as tickets_prior_3m,
+        sum(months.p1_tickets) filter (where months.month > snapshots.snapshot_month - interval '3 months')
+            as p1_tickets_3m,
+        sum(months.sla_response_missed) filter (where months.month > snapshots.snapshot_month - interval '3 months')
+            as sla_response_misses_3m,
+        sum(months.sla_response_met + months.sla_response_missed)
+        filter (where months.month > snapshots.snapshot_month - interval '3 months') as sla_tickets_3m,
+        sum(months.reopens) filter (where months.month > snapshots.snapshot_month - interval '3 months')
+            as reopens_3m,
+        sum(months.csat_responses) filter (where months.month > snapshots.snapshot_month - interval '3 months')
+            as csat_responses_3m,
+        sum(months.csat_score_sum) filter (where months.month > snapshots.snapshot_month - interval '3 months')
+            as csat_score_sum_3m,
+        sum(months.invoices_due) filter (where months.month > snapshots.snapshot_month - interval '3 months')
+            as invoices_due_3m,
+        sum(months.invoices_paid_late) filter (where months.month > snapshots.snapshot_month - interval '3 months')
+            as late_payments_3m,
+        max(months.mrr) filter (where months.month = snapshots.snapshot_month - interval '3 months') as mrr_3m_ago
+    from snapshots
+    inner join months
+        on snapshots.client_id = months.client_id
+            and months.month > snapshots.snapshot_month - interval '6 months'
+            and snapshots.snapshot_month >= months.month
+    group by 1, 2
 )
 
 select
-    clients.client_id,
+    snapshots.client_id,
+    snapshots.snapshot_month,
     clients.segment,
     clients.region,
     clients.industry,
     clients.employee_count,
-    coalesce(window_bounds.peak_mrr, 0) as mrr,
-    coalesce(ticket_stats.tickets_90d, 0) as tickets_90d,
-    coalesce(ticket_stats.p1_tickets_90d, 0) as p1_tickets_90d,
-    coalesce(ticket_stats.sla_miss_rate_90d, 0) as sla_miss_rate_90d,
-    coalesce(ticket_stats.avg_reopens_90d, 0) as avg_reopens_90d,
-    coalesce(churned.has_churned, false) as has_churned
-from {{ ref('stg_psa__clients') }} as clients
-left join window_bounds on clients.client_id = window_bounds.client_id
-left join ticket_stats on clients.client_id = ticket_stats.client_id
-left join churned on clients.client_id = churned.client_id
+    (
+        extract(year from age(snapshots.snapshot_date, clients.onboarded_date)) * 12
+        + extract(month from age(snapshots.snapshot_date, clients.onboarded_date))
+    )::integer as tenure_months,
+    coalesce(current_month.mrr, 0) as mrr,
+    coalesce(windows.mrr_3m_ago, 0) as mrr_3m_ago,
+    round(100.0 * (coalesce(current_month.mrr, 0) - windows.mrr_3m_ago) / nullif(windows.mrr_3m_ago, 0), 1)
+        as mrr_change_3m_pct,
+    coalesce(current_month.active_services, 0) as active_services,
+    current_month.managed_endpoints,
+    coalesce(windows.tickets_3m, 0)::integer as tickets_3m,
+    coalesce(windows.tickets_3m, 0)::integer - coalesce(windows.tickets_prior_3m, 0)::integer as tickets_3m_change,
+    coalesce(windows.p1_tickets_3m, 0)::integer as p1_tickets_3m,
+    coalesce(windows.sla_response_misses_3m, 0)::integer as sla_response_misses_3m,
+    coalesce(round(windows.sla_response_misses_3m::numeric / nullif(windows.sla_tickets_3m, 0), 3), 0)
+        as sla_miss_rate_3m,
+    coalesce(windows.reopens_3m, 0)::integer as reopens_3m,
+    coalesce(windows.csat_responses_3m, 0)::integer as csat_responses_3m,
+    round(windows.csat_score_sum_3m::numeric / nullif(windows.csat_responses_3m, 0), 2) as csat_avg_3m,
+    coalesce(windows.invoices_due_3m, 0)::integer as invoices_due_3m,
+    coalesce(windows.late_payments_3m, 0)::integer as late_payments_3m,
+    current_month.avg_patch_compliance_pct,
+    snapshots.churns_within_90d,
+    snapshots.outcome_observable
+from snapshots
+inner join {{ ref('stg_psa__clients') }} as clients
+    on snapshots.client_id = clients.client_id
+left join months as current_month
+    on snapshots.client_id = current_month.client_id
+        and snapshots.snapshot_month = current_month.month
+left join windows
+    on snapshots.client_id = windows.client_id
+        and snapshots.snapshot_month = windows.snapshot_month

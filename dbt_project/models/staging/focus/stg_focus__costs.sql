@@ -1,10 +1,16 @@
+-- A large, growing fact: an incremental table that takes only the rows loaded since its last
+-- build (late rows for old days included) and replaces earlier versions by key.
+{{ incremental_fact_config('cost_key') }}
+
 with latest as (
     {{ latest_per_key(source('focus', 'focus__costs'),
-                      ['charge_period_start', 'sub_account_id', 'service_name', 'resource_id']) }}
+                      ['charge_period_start', 'sub_account_id', 'service_name', 'resource_id'],
+                      where=loaded_since_last_build()) }}
 )
 
 select
-    {{ dbt.concat(["charge_period_start::text", "'|'", "sub_account_id", "'|'", "service_name", "'|'", "resource_id"]) }}
+    {{ dbt.concat(["charge_period_start::text", "'|'", "sub_account_id", "'|'", "service_name", "'|'",
+                   "resource_id"]) }}
         as cost_key,
     charge_period_start::date as charge_date,
     charge_period_start,
@@ -56,5 +62,6 @@ select
     commitment_discount_status,
     tags::jsonb as tags,
     coalesce(tags::jsonb ->> 'department', 'Unallocated') as department,
-    extra_columns as custom_columns
+    extra_columns as custom_columns,
+    _loaded_at
 from latest

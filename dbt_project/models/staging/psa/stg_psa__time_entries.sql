@@ -1,5 +1,10 @@
+-- A large, growing fact: an incremental table that takes only the rows loaded since its last
+-- build (late rows for old days included) and replaces earlier versions by key.
+{{ incremental_fact_config('time_entry_id') }}
+
 with latest as (
-    {{ latest_per_key(source('psa', 'psa__time_entries'), ['time_entry_id']) }}
+    {{ latest_per_key(source('psa', 'psa__time_entries'), ['time_entry_id'],
+                      where=loaded_since_last_build()) }}
 )
 
 select
@@ -11,5 +16,6 @@ select
     started_at,
     hours,
     billable as is_billable,
-    cost_rate
+    cost_rate,
+    _loaded_at
 from latest

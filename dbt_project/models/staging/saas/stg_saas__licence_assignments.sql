@@ -1,5 +1,6 @@
 with latest as (
-    {{ latest_per_key(source('saas', 'saas__licence_assignments'), ['subscription_id', 'employee_id', 'assigned_date']) }}
+    {{ latest_per_key(source('saas', 'saas__licence_assignments'),
+                      ['subscription_id', 'employee_id', 'assigned_date']) }}
 )
 
 select

@@ -1,0 +1,46 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['client_id', 'month'],
+    indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
+) }}
+-- Ticket counts, SLA outcomes and response/resolution times per client and month the tickets were
+-- opened. Incremental: only the client-months that received new or updated tickets are recomputed.
+with touched as (
+    select distinct
+        client_id,
+        date_trunc('month', created_at)::date as month
+    from {{ ref('stg_psa__tickets') }}
+    where {{ loaded_since_last_build(watermark_column='_source_loaded_at') }}
+),
+
+tickets as (
+    select
+        tickets.*,
+        touched.month,
+        extract(epoch from tickets.first_response_at - tickets.created_at) / 3600.0 as response_hours,
+        extract(epoch from tickets.resolved_at - tickets.created_at) / 3600.0 as resolution_hours
+    from {{ ref('stg_psa__tickets') }} as tickets
+    inner join touched
+        on tickets.client_id = touched.client_id
+            and tickets.created_at >= touched.month
+            and tickets.created_at < touched.month + interval '1 month'
+)
+
+select
+    client_id,
+    month,
+    count(*)::integer as tickets_opened,
+    count(*) filter (where priority = 'P1')::integer as p1_tickets,
+    count(*) filter (where sla_response_met)::integer as sla_response_met,
+    count(*) filter (where not sla_response_met)::integer as sla_response_missed,
+    count(*) filter (where sla_resolution_met)::integer as sla_resolution_met,
+    count(*) filter (where not sla_resolution_met)::integer as sla_resolution_missed,
+    count(response_hours)::integer as tickets_responded,
+    coalesce(sum(response_hours), 0) as response_hours,
+    count(resolution_hours)::integer as tickets_resolved,
+    coalesce(sum(resolution_hours), 0) as resolution_hours,
+    sum(reopen_count)::integer as reopens,
+    max(_loaded_at) as _source_loaded_at
+from tickets
+group by 1, 2

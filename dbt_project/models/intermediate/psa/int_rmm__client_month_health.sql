@@ -1,0 +1,43 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['client_id', 'month'],
+    indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
+) }}
+-- The managed estate per client and month from the daily RMM snapshots: the endpoint count on the
+-- month's last snapshot (what is supported now) and the month's average patch and backup health.
+with touched as (
+    select distinct
+        client_id,
+        date_trunc('month', snapshot_date)::date as month
+    from {{ ref('stg_rmm__device_snapshots') }}
+    where {{ loaded_since_last_build(watermark_column='_source_loaded_at') }}
+),
+
+snapshots as (
+    select
+        snapshots.*,
+        touched.month,
+        row_number() over (
+            partition by snapshots.client_id, touched.month
+            order by snapshots.snapshot_date desc
+        ) as recency
+    from {{ ref('stg_rmm__device_snapshots') }} as snapshots
+    inner join touched
+        on snapshots.client_id = touched.client_id
+            and snapshots.snapshot_date >= touched.month
+            and snapshots.snapshot_date < touched.month + interval '1 month'
+)
+
+select
+    client_id,
+    month,
+    count(*)::integer as snapshots,
+    max(snapshot_date) as last_snapshot_date,
+    max(managed_endpoints) filter (where recency = 1) as managed_endpoints,
+    round(avg(managed_endpoints), 1) as avg_managed_endpoints,
+    round(avg(patch_compliance_pct), 1) as avg_patch_compliance_pct,
+    round(avg(backup_success_pct), 1) as avg_backup_success_pct,
+    max(_loaded_at) as _source_loaded_at
+from snapshots
+group by 1, 2
