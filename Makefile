@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install manifest run test bench docs browser services lock clean infra-lint
+.PHONY: eval install manifest run test bench docs browser services lock clean infra-lint superset-export
 
 install: $(VENV)/.installed $(SUPERSET_VENV)/.installed manifest
 
@@ -51,11 +51,21 @@ infra-lint: $(VENV)/.installed
 bench: install
 	$(VENV)/bin/python -m bench.ingest_bench
 	$(VENV)/bin/python -m bench.dbt_bench
+	$(VENV)/bin/python -m bench.superset_bench
+
+# Dashboards edited in a running Superset (`make run`) -> superset_config/assets/, for review and commit.
+SUPERSET_URL ?= http://127.0.0.1:$(or $(PULSEOPS_SUPERSET_PORT),8088)
+superset-export: $(VENV)/.installed
+	$(VENV)/bin/python -m superset_config.export_assets --url $(SUPERSET_URL)
 
 # The dbt docs site (models, columns, lineage) into dbt_project/target; reads the catalog from the
 # warehouse (the embedded PostgreSQL unless DATABASE_URL is set).
 docs: install
 	$(VENV)/bin/python -m orchestration.dbt_docs
+
+# Every model evaluation on demo data -> reports/model_evaluation.md and .json.
+eval: install
+	$(VENV)/bin/python -m orchestration.evaluate
 
 lock:
 	$(UV) pip compile -q pyproject.toml --extra test --python-version 3.11 -o requirements.lock
