@@ -104,6 +104,21 @@ def test_ml_outputs(pipeline):
     assert (spike["department"], spike["date"]) in flagged
 
 
+def test_churn_model_is_versioned_with_its_metrics(pipeline):
+    from ml_assets.churn import ChurnModel
+
+    runs = query(pipeline.database_url, "select version, artefact_key, roc_auc, metrics ->> 'evaluation' "
+                                        "from ml.model_runs where model = 'churn'")
+    assert len(runs) == 1
+    version, key, roc_auc, evaluation = runs[0]
+    assert evaluation == "time_split" and 0.5 < roc_auc <= 1
+    with pipeline.activate():
+        model = ChurnModel.from_bytes(pipeline.store().get_bytes(key))
+    assert key == f"models/churn/{version}.pkl" and model.metrics["roc_auc"] == roc_auc
+    drivers = query(pipeline.database_url, "select drivers, model_version from ml.churn_scores limit 1")[0]
+    assert json.loads(drivers[0]) and drivers[1] == version
+
+
 def test_sql_analyst_reads_marts_only(pipeline):
     import psycopg
     from psycopg import errors

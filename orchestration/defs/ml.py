@@ -1,13 +1,15 @@
 """ML assets: read marts through the warehouse resource, write scores to schema `ml`."""
 
+import json
+
 from datetime import datetime, timezone
 
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
 from ml_assets.anomalies import DetectorParams, detect
-from ml_assets.churn import ChurnParams, score_churn
-from orchestration.resources import WarehouseResource
+from ml_assets.churn import ChurnParams, train_churn
+from orchestration.resources import ObjectStoreResource, WarehouseResource
 from orchestration.warehouse import read_frame, replace_table
 
 
@@ -24,30 +26,54 @@ class AnomalyConfig(Config):
     window: int = Field(default=56, description="Recent days whose residuals give the trend correction and spread.")
 
 
-def latest_snapshot_per_client(features):
-    """One row per client (its latest monthly snapshot) for the one-row-per-id churn scorer.
-
-    The snapshot month and the observability flag are dropped: a client whose outcome is already
-    known is one that left, so either column would hand the model its label."""
-    latest = features.sort_values("snapshot_month").groupby("client_id", sort=False).tail(1)
-    return latest.drop(columns=["snapshot_month", "outcome_observable"]).reset_index(drop=True)
+def record_model_run(conn, store, model: str, artefact: bytes, metadata: dict, run_id: str) -> str:
+    """Version the fitted model in the object store beside its metrics and list it in ml.model_runs."""
+    version = metadata["version"]
+    key = f"models/{model}/{version}.pkl"
+    store.put_bytes(key, artefact)
+    store.put_bytes(f"models/{model}/{version}.json", json.dumps(metadata, indent=2, default=str).encode())
+    conn.execute("create schema if not exists ml")
+    conn.execute("""
+        create table if not exists ml.model_runs (
+            dagster_run_id text, model text not null, version text not null, trained_at timestamptz not null,
+            artefact_key text not null, roc_auc double precision, pr_auc double precision,
+            brier double precision, metrics jsonb not null
+        )""")
+    metrics = metadata["metrics"]
+    conn.execute("insert into ml.model_runs values (%s, %s, %s, now(), %s, %s, %s, %s, %s)",
+                 (run_id, model, version, key, metrics.get("roc_auc"), metrics.get("pr_auc"), metrics.get("brier"),
+                  json.dumps(metrics, default=str)))
+    conn.commit()
+    return key
 
 
 @asset(key=AssetKey(["ml", "churn_scores"]), deps=[AssetKey(["marts", "client_churn_features"])], group_name="ml",
-       kinds={"scikitlearn", "postgres"}, description="Churn probability per client (out-of-fold).")
-def churn_scores(context: AssetExecutionContext, config: ChurnConfig,
-                 warehouse: WarehouseResource) -> MaterializeResult:
-    params = ChurnParams(config.learning_rate, config.max_iter, config.max_depth, config.folds)
+       kinds={"scikitlearn", "postgres"},
+       description="Churn probability per client with its top drivers; trained on earlier snapshot months and "
+                   "evaluated on later ones; every run's model versioned in the object store and ml.model_runs.")
+def churn_scores(context: AssetExecutionContext, config: ChurnConfig, warehouse: WarehouseResource,
+                 object_store: ObjectStoreResource) -> MaterializeResult:
+    params = ChurnParams(config.learning_rate, config.max_iter, config.max_depth, config.folds, gap_periods=3)
     with warehouse.connect() as conn:
         features = read_frame(conn, "select * from marts.client_churn_features")
-        scores, metrics = score_churn(latest_snapshot_per_client(features), "client_id", "churns_within_90d", params)
+        # Months whose 90 days have not passed yet are scored, not learned from.
+        features["churns_within_90d"] = features["churns_within_90d"].where(features["outcome_observable"])
+        run = train_churn(features, "client_id", "churns_within_90d", "snapshot_month", params,
+                          exclude=("outcome_observable",))
+        scores = run.scores.drop(columns=["snapshot_month"])
         scores["scored_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         replace_table(conn, "ml.churn_scores", scores)
-    context.log.info(f"churn model: {metrics}")
-    return MaterializeResult(metadata={"roc_auc": metrics["roc_auc"], "pr_auc": metrics["pr_auc"],
-                                       "brier": metrics["brier"], "evaluation": metrics["evaluation"],
-                                       "rows": metrics["rows"], "positives": metrics["positives"],
-                                       "features": MetadataValue.json(metrics)})
+        artefact, metadata = run.model.artefact()
+        key = record_model_run(conn, object_store.store(), "churn", artefact, metadata, context.run_id)
+    metrics = run.metrics
+    context.log.info(f"churn model {metadata['version']} ({key}): {metrics}")
+    return MaterializeResult(metadata={
+        "roc_auc": metrics["roc_auc"], "pr_auc": metrics["pr_auc"], "brier": metrics["brier"],
+        "f1": metrics["f1"], "evaluation": metrics["evaluation"],
+        "logistic_regression_roc_auc": metrics["baselines"]["logistic_regression"]["roc_auc"],
+        "majority_class_accuracy": metrics["baselines"]["majority_class"]["accuracy"],
+        "model_version": metadata["version"], "artefact": MetadataValue.text(key),
+        "metrics": MetadataValue.json(metrics)})
 
 
 @asset(key=AssetKey(["ml", "spend_anomalies"]), deps=[AssetKey(["marts", "department_daily_spend"])], group_name="ml",
