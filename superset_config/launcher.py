@@ -6,6 +6,10 @@ it: the bootstrap and the web server run as child processes of that venv's pytho
     server = start_superset(state_dir, "postgresql://user:pw@127.0.0.1:5432/pulseops")
     ...  # server.url, server.admin_username, server.admin_password
     server.stop()
+
+Locally the Superset secrets are generated once and kept owner-only under `state_dir/secrets/`.
+With PULSEOPS_ENV=production nothing is generated: SUPERSET_SECRET_KEY and SUPERSET_ADMIN_PASSWORD
+must come from the environment (the deployment's secret store).
 """
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
+from urllib.parse import quote, urlsplit, urlunsplit
 
+from orchestration.analyst_role import ANALYST_ROLE
 from orchestration.settings import read_or_create_secret
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -82,15 +88,42 @@ def superset_sqlalchemy_url(warehouse_url: str) -> str:
     return f"postgresql+psycopg2://{rest}"
 
 
+def is_production() -> bool:
+    return os.environ.get("PULSEOPS_ENV", "local").lower() == "production"
+
+
 def secret(state_dir: Path, variable: str) -> str:
     """An explicitly set environment variable wins; otherwise the value stored under state_dir."""
     if os.environ.get(variable):
         return os.environ[variable]
+    if is_production():
+        # A generated secret would differ per container and vanish with it.
+        raise RuntimeError(f"{variable} must be set explicitly when PULSEOPS_ENV=production")
     secrets_dir = state_dir / "secrets"
     value, created = read_or_create_secret(secrets_dir, variable.lower(), nbytes=32)
     if created:
         log.warning("generated %s, stored in %s", variable, secrets_dir / variable.lower())
     return value
+
+
+def analyst_sqlalchemy_url(warehouse_url: str, password: str) -> str:
+    """The warehouse URL with the read-only analyst login in place of the owner's."""
+    parts = urlsplit(superset_sqlalchemy_url(warehouse_url))
+    netloc = f"{ANALYST_ROLE}:{quote(password, safe='')}@{parts.hostname}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def stored_analyst_password(state_dir: Path) -> str | None:
+    """The password the pipeline gave the warehouse's read-only role, if it has run here.
+
+    Never generated here: the role and its password are made by the pipeline's dbt step.
+    """
+    if os.environ.get("PULSEOPS_ANALYST_PASSWORD"):
+        return os.environ["PULSEOPS_ANALYST_PASSWORD"]
+    path = state_dir / "secrets" / "analyst_password"
+    return path.read_text().strip() if path.exists() else None
 
 
 def superset_env(state_dir: Path) -> dict[str, str]:
@@ -106,14 +139,23 @@ def superset_env(state_dir: Path) -> dict[str, str]:
     }
 
 
-def run_bootstrap(state_dir: Path, warehouse_url: str) -> None:
-    """Migrate the metadata DB, ensure the admin user and (re)import the dashboards."""
+def run_bootstrap(state_dir: Path, warehouse_url: str, analyst_password: str | None = None,
+                  extra_env: dict[str, str] | None = None) -> None:
+    """Migrate the metadata DB, ensure roles and the admin user, (re)import the dashboards.
+
+    `analyst_password` is the password of the warehouse's read-only role (default: the one the
+    pipeline stored under state_dir); without it SQL Lab gets no read-only connection.
+    """
     state_dir = Path(state_dir).resolve()
-    env = superset_env(state_dir)
+    env = {**superset_env(state_dir), **(extra_env or {})}
     # Only the bootstrap gets the admin password and the warehouse credentials: the web server
     # reads the latter, encrypted, from its metadata database.
     env["SUPERSET_ADMIN_PASSWORD"] = secret(state_dir, "SUPERSET_ADMIN_PASSWORD")
     env["PULSEOPS_WAREHOUSE_URI"] = superset_sqlalchemy_url(warehouse_url)
+    password = analyst_password or stored_analyst_password(state_dir)
+    if password:
+        env["PULSEOPS_ANALYST_URI"] = analyst_sqlalchemy_url(warehouse_url, password)
+    env.pop("PULSEOPS_ANALYST_PASSWORD", None)
     log_path = _log_path(state_dir, "bootstrap.log")
     with log_path.open("ab") as out:
         result = subprocess.run(
@@ -125,12 +167,18 @@ def run_bootstrap(state_dir: Path, warehouse_url: str) -> None:
         raise RuntimeError(f"Superset bootstrap failed ({result.returncode}):\n{_tail(log_path)}")
 
 
-def start_superset(state_dir: Path, warehouse_url: str, port: int | None = None) -> SupersetServer:
-    """Bootstrap Superset under `state_dir` and serve it on 127.0.0.1 until `stop()` is called."""
+def start_superset(state_dir: Path, warehouse_url: str, port: int | None = None,
+                   analyst_password: str | None = None,
+                   extra_env: dict[str, str] | None = None) -> SupersetServer:
+    """Bootstrap Superset under `state_dir` and serve it on 127.0.0.1 until `stop()` is called.
+
+    `extra_env` reaches every Superset process (e.g. PULSEOPS_SUPERSET_DATA_CACHE=off).
+    """
     state_dir = Path(state_dir).resolve()
-    run_bootstrap(state_dir, warehouse_url)
-    env = superset_env(state_dir)
-    env.pop("SUPERSET_ADMIN_PASSWORD", None)
+    run_bootstrap(state_dir, warehouse_url, analyst_password, extra_env)
+    env = {**superset_env(state_dir), **(extra_env or {})}
+    for name in ("SUPERSET_ADMIN_PASSWORD", "PULSEOPS_ANALYST_PASSWORD", "DATABASE_URL"):
+        env.pop(name, None)
     port = port or _free_port()
     gunicorn = superset_python().parent / "gunicorn"
     log_path = _log_path(state_dir, "gunicorn.log")

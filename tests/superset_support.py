@@ -37,6 +37,8 @@ CHART_SELECTOR = "[data-test='chart-grid-component']"
 # A failed chart shows an error alert where the chart would be; an empty one shows an empty state.
 CHART_ERROR_SELECTOR = "[role='alert'], .ant-alert-error"
 CHART_EMPTY_SELECTOR = ".ant-empty"
+# The headline number of a big-number tile.
+KPI_VALUE_SELECTOR = ".header-line"
 
 
 class SupersetApi:
@@ -114,6 +116,8 @@ class ChartState:
     viz_type: str
     error: str | None  # the alert's text when the chart failed
     empty: bool  # "No results were returned for this query"
+    value: str | None = None  # the number a big-number (KPI) tile shows
+    text: str = ""  # everything the chart shows as text (tables, numbers)
 
 
 @dataclass
@@ -131,6 +135,11 @@ class DashboardCheck:
     @property
     def empty_charts(self) -> list[str]:
         return [chart.name for chart in self.charts if chart.empty]
+
+    @property
+    def kpis(self) -> dict[str, str]:
+        """What each big-number tile shows, by chart name."""
+        return {chart.name: chart.value for chart in self.charts if chart.value is not None}
 
 
 def check_dashboard_in_browser(
@@ -182,11 +191,17 @@ def _chart_state(chart) -> ChartState:
     error = None
     if alerts.count():
         error = " ".join(alerts.all_inner_texts()).strip() or "error alert without text"
+    viz_type = chart.get_attribute("data-test-viz-type") or "?"
+    value = None
+    if viz_type.startswith("big_number") and chart.locator(KPI_VALUE_SELECTOR).count():
+        value = chart.locator(KPI_VALUE_SELECTOR).first.inner_text().strip()
     return ChartState(
         name=chart.get_attribute("data-test-chart-name") or "?",
-        viz_type=chart.get_attribute("data-test-viz-type") or "?",
+        viz_type=viz_type,
         error=error,
         empty=chart.locator(CHART_EMPTY_SELECTOR).count() > 0,
+        value=value,
+        text=chart.inner_text(),
     )
 
 
