@@ -1,0 +1,192 @@
+"""Superset at M scale with its result cache off: every chart's query, and 20 viewers at once.
+
+Loads the M-scale demo (2,500 clients, 10,000 employees, ~10 million rows) and runs the whole
+pipeline into a fresh embedded PostgreSQL (or reuses the state folder given with --state), starts
+Superset with its data cache off (PULSEOPS_SUPERSET_DATA_CACHE=off), then
+  - runs every chart of every dashboard through the REST API (its saved query, as the chart data
+    endpoint does for a dashboard) REPEATS times after one warm-up, and reports p50/p95 per chart;
+  - lets VIEWERS threads, each logged in as its own MSP analyst, refresh the MSP dashboard (every
+    chart's data) in a loop for LOAD_SECONDS over loopback, and reports throughput, p95 and errors.
+Writes bench/results.json and BENCHMARKS.md.
+
+    .venv/bin/python -m bench.superset_bench [--state DIR] [--keep]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import requests
+
+from bench.report import write_results
+
+AS_OF = date(2026, 11, 25)
+SCALE = "M"
+REPEATS = 20
+VIEWERS = 20
+LOAD_SECONDS = 120
+
+
+def build_warehouse(state: Path) -> str:
+    """The M-scale demo through the whole pipeline (ingestion, dbt, ML, reporting)."""
+    os.environ["PULSEOPS_HOME"] = str(state)
+    from ingestion.demo import write_to_landing
+    from orchestration.pipeline import failure_summary, run_job
+    from orchestration.resources import ObjectStoreResource
+    from orchestration.settings import Settings
+    from orchestration.warehouse import resolve_database_url
+
+    store = ObjectStoreResource().store()
+    if not store.list("landing/"):
+        started = time.perf_counter()
+        write_to_landing(store, SCALE, AS_OF)
+        result = run_job("pulseops_job", run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+        if not result.success:
+            raise RuntimeError(f"pipeline failed:\n{failure_summary(result)}")
+        print(f"M-scale warehouse built in {time.perf_counter() - started:.0f} s", flush=True)
+    return resolve_database_url(Settings.from_env())
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+class Session:
+    def __init__(self, base_url: str, username: str, password: str):
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.http.headers["Accept"] = "application/json"
+        token = self.http.post(f"{base_url}/api/v1/security/login", timeout=60, json={
+            "username": username, "password": password, "provider": "db", "refresh": False}).json()["access_token"]
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.http.headers["X-CSRFToken"] = self.get("/api/v1/security/csrf_token/").json()["result"]
+        self.http.headers["Referer"] = base_url
+
+    def get(self, path: str) -> requests.Response:
+        return self.http.get(self.base_url + path, timeout=120)
+
+    def chart_ms(self, chart_id: int) -> tuple[float, bool]:
+        started = time.perf_counter()
+        response = self.get(f"/api/v1/chart/{chart_id}/data/")
+        return (time.perf_counter() - started) * 1000, response.ok
+
+
+def time_charts(admin: Session) -> dict[tuple[str, str], tuple[float, float]]:
+    from superset_config import access
+
+    timings = {}
+    for slug in access.DASHBOARDS:
+        for chart in admin.get(f"/api/v1/dashboard/{slug}/charts").json()["result"]:
+            _, ok = admin.chart_ms(chart["id"])  # warm-up: connection pool, metadata
+            if not ok:
+                raise RuntimeError(f"{slug} / {chart['slice_name']} failed")
+            runs = [admin.chart_ms(chart["id"])[0] for _ in range(REPEATS)]
+            timings[(slug, chart["slice_name"])] = (statistics.median(runs), percentile(runs, 0.95))
+            print(f"{slug:14} {chart['slice_name'][:40]:40} p50 {timings[(slug, chart['slice_name'])][0]:7.0f} ms"
+                  f"  p95 {timings[(slug, chart['slice_name'])][1]:7.0f} ms", flush=True)
+    return timings
+
+
+def load(base_url: str, viewers: list[tuple[str, str]], chart_ids: list[int]) -> dict:
+    """Each viewer refreshes the dashboard (all its charts, one after another) until time is up."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    sessions = [Session(base_url, *viewer) for viewer in viewers]
+    start = threading.Event()
+    deadline = [0.0]
+
+    def viewer(session: Session) -> None:
+        start.wait()
+        while time.perf_counter() < deadline[0]:
+            for chart_id in chart_ids:
+                try:
+                    ms, ok = session.chart_ms(chart_id)
+                except requests.RequestException:
+                    ms, ok = 0.0, False
+                with lock:
+                    latencies.append(ms)
+                    errors[0] += not ok
+
+    threads = [threading.Thread(target=viewer, args=(s,), daemon=True) for s in sessions]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    deadline[0] = began + LOAD_SECONDS
+    start.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    return {
+        "load_viewers": len(viewers),
+        "load_seconds": round(elapsed),
+        "load_requests": len(latencies),
+        "load_requests_per_s": round(len(latencies) / elapsed, 1),
+        "load_p50_ms": round(statistics.median(latencies)),
+        "load_p95_ms": round(percentile(latencies, 0.95)),
+        "load_errors": errors[0],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--state", type=Path, help="state folder to build in (or reuse); default a temporary one")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary state folder")
+    args = parser.parse_args()
+    state = args.state or Path(tempfile.mkdtemp(prefix="pulseops-superset-bench-"))
+    from orchestration import embedded_postgres
+    from superset_config import access
+    from superset_config.launcher import start_superset
+
+    try:
+        url = build_warehouse(state)
+        server = start_superset(state, url, extra_env={"PULSEOPS_SUPERSET_DATA_CACHE": "off"})
+        try:
+            admin = Session(server.url, server.admin_username, server.admin_password)
+            timings = time_charts(admin)
+            role_id = next(r["id"] for r in admin.get("/api/v1/security/roles/?q=(page_size:100)").json()["result"]
+                           if r["name"] == access.MSP_ANALYST)
+            viewers = []
+            for number in range(VIEWERS):
+                username, password = f"bench-viewer-{number}-{secrets.token_hex(3)}", secrets.token_urlsafe(18)
+                admin.http.post(f"{server.url}/api/v1/security/users/", timeout=60, json={
+                    "username": username, "password": password, "first_name": "Bench", "last_name": str(number),
+                    "email": f"{username}@pulseops.invalid", "active": True, "roles": [role_id]}).raise_for_status()
+                viewers.append((username, password))
+            chart_ids = [c["id"] for c in admin.get(f"/api/v1/dashboard/{access.MSP_DASHBOARD}/charts").json()["result"]]
+            loaded = load(server.url, viewers, chart_ids)
+        finally:
+            server.stop()
+    finally:
+        embedded_postgres.stop(state)
+        if not args.state and not args.keep:
+            shutil.rmtree(state, ignore_errors=True)
+
+    p95s = [p95 for _, p95 in timings.values()]
+    figures = {
+        "chart_p95_ms_max": round(max(p95s)),
+        "chart_p95_ms_median": round(statistics.median(p95s)),
+        "charts": len(timings),
+        **loaded,
+    }
+    rows = "\n".join(f"| {slug} | {name} | {p50:.0f} | {p95:.0f} |" for (slug, name), (p50, p95) in timings.items())
+    notes = (f"M-scale demo through the whole pipeline; Superset (gunicorn 2 workers x 8 threads) with its data "
+             f"cache off. Charts: each dashboard chart's saved query through GET /api/v1/chart/<id>/data/, "
+             f"{REPEATS} runs after a warm-up. Load: {VIEWERS} MSP-analyst logins refreshing every chart of the "
+             f"MSP dashboard in a loop for {LOAD_SECONDS} s (Python threads over loopback, on the same 2 cores).\n\n"
+             f"| dashboard | chart | p50 ms | p95 ms |\n|---|---|---|---|\n{rows}")
+    write_results("superset", figures, notes)
+    print(figures)
+
+
+if __name__ == "__main__":
+    main()
