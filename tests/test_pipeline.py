@@ -149,3 +149,21 @@ def test_sql_analyst_reads_marts_only(pipeline):
             except errors.InsufficientPrivilege:
                 continue
             raise AssertionError(f"the analyst role could run: {statement}")
+
+
+def test_every_mart_and_reporting_column_has_a_comment(pipeline):
+    """dbt persists the YAML docs: a SQL analyst sees what every table and column means."""
+    undocumented = query(pipeline.database_url, """
+        select c.table_schema || '.' || c.table_name || '.' || c.column_name
+        from information_schema.columns as c
+        where c.table_schema in ('marts', 'reporting')
+            and col_description(format('%I.%I', c.table_schema, c.table_name)::regclass, c.ordinal_position) is null
+        order by 1""")
+    assert undocumented == []
+    tables = query(pipeline.database_url, """
+        select table_schema || '.' || table_name from information_schema.tables
+        where table_schema in ('marts', 'reporting')
+            and obj_description(format('%I.%I', table_schema, table_name)::regclass) is null""")
+    assert tables == []
+    assert scalar(pipeline.database_url, "select count(*) from information_schema.tables "
+                                         "where table_schema in ('marts', 'reporting')") >= 19

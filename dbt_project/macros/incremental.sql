@@ -14,13 +14,18 @@
 {%- endmacro %}
 
 {# Config shared by the incremental staging tables of large facts: replace by the natural key,
-   index the key (for the replace) and the load time (for the next build's watermark). #}
-{% macro incremental_fact_config(unique_key) -%}
+   index the key (for the replace), the load time (for the next build's watermark) and the columns
+   the incremental aggregates downstream look rows up by. #}
+{% macro incremental_fact_config(unique_key, lookup_columns=none) -%}
+    {%- set indexes = [{'columns': [unique_key], 'unique': true}, {'columns': ['_loaded_at']}] -%}
+    {%- if lookup_columns -%}
+        {%- do indexes.append({'columns': lookup_columns}) -%}
+    {%- endif -%}
     {{ config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=unique_key,
         on_schema_change='append_new_columns',
-        indexes=[{'columns': [unique_key], 'unique': true}, {'columns': ['_loaded_at']}]
+        indexes=indexes
     ) }}
 {%- endmacro %}

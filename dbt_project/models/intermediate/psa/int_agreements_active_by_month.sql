@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- One row per agreement and month-end at which it was active and billing.
 with months as (
     select
@@ -11,7 +12,7 @@ with months as (
                     select max(greatest(start_date, coalesce(cancelled_date, start_date)))
                     from {{ ref('stg_psa__agreements') }}
                 ),
-                (select max(created_at)::date from {{ ref('stg_psa__tickets') }})
+                (select max(last_created_at)::date from {{ ref('int_psa__client_month_tickets') }})
             )),
             interval '1 month'
         ) as month_start

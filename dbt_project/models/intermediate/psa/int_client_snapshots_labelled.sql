@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- One snapshot per client and month end at which it had a running managed-services agreement, with
 -- the churn label: did the client cancel all its managed agreements within the horizon after it?
 -- The outcome is observable once the horizon has passed (or the client has already left).

@@ -1,11 +1,12 @@
 {{ config(materialized='table') }}
 -- The span of the MSP history: from the first to the latest day with any PSA or RMM activity.
 -- "Now" for every MSP figure is the latest day with data, so a late export never reads as a quiet day.
+-- Read from the monthly aggregates: the same days, without scanning the large facts.
 with activity as (
     select
-        min(created_at)::date as first_day,
-        max(created_at)::date as last_day
-    from {{ ref('stg_psa__tickets') }}
+        min(first_created_at)::date as first_day,
+        max(last_created_at)::date as last_day
+    from {{ ref('int_psa__client_month_tickets') }}
     union all
     select
         min(issued_date) as first_day,
@@ -13,14 +14,14 @@ with activity as (
     from {{ ref('stg_psa__invoices') }}
     union all
     select
-        min(started_at)::date as first_day,
-        max(started_at)::date as last_day
-    from {{ ref('stg_psa__time_entries') }}
+        min(first_started_at)::date as first_day,
+        max(last_started_at)::date as last_day
+    from {{ ref('int_psa__agreement_month_labour') }}
     union all
     select
-        min(snapshot_date) as first_day,
-        max(snapshot_date) as last_day
-    from {{ ref('stg_rmm__device_snapshots') }}
+        min(first_snapshot_date) as first_day,
+        max(last_snapshot_date) as last_day
+    from {{ ref('int_rmm__client_month_health') }}
 )
 
 select

@@ -41,6 +41,8 @@ select
     count(resolution_hours)::integer as tickets_resolved,
     coalesce(sum(resolution_hours), 0) as resolution_hours,
     sum(reopen_count)::integer as reopens,
+    min(created_at) as first_created_at,
+    max(created_at) as last_created_at,
     max(_loaded_at) as _source_loaded_at
 from tickets
 group by 1, 2

@@ -33,6 +33,7 @@ select
     client_id,
     month,
     count(*)::integer as snapshots,
+    min(snapshot_date) as first_snapshot_date,
     max(snapshot_date) as last_snapshot_date,
     max(managed_endpoints) filter (where recency = 1) as managed_endpoints,
     round(avg(managed_endpoints), 1) as avg_managed_endpoints,

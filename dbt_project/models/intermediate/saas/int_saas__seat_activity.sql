@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- Each held seat with its holder's last activity in the application, judged on the latest day with
 -- usage data. A seat is inactive when its holder has not been active for `inactive_after_days`;
 -- seats assigned more recently than that are too new to judge.

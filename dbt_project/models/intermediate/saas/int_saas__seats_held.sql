@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- Seats held now: one row per subscription and employee with an open assignment.
 select
     assignments.subscription_id,

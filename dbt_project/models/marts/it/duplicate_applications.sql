@@ -2,9 +2,17 @@
 -- Moving the overlapping users onto one of the two saves at least the cheaper seat for each.
 with holders as (
     select distinct
-        seats.application_id,
-        seats.employee_id
-    from {{ ref('int_saas__seats_held') }} as seats
+        application_id,
+        employee_id
+    from {{ ref('int_saas__seats_held') }}
+),
+
+users as (
+    select
+        application_id,
+        count(*) as users
+    from holders
+    group by 1
 ),
 
 applications as (
@@ -12,15 +20,13 @@ applications as (
         applications.application_id,
         applications.application_name,
         applications.category,
-        avg(subscriptions.price_per_seat_month) as price_per_seat_month,
-        (
-            select count(*) from holders
-            where holders.application_id = applications.application_id)
-            as users
+        users.users,
+        avg(subscriptions.price_per_seat_month) as price_per_seat_month
     from {{ ref('stg_saas__applications') }} as applications
+    inner join users on applications.application_id = users.application_id
     left join {{ ref('stg_saas__subscriptions') }} as subscriptions
         on applications.application_id = subscriptions.application_id
-    group by 1, 2, 3
+    group by 1, 2, 3, 4
 ),
 
 shared_users as (

@@ -1,6 +1,6 @@
 -- A large, growing fact: an incremental table that takes only the rows loaded since its last
 -- build (late rows for old days included) and replaces earlier versions by key.
-{{ incremental_fact_config('cost_key') }}
+{{ incremental_fact_config('cost_key', ['charge_date']) }}
 
 with latest as (
     {{ latest_per_key(source('focus', 'focus__costs'),
