@@ -45,13 +45,14 @@ def build_warehouse(state: Path) -> str:
     from orchestration.warehouse import resolve_database_url
 
     store = ObjectStoreResource().store()
+    started = time.perf_counter()
     if not store.list("landing/"):
-        started = time.perf_counter()
         write_to_landing(store, SCALE, AS_OF)
-        result = run_job("pulseops_job", run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
-        if not result.success:
-            raise RuntimeError(f"pipeline failed:\n{failure_summary(result)}")
-        print(f"M-scale warehouse built in {time.perf_counter() - started:.0f} s", flush=True)
+    # On a reused state folder the run loads nothing new but brings every model up to date.
+    result = run_job("pulseops_job", run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    if not result.success:
+        raise RuntimeError(f"pipeline failed:\n{failure_summary(result)}")
+    print(f"M-scale warehouse built in {time.perf_counter() - started:.0f} s", flush=True)
     return resolve_database_url(Settings.from_env())
 
 
