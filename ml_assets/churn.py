@@ -10,6 +10,13 @@ leaves periods out between the two, so that no training label looks into the tes
 to the label horizon: 3 for "cancels within 90 days" on monthly snapshots). Without a time column
 the evaluation is stratified k-fold, grouped by id when ids repeat. Rows whose label is missing
 (for instance snapshots too recent for the outcome to be known) are scored but never trained on.
+The latest snapshot periods whose labels are only partly known are left out of training and
+evaluation altogether: the labels known early are the outcomes that already happened (the clients
+who already left), so keeping them would overstate the positives and flatter the test.
+
+The default booster is deliberately small and regularised (trees of depth 2, learning rate 0.05,
+L2 penalty, leaves of at least 5% of the rows): churn tables hold a few hundred clients and a few
+dozen churners, where deeper, unpenalised trees memorise individual clients.
 
 The model, its metrics and its parameters travel together as bytes (`ChurnModel.artefact`) for the
 caller to version in an object store; nothing here writes files or opens connections.
@@ -44,13 +51,13 @@ from ml_assets.metrics import best_f1_threshold, classification_metrics
 class ChurnParams:
     """Hyperparameters of the churn trainer and of its evaluation."""
 
-    learning_rate: float = 0.1
+    learning_rate: float = 0.05
     max_iter: int = 200  # boosting iterations
-    max_depth: int | None = 3
+    max_depth: int | None = 2  # depth 2: pairs of features can interact, nothing deeper to memorise
     folds: int = 5  # k-fold evaluation when there is no time column
     seed: int = 7
     min_samples_leaf: int | None = None  # None: 5% of the training rows, kept within 5..20
-    l2_regularization: float = 0.0
+    l2_regularization: float = 1.0
     calibration: str = "auto"  # isotonic, sigmoid, or auto (isotonic from 1000 training rows)
     calibration_folds: int = 3
     test_periods: int | None = None  # latest snapshot periods tested on; None: a quarter of them
@@ -229,6 +236,16 @@ class _Table:
     groups: np.ndarray
     times: pd.Series | None
     labelled: np.ndarray  # mask over the whole frame
+    partial_period_rows: int = 0  # labelled rows left out: their period's labels are only partly known
+
+
+def _partly_labelled_tail(times: pd.Series, known: pd.Series) -> np.ndarray:
+    """Rows of the periods after the last period whose every label is known (none when no period is
+    complete: then there is nothing better to go on)."""
+    complete = known.groupby(times.to_numpy()).all()
+    if not complete.any():
+        return np.zeros(len(times), dtype=bool)
+    return (times > complete[complete].index.max()).to_numpy()
 
 
 def _read_table(frame: pd.DataFrame, id_column: str, label_column: str, time_column: str | None,
@@ -241,13 +258,17 @@ def _read_table(frame: pd.DataFrame, id_column: str, label_column: str, time_col
         raise ValueError("the table has no feature columns besides the id, label and time columns")
     labels = label_values(frame[label_column])
     labelled = labels.notna().to_numpy()
+    partial = _partly_labelled_tail(time_values(frame[time_column]), labels.notna()) & labelled \
+        if time_column else np.zeros(len(frame), dtype=bool)
+    labelled = labelled & ~partial
     times = time_values(frame[time_column])[labelled] if time_column else None
     return _Table(spec, feature_matrix(frame, spec)[labelled], labels[labelled].astype(int).to_numpy(),
-                  frame[id_column].astype(str).to_numpy()[labelled], times, labelled)
+                  frame[id_column].astype(str).to_numpy()[labelled], times, labelled, int(partial.sum()))
 
 
 def _describe(frame: pd.DataFrame, table: _Table, params: ChurnParams) -> dict:
     return {"rows": int(len(frame)), "labelled_rows": int(table.labelled.sum()),
+            "partial_period_rows_left_out": table.partial_period_rows,
             "positives": int(table.labels.sum()), "numeric_features": list(table.spec.numeric),
             "categorical_features": list(table.spec.categorical), "ignored_columns": list(table.spec.ignored),
             "params": asdict(params)}

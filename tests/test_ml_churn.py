@@ -98,6 +98,23 @@ def test_unknown_labels_are_scored_but_not_learned_from(panel):
     assert (run.scores["month"] == panel["month"].max()).all()
 
 
+def test_latest_months_with_only_some_outcomes_known_are_left_out(panel):
+    # As with real churn: in the last two months only the clients who already left have a known outcome.
+    months = sorted(panel["month"].unique())
+    recent = panel["month"].isin(months[-2:])
+    partly_known = panel.assign(churns_90d=panel["churns_90d"].astype(object).where(~recent | panel["churns_90d"]))
+    run = train_churn(partly_known, "client_id", "churns_90d", "month", ChurnParams(max_iter=60))
+    known_early = int((recent & panel["churns_90d"]).sum())
+    assert known_early > 0 and run.metrics["partial_period_rows_left_out"] == known_early
+    assert run.metrics["labelled_rows"] == int((~recent).sum())
+    assert run.metrics["test_periods"][1] == str(pd.Timestamp(months[-3]).date())
+    # the test rows' base rate is the true one, not inflated by early-known churners
+    first, last = (pd.Timestamp(m) for m in run.metrics["test_periods"])
+    assert run.metrics["base_rate"] == pytest.approx(panel.loc[panel["month"].between(first, last),
+                                                               "churns_90d"].mean(), abs=1e-3)
+    assert (run.scores["month"] == panel["month"].max()).all()  # still scored
+
+
 def test_gap_keeps_training_labels_out_of_the_test_window(panel):
     metrics = evaluate_churn(panel, "client_id", "churns_90d", "month",
                              ChurnParams(max_iter=60, test_periods=2, gap_periods=3))
