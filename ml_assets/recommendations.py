@@ -258,19 +258,20 @@ def churn_prevention(scores: pd.DataFrame, min_probability: float = 0.2) -> pd.D
     return _frame(rows)
 
 
-def billing_drift(billing: pd.DataFrame, min_units: int = 1) -> pd.DataFrame:
+def billing_drift(billing: pd.DataFrame, min_units: int = 1, min_share: float = 0.0) -> pd.DataFrame:
     """Agreements billing a different number of units than the MSP supports.
 
     `billing`: client_id, agreement_id, billed_units, supported_units (e.g. endpoints seen by the
-    RMM), unit_price; service optional. Differences under `min_units` are ignored. Impact: the
-    difference times the unit price, either revenue not billed or a charge for units no longer
-    supported (a credit the client may ask for)."""
+    RMM), unit_price; service optional. Differences under `min_units`, or under `min_share` of the
+    billed units (device counts move by a few percent as machines come and go between billing
+    runs), are ignored. Impact: the difference times the unit price, either revenue not billed or a
+    charge for units no longer supported (a credit the client may ask for)."""
     _require(billing, ["client_id", "agreement_id", "billed_units", "supported_units", "unit_price"],
              "billing_drift")
     rows = []
     for row in billing.itertuples(index=False):
         gap = float(row.supported_units) - float(row.billed_units)
-        if abs(gap) < min_units or pd.isna(gap):
+        if pd.isna(gap) or abs(gap) < min_units or abs(gap) < min_share * abs(float(row.billed_units)):
             continue
         money = abs(gap) * float(row.unit_price)
         service = getattr(row, "service", None) or "units"

@@ -118,6 +118,8 @@ def test_billing_drift_in_both_directions():
     assert result["reason"].iloc[0] == ("Supporting 58 devices but billing 50: bill the 8 extra at $95.00 "
                                         "for $760/month.")
     assert json.loads(result["details"].iloc[1])["direction"] == "over_billed"
+    # G1 is 16% off and G2 12%: a 15% floor keeps only G1
+    assert rec.billing_drift(billing, min_share=0.15)["subject_id"].tolist() == ["G1"]
 
 
 def test_everything_ranks_together_by_money(seats):

@@ -1,7 +1,11 @@
-"""ML assets: read marts through the warehouse resource, write scores to schema `ml`."""
+"""ML assets: read marts through the warehouse resource, write scores to schema `ml`.
+
+Model code lives in `ml_assets` (pure functions over DataFrames); these assets only fetch their
+inputs through the resources, call it with the hyperparameters from their Config, write the result
+to a table in `ml` and report the metrics as asset metadata.
+"""
 
 import json
-
 from datetime import datetime, timezone
 
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
@@ -9,15 +13,34 @@ from pydantic import Field
 
 from ml_assets.anomalies import DetectorParams, detect
 from ml_assets.churn import ChurnParams, train_churn
+from ml_assets.forecast import ForecastParams, backtest, forecast
+from ml_assets.health import health_scores, load_health_config
+from ml_assets.recommendations import (
+    billing_drift,
+    churn_prevention,
+    consolidate_duplicate_apps,
+    rank,
+    reclaim_inactive_seats,
+    right_size_at_renewal,
+    upsell_opportunities,
+)
 from orchestration.resources import ObjectStoreResource, WarehouseResource
 from orchestration.warehouse import read_frame, replace_table
 
+_DEFAULT_CHURN = ChurnParams()
+
 
 class ChurnConfig(Config):
-    learning_rate: float = Field(default=0.1, description="Gradient boosting learning rate.")
-    max_iter: int = Field(default=200, description="Boosting iterations.")
-    max_depth: int = Field(default=3, description="Depth of each tree.")
-    folds: int = Field(default=5, description="Cross-validation folds for out-of-fold scores.")
+    learning_rate: float = Field(default=_DEFAULT_CHURN.learning_rate, description="Gradient boosting learning rate.")
+    max_iter: int = Field(default=_DEFAULT_CHURN.max_iter, description="Boosting iterations.")
+    max_depth: int = Field(default=_DEFAULT_CHURN.max_depth, description="Depth of each tree.")
+    folds: int = Field(default=_DEFAULT_CHURN.folds, description="Cross-validation folds for out-of-fold scores.")
+    min_samples_leaf: int = Field(default=0, description="Fewest rows in a leaf; 0: 5% of the training rows, "
+                                                         "kept within 5..20.")
+    l2_regularization: float = Field(default=_DEFAULT_CHURN.l2_regularization,
+                                     description="L2 penalty on leaf values.")
+    calibration: str = Field(default=_DEFAULT_CHURN.calibration,
+                             description="isotonic, sigmoid, or auto (isotonic from 1,000 training rows).")
 
 
 class AnomalyConfig(Config):
@@ -53,7 +76,9 @@ def record_model_run(conn, store, model: str, artefact: bytes, metadata: dict, r
                    "evaluated on later ones; every run's model versioned in the object store and ml.model_runs.")
 def churn_scores(context: AssetExecutionContext, config: ChurnConfig, warehouse: WarehouseResource,
                  object_store: ObjectStoreResource) -> MaterializeResult:
-    params = ChurnParams(config.learning_rate, config.max_iter, config.max_depth, config.folds, gap_periods=3)
+    params = ChurnParams(config.learning_rate, config.max_iter, config.max_depth, config.folds,
+                         min_samples_leaf=config.min_samples_leaf or None,
+                         l2_regularization=config.l2_regularization, calibration=config.calibration, gap_periods=3)
     with warehouse.connect() as conn:
         features = read_frame(conn, "select * from marts.client_churn_features")
         # Months whose 90 days have not passed yet are scored, not learned from.
@@ -94,4 +119,228 @@ def spend_anomalies(context: AssetExecutionContext, config: AnomalyConfig,
                                        "by_kind": MetadataValue.json(incidents["kind"].value_counts().to_dict())})
 
 
-ml_assets = [churn_scores, spend_anomalies]
+
+# --- client health ------------------------------------------------------------------------------
+
+# Each active client's six health inputs, named as ml_assets/health_weights.toml reads them: the
+# latest monthly snapshot's CSAT, SLA and ticket trend (last 3 months against the 3 before), days
+# invoices were paid late over the last 6 months (an unpaid overdue invoice counts as late so far),
+# days to the managed-services agreement's next renewal, and the services under agreement now.
+HEALTH_INPUTS_SQL = """
+with calendar as (
+    select as_of_date from intermediate.int_psa__calendar
+),
+
+latest as (
+    select distinct on (client_id) *
+    from marts.client_churn_features
+    order by client_id, snapshot_month desc
+),
+
+payments as (
+    select invoices.client_id,
+           avg(greatest(coalesce(invoices.paid_date, calendar.as_of_date) - invoices.due_date, 0))::float
+               as avg_days_late
+    from intermediate.int_invoices_costed as invoices
+    cross join calendar
+    where invoices.due_date <= calendar.as_of_date and invoices.due_date > calendar.as_of_date - 183
+    group by 1
+),
+
+renewals as (
+    select client_id, min(days_to_renewal) as days_to_renewal
+    from marts.agreement_renewals
+    where agreement_type = 'managed_services'
+    group by 1
+)
+
+select clients.client_id, clients.client_name, clients.segment, clients.current_mrr,
+       latest.snapshot_month,
+       latest.csat_avg_3m::float as csat_score,
+       case when latest.tickets_3m > 0 then 1 - latest.sla_miss_rate_3m::float end as sla_compliance,
+       latest.tickets_3m::float / nullif(latest.tickets_3m - latest.tickets_3m_change, 0) as ticket_trend,
+       payments.avg_days_late,
+       renewals.days_to_renewal,
+       clients.active_services as service_count
+from marts.clients as clients
+left join latest on clients.client_id = latest.client_id
+left join payments on clients.client_id = payments.client_id
+left join renewals on clients.client_id = renewals.client_id
+where clients.is_active
+order by clients.client_id
+"""
+
+
+class HealthScoreConfig(Config):
+    weights_file: str = Field(default="", description="TOML file with the factors, their weights and bad/good "
+                                                      "points, and the bands; empty: ml_assets/health_weights.toml.")
+
+
+@asset(key=AssetKey(["ml", "client_health"]), group_name="ml", kinds={"python", "postgres"},
+       deps=[AssetKey(["marts", "clients"]), AssetKey(["marts", "client_churn_features"]),
+             AssetKey(["marts", "agreement_renewals"]), AssetKey(["intermediate", "int_invoices_costed"]),
+             AssetKey(["intermediate", "int_psa__calendar"])],
+       description="Health score 0-100 per active client from six weighted factors, each factor's score and "
+                   "its points of the score (they add up to it), and the band: healthy, watch or at risk.")
+def client_health(context: AssetExecutionContext, config: HealthScoreConfig,
+                  warehouse: WarehouseResource) -> MaterializeResult:
+    health_config = load_health_config(config.weights_file or None)
+    with warehouse.connect() as conn:
+        inputs = read_frame(conn, HEALTH_INPUTS_SQL)
+        scores = health_scores(inputs, "client_id", health_config)
+        inputs_by_column = inputs.drop(columns=["client_id"]).reset_index(drop=True)
+        table = scores.join(inputs_by_column)
+        table["scored_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
+        replace_table(conn, "ml.client_health", table)
+    bands = table["health_band"].value_counts().to_dict()
+    context.log.info(f"health of {len(table)} clients: {bands}")
+    return MaterializeResult(metadata={
+        "clients": len(table), "mean_score": round(float(table["health_score"].mean()), 1),
+        "by_band": MetadataValue.json(bands),
+        "weights": MetadataValue.json({f.name: {"column": f.column, "weight": f.weight, "bad": f.bad, "good": f.good}
+                                       for f in health_config.factors}),
+        "bands": MetadataValue.json({"healthy": health_config.healthy, "watch": health_config.watch})})
+
+
+# --- spend forecast -----------------------------------------------------------------------------
+
+class ForecastConfig(Config):
+    horizon: int = Field(default=6, ge=1, le=12, description="Months forecast after the last full month.")
+    interval: float = Field(default=0.9, gt=0, lt=1, description="Coverage of the prediction interval.")
+    trend_halflife: float = Field(default=12.0, gt=0, description="Months after which a month's weight in the "
+                                                                  "trend fit halves.")
+    backtest_origins: int = Field(default=6, ge=1, description="Latest months the backtest forecasts from.")
+
+
+@asset(key=AssetKey(["ml", "spend_forecast"]), deps=[AssetKey(["marts", "department_daily_spend"])], group_name="ml",
+       kinds={"python", "postgres"},
+       description="Monthly spend per department for the months ahead with a prediction interval; backtest "
+                   "MAPE against a seasonal-naive forecast as metadata.")
+def spend_forecast(context: AssetExecutionContext, config: ForecastConfig,
+                   warehouse: WarehouseResource) -> MaterializeResult:
+    params = ForecastParams(horizon=config.horizon, interval=config.interval, trend_halflife=config.trend_halflife)
+    with warehouse.connect() as conn:
+        spend = read_frame(conn, "select charge_date, department, billed_cost from marts.department_daily_spend")
+        predicted = forecast(spend, "charge_date", "billed_cost", "department", params)
+        quality = backtest(spend, "charge_date", "billed_cost", "department", params, origins=config.backtest_origins)
+        first_month = predicted.groupby("department")["month"].transform("min")
+        predicted.insert(2, "months_ahead", ((predicted["month"].dt.year - first_month.dt.year) * 12
+                                             + predicted["month"].dt.month - first_month.dt.month + 1).astype(int))
+        predicted["month"] = predicted["month"].astype("datetime64[ns]")
+        predicted["forecast_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
+        replace_table(conn, "ml.spend_forecast", predicted)
+    context.log.info(f"forecast for {predicted['department'].nunique()} departments; backtest {quality}")
+    return MaterializeResult(metadata={
+        "departments": int(predicted["department"].nunique()), "horizon_months": config.horizon,
+        "interval": config.interval, "backtest_mape": quality["mape"],
+        "backtest_seasonal_naive_mape": quality["seasonal_naive_mape"],
+        "backtest_interval_coverage": quality["coverage"], "backtest_forecasts": quality["forecasts"],
+        "backtest": MetadataValue.json(quality)})
+
+
+# --- recommendations ----------------------------------------------------------------------------
+
+# Every seat held today with its holder's last activity, the subscription's price per seat and the
+# day usage data runs to (the "today" of seat activity).
+SEATS_SQL = """
+select seats.subscription_id, seats.employee_id, seats.application_id, seats.assigned_date,
+       seats.last_active_date, seats.usage_as_of_date, subscriptions.price_per_seat_month::float as monthly_price,
+       subscriptions.application_name
+from intermediate.int_saas__seat_activity as seats
+inner join marts.subscription_utilisation as subscriptions on seats.subscription_id = subscriptions.subscription_id
+"""
+SUBSCRIPTIONS_SQL = """
+select subscription_id, application_name, seats_purchased, price_per_seat_month::float as monthly_price, renewal_date
+from marts.subscription_utilisation
+"""
+AGREEMENT_SERVICES_SQL = """
+select client_id, agreement_type as service, monthly_amount::float as monthly_amount
+from marts.agreements where is_active
+"""
+ACTIVE_CLIENTS_SQL = "select client_id, segment, employee_count, current_mrr from marts.clients where is_active"
+# Tickets raised in the last `days` before the latest ticket: a category named like a service the
+# client lacks ("Backup", "Security") is demand for it.
+RECENT_TICKETS_SQL = """
+select client_id, category from staging.stg_psa__tickets
+where created_at > (select max(created_at) from staging.stg_psa__tickets) - make_interval(days => %s)
+"""
+CHURN_AT_RISK_SQL = """
+select scores.client_id, scores.churn_probability, scores.drivers, clients.current_mrr::float as mrr
+from ml.churn_scores as scores
+inner join marts.clients as clients on scores.client_id = clients.client_id
+where clients.is_active
+"""
+BILLING_SQL = """
+select client_id, agreement_id, billed_units, supported_units, unit_price::float as unit_price,
+       'endpoints' as service
+from marts.billing_reconciliation where supported_units is not null
+"""
+
+
+class RecommendationsConfig(Config):
+    inactive_days: int = Field(default=30, ge=1, description="A seat unused this many days is reclaimable.")
+    recent_assignment_days: int = Field(default=30, ge=0, description="Seats assigned more recently than this are "
+                                                                      "not judged (a new joiner needs time).")
+    renewal_buffer: float = Field(default=0.10, ge=0, description="Seats kept above the active ones at renewal.")
+    renewal_window_days: int = Field(default=120, ge=1, description="Subscriptions renewing within this many days "
+                                                                    "are right-sized.")
+    min_peer_share: float = Field(default=0.5, gt=0, le=1, description="Share of similar clients (same segment) "
+                                                                       "that must buy a service to offer it.")
+    min_demand_tickets: int = Field(default=8, ge=1, description="Recent tickets about a service the client lacks "
+                                                                 "that count as demand for it.")
+    demand_days: int = Field(default=180, ge=1, description="How far back tickets count as demand.")
+    min_churn_probability: float = Field(default=0.2, ge=0, le=1, description="Clients at or above this churn "
+                                                                              "probability get a retention action.")
+    min_billing_units: int = Field(default=1, ge=1, description="Smallest gap between billed and supported units "
+                                                                "worth correcting.")
+    min_billing_share: float = Field(default=0.05, ge=0, description="Smallest gap as a share of the billed units "
+                                                                     "(smaller ones are devices coming and going).")
+
+
+def _kind_summary(ranked) -> dict:
+    grouped = ranked.groupby("kind")["monthly_impact"].agg(["count", "sum"])
+    return {kind: {"count": int(row["count"]), "monthly_impact": round(float(row["sum"]), 2)}
+            for kind, row in grouped.iterrows()}
+
+
+@asset(key=AssetKey(["ml", "recommendations"]), group_name="ml", kinds={"python", "postgres"},
+       deps=[AssetKey(["ml", "churn_scores"]), AssetKey(["marts", "clients"]), AssetKey(["marts", "agreements"]),
+             AssetKey(["marts", "billing_reconciliation"]), AssetKey(["marts", "subscription_utilisation"]),
+             AssetKey(["marts", "applications"]), AssetKey(["intermediate", "int_saas__seat_activity"]),
+             AssetKey(["staging", "stg_psa__tickets"])],
+       description="Every recommendation with its money impact per month and a plain-language reason, ranked: "
+                   "reclaim idle seats, right-size at renewal, consolidate duplicate apps, upsell, churn "
+                   "prevention, billing drift.")
+def recommendations(context: AssetExecutionContext, config: RecommendationsConfig,
+                    warehouse: WarehouseResource) -> MaterializeResult:
+    with warehouse.connect() as conn:
+        seats = read_frame(conn, SEATS_SQL)
+        subscriptions = read_frame(conn, SUBSCRIPTIONS_SQL)
+        applications = read_frame(conn, "select application_id, application_name, category from marts.applications")
+        services = read_frame(conn, AGREEMENT_SERVICES_SQL)
+        clients = read_frame(conn, ACTIVE_CLIENTS_SQL)
+        tickets = read_frame(conn, RECENT_TICKETS_SQL, (config.demand_days,))
+        at_risk = read_frame(conn, CHURN_AT_RISK_SQL)
+        billing = read_frame(conn, BILLING_SQL)
+        seats_as_of = seats["usage_as_of_date"].max() if len(seats) else datetime.now(timezone.utc).date()
+        ranked = rank(
+            reclaim_inactive_seats(seats, seats_as_of, config.inactive_days, config.recent_assignment_days),
+            right_size_at_renewal(subscriptions, seats, seats_as_of, config.renewal_buffer,
+                                  config.renewal_window_days, config.inactive_days),
+            consolidate_duplicate_apps(seats, applications),
+            upsell_opportunities(services, clients, tickets, peer_columns=("segment",), size_column="employee_count",
+                                 min_peer_share=config.min_peer_share, min_demand_tickets=config.min_demand_tickets),
+            churn_prevention(at_risk, config.min_churn_probability),
+            billing_drift(billing, config.min_billing_units, config.min_billing_share))
+        ranked["audience"] = ranked["client_id"].map(lambda c: "it" if c is None or c != c else "msp")
+        ranked["recommended_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
+        replace_table(conn, "ml.recommendations", ranked)
+    by_kind = _kind_summary(ranked)
+    context.log.info(f"{len(ranked)} recommendations: {by_kind}")
+    return MaterializeResult(metadata={
+        "recommendations": len(ranked), "monthly_impact": round(float(ranked["monthly_impact"].sum()), 2),
+        "by_kind": MetadataValue.json(by_kind),
+        "top_5": MetadataValue.md("\n".join(f"{r.rank}. {r.reason}" for r in ranked.head(5).itertuples()))})
+
+
+ml_assets = [churn_scores, spend_anomalies, client_health, spend_forecast, recommendations]
