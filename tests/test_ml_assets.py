@@ -211,3 +211,22 @@ def test_new_ml_assets_run_in_the_pipeline_job_after_their_inputs():
         key = AssetKey(["ml", name])
         assert key in job_keys
         assert {AssetKey(list(p)) for p in expected} <= graph.get(key).parent_keys
+
+
+# --- the dashboards' reporting models over these tables ------------------------------------------
+
+def test_reporting_models_read_the_new_ml_tables(pipeline):
+    url = pipeline.database_url
+    assert scalar(url, "select count(*) from reporting.client_health") == scalar(
+        url, "select count(*) from ml.client_health")
+    assert scalar(url, "select count(*) from reporting.recommendations where client_name is null "
+                       "and audience = 'msp'") == 0
+    assert scalar(url, "select bool_and(annual_impact = round(12 * monthly_impact, 2)) "
+                       "from reporting.recommendations")
+    forecast = frame(url, "select * from reporting.department_spend_forecast")
+    assert len(forecast) == scalar(url, "select count(*) from ml.spend_forecast")
+    assert (forecast["total_forecast"] >= forecast["cloud_forecast"]).all()
+    budgeted = forecast.dropna(subset=["budget"])
+    assert len(budgeted) and budgeted["budget_outlook"].notna().all()
+    over = budgeted["total_lower"] > budgeted["budget"]
+    assert (budgeted.loc[over, "budget_outlook"] == "over budget").all()
