@@ -39,14 +39,16 @@ def evaluate_spend_anomalies(spend: pd.DataFrame, planted: list[dict]) -> dict:
     }
 
 
-def evaluate_forecast(spend: pd.DataFrame) -> dict:
-    return backtest(spend, "charge_date", "billed_cost", "department", ForecastParams(horizon=3), origins=6)
+def evaluate_forecast(spend: pd.DataFrame, horizon: int = 3) -> dict:
+    """Rolling-origin backtest from the last 6 months, up to `horizon` months ahead."""
+    return backtest(spend, "charge_date", "billed_cost", "department", ForecastParams(horizon=horizon), origins=6)
 
 
 def evaluate_all(churn_features: pd.DataFrame, spend: pd.DataFrame, truth: dict) -> dict:
     churn = evaluate_churn_panel(churn_features)
     anomalies = evaluate_spend_anomalies(spend, truth["spend_anomalies"])
     forecast = evaluate_forecast(spend)
+    forecast_6m = evaluate_forecast(spend, horizon=6)  # the asset forecasts 6 months ahead
     baselines = churn["baselines"]
     headline = {
         "churn_roc_auc": churn["roc_auc"],
@@ -61,5 +63,8 @@ def evaluate_all(churn_features: pd.DataFrame, spend: pd.DataFrame, truth: dict)
         "anomaly_false_alerts_per_series_month": anomalies["detector"].get("false_alerts_per_series_month"),
         "forecast_mape": forecast["mape"],
         "forecast_seasonal_naive_mape": forecast["seasonal_naive_mape"],
+        "forecast_mape_6m": forecast_6m["mape"],
+        "forecast_seasonal_naive_mape_6m": forecast_6m["seasonal_naive_mape"],
     }
-    return {"headline": headline, "churn": churn, "anomalies": anomalies, "forecast": forecast}
+    return {"headline": headline, "churn": churn, "anomalies": anomalies, "forecast": forecast,
+            "forecast_6m": forecast_6m}

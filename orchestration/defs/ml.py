@@ -119,7 +119,6 @@ def spend_anomalies(context: AssetExecutionContext, config: AnomalyConfig,
                                        "by_kind": MetadataValue.json(incidents["kind"].value_counts().to_dict())})
 
 
-
 # --- client health ------------------------------------------------------------------------------
 
 # Each active client's six health inputs, named as ml_assets/health_weights.toml reads them: the
