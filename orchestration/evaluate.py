@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import replace
@@ -122,6 +123,7 @@ def main(scale: str = EVAL_SCALE_NAME) -> int:
         results = evaluate_all(features, spend, truth)
     finally:
         embedded_postgres.stop(state)
+        shutil.rmtree(state, ignore_errors=True)  # a throwaway warehouse of a few hundred MB
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "model_evaluation.json").write_text(json.dumps(
         {**results["headline"], "details": {k: v for k, v in results.items() if k != "headline"}},
