@@ -19,7 +19,10 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-BATCH_BYTES = 16 << 20
+# Arrow's CSV and JSON readers parse blocks ahead of the consumer: small blocks keep that readahead
+# (and so memory) small whatever the file's size; blocks are gathered into batches of BATCH_ROWS so
+# each validation pass still sees many rows.
+BLOCK_BYTES = 2 << 20
 BATCH_ROWS = 250_000
 TRUE_WORDS = ["true", "True", "TRUE", "t", "1", "yes", "Yes", "YES", "y"]
 FALSE_WORDS = ["false", "False", "FALSE", "f", "0", "no", "No", "NO", "n"]
@@ -96,7 +99,7 @@ def _csv_reader(source, header: list[str], column_types: dict[str, pa.DataType])
     """Every column as text unless `column_types` names a type for it."""
     return pacsv.open_csv(
         source,
-        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=BATCH_BYTES),
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=BLOCK_BYTES),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             column_types={**{name: pa.string() for name in header}, **column_types}, true_values=TRUE_WORDS, false_values=FALSE_WORDS,
@@ -117,18 +120,16 @@ def iter_batches(path: Path, header: list[str], column_types: dict[str, pa.DataT
     fmt = FileFormat.of(path)
     try:
         if fmt.kind == "csv":
-            reader = _csv_reader(path, header, column_types or {})
-            for batch in reader:
-                yield pa.Table.from_batches([batch])
+            yield from _gathered(_csv_reader(path, header, column_types or {}))
         elif fmt.kind == "parquet":
             for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
                 yield _typed_or_text(_as_text(batch), column_types)
         else:
             source = gzip.open(path, "rb") if fmt.gzip else open(path, "rb")
             with source:
-                reader = pajson.open_json(source, read_options=pajson.ReadOptions(block_size=BATCH_BYTES))
-                for batch in reader:
-                    yield _typed_or_text(_as_text(batch), column_types)
+                reader = pajson.open_json(source, read_options=pajson.ReadOptions(block_size=BLOCK_BYTES))
+                for table in _gathered(reader):
+                    yield _typed_or_text(_as_text(table), column_types)
     except pa.ArrowInvalid as error:
         message = str(error)
         if "UTF8" in message or "UTF-8" in message:
@@ -138,6 +139,19 @@ def iter_batches(path: Path, header: list[str], column_types: dict[str, pa.DataT
         raise FileProblem("malformed", message) from error
     except (EOFError, OSError, zlib.error) as error:
         raise FileProblem("unreadable", f"cannot read the whole file (truncated or corrupt?): {error}") from error
+
+
+def _gathered(reader) -> Iterator[pa.Table]:
+    """The reader's small record batches, gathered into tables of about BATCH_ROWS rows."""
+    pending, rows = [], 0
+    for batch in reader:
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= BATCH_ROWS:
+            yield pa.Table.from_batches(pending)
+            pending, rows = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 def _typed_or_text(table: pa.Table, column_types: dict[str, pa.DataType] | None) -> pa.Table:

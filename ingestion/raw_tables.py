@@ -1,14 +1,18 @@
 """The `raw` schema: one append-only table per contract, and the ingestion ledger.
 
-Load metadata columns default to per-transaction settings, so a delivered CSV can be streamed
-into COPY unchanged and still carry its file key and checksum on every row.
+Every raw row carries the id of the file it came from (`_file_id`, the ledger's `file_id`, where
+the file's key, checksum and report are) and when it was loaded (`_loaded_at`). Both default to
+per-transaction settings, so a delivered CSV can be streamed into COPY unchanged. Eight bytes of
+file id rather than the key and checksum on every row keep a narrow table narrow: COPY time
+follows the bytes written.
 """
 from __future__ import annotations
 
 from ingestion.contracts import EXTRAS_COLUMN, PG_TYPES, Contract
 
 LEDGER = "raw._ingestion_ledger"
-LOAD_METADATA = ("_file_key", "_file_checksum", "_loaded_at")
+FILE_IDS = "raw._ingestion_file_id"
+LOAD_METADATA = ("_file_id", "_loaded_at")
 
 
 def _columns(contract: Contract) -> list[tuple[str, str]]:
@@ -21,9 +25,11 @@ def _columns(contract: Contract) -> list[tuple[str, str]]:
 def ensure_raw_schema(conn, contracts) -> None:
     """Create what is missing; a column added to a contract is added to its table."""
     conn.execute("create schema if not exists raw")
+    conn.execute(f"create sequence if not exists {FILE_IDS}")
     conn.execute(f"""
         create table if not exists {LEDGER} (
             file_key text primary key,
+            file_id bigint unique,
             source text not null,
             entity text not null,
             checksum text not null,
@@ -37,39 +43,63 @@ def ensure_raw_schema(conn, contracts) -> None:
             parquet_key text,
             loaded_at timestamptz not null
         )""")
+    conn.execute(f"alter table {LEDGER} add column if not exists file_id bigint unique")
+    conn.execute(f"update {LEDGER} set file_id = nextval('{FILE_IDS}') where file_id is null")
     for contract in contracts:
         columns = ", ".join(f'"{name}" {type_}' for name, type_ in _columns(contract))
         conn.execute(f"""
             create table if not exists {contract.raw_table} (
                 {columns},
-                _file_key text not null default current_setting('pulseops.file_key'),
-                _file_checksum text not null default current_setting('pulseops.file_checksum'),
+                _file_id bigint not null default current_setting('pulseops.file_id')::bigint,
                 _loaded_at timestamptz not null default now()
             )""")
         for name, type_ in _columns(contract):
             conn.execute(f'alter table {contract.raw_table} add column if not exists "{name}" {type_}')
+        _move_to_file_ids(conn, contract)
         # No index: it would slow every COPY several fold to speed up only the rare re-delivery.
     conn.commit()
 
 
-def begin_file_load(conn, contract: Contract, file_key: str, checksum: str) -> None:
+def _move_to_file_ids(conn, contract: Contract) -> None:
+    """Tables made before rows carried a file id had the file's key and checksum on every row."""
+    table = contract.raw_table
+    had_keys = conn.execute(
+        "select 1 from information_schema.columns where table_schema || '.' || table_name = %s "
+        "and column_name = '_file_key'", (table,)).fetchone()
+    if not had_keys:
+        return
+    conn.execute(f"alter table {table} add column if not exists _file_id bigint")
+    conn.execute(f"update {table} as r set _file_id = l.file_id from {LEDGER} as l where l.file_key = r._file_key")
+    conn.execute(f"alter table {table} drop column _file_key, drop column if exists _file_checksum, "
+                 "alter column _file_id set not null, "
+                 "alter column _file_id set default current_setting('pulseops.file_id')::bigint")
+
+
+def new_file_id(conn) -> int:
+    return conn.execute(f"select nextval('{FILE_IDS}')").fetchone()[0]
+
+
+def begin_file_load(conn, contract: Contract, file_key: str, file_id: int) -> None:
     """Inside the load's transaction: drop an earlier delivery's rows, stamp the new ones."""
-    conn.execute(f"delete from {contract.raw_table} where _file_key = %s", (file_key,))
-    conn.execute("select set_config('pulseops.file_key', %s, true), set_config('pulseops.file_checksum', %s, true)",
-                 (file_key, checksum))
+    conn.execute(f"delete from {contract.raw_table} where _file_id = (select file_id from {LEDGER} "
+                 "where file_key = %s)", (file_key,))
+    conn.execute("select set_config('pulseops.file_id', %s, true)", (str(file_id),))
 
 
-def record_in_ledger(conn, contract: Contract, result, parquet_key: str | None, loaded_at) -> None:
+def record_in_ledger(conn, contract: Contract, result, parquet_key: str | None, loaded_at,
+                     file_id: int | None = None) -> None:
+    """One row per file key. A quarantined re-delivery keeps the file id of the rows still loaded."""
     conn.execute(f"""
-        insert into {LEDGER} (file_key, source, entity, checksum, object_version, status, rows_in, rows_loaded,
-                              rows_rejected, error_summary, report_key, parquet_key, loaded_at)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        insert into {LEDGER} (file_key, file_id, source, entity, checksum, object_version, status, rows_in,
+                              rows_loaded, rows_rejected, error_summary, report_key, parquet_key, loaded_at)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         on conflict (file_key) do update set
+            file_id = coalesce(excluded.file_id, {LEDGER}.file_id),
             checksum = excluded.checksum, object_version = excluded.object_version, status = excluded.status,
             rows_in = excluded.rows_in, rows_loaded = excluded.rows_loaded, rows_rejected = excluded.rows_rejected,
             error_summary = excluded.error_summary, report_key = excluded.report_key,
             parquet_key = excluded.parquet_key, loaded_at = excluded.loaded_at""",
-        (result.file_key, contract.source, contract.entity, result.checksum, result.object_version, result.status,
+        (result.file_key, file_id, contract.source, contract.entity, result.checksum, result.object_version, result.status,
          result.rows_in, result.rows_loaded, result.rows_rejected, result.error_summary or None, result.report_key,
          parquet_key, loaded_at))
 

@@ -61,7 +61,8 @@ def test_bad_input(case, warehouse, store):
             assert expected["detail_contains"] in violation.detail
     assert store.get_bytes(key) == original  # the delivery is kept as it came
 
-    loaded = warehouse.execute(f"select count(*) from {contract.raw_table} where _file_key = %s", (key,)).fetchone()[0]
+    loaded = warehouse.execute(f"select count(*) from {contract.raw_table} join raw._ingestion_ledger on file_id = _file_id "
+                               "where file_key = %s", (key,)).fetchone()[0]
     ledger = warehouse.execute("select status, rows_loaded, rows_rejected, report_key from raw._ingestion_ledger "
                                "where file_key = %s", (key,)).fetchone()
     assert ledger[:3] == (result.status, result.rows_loaded, result.rows_rejected)
@@ -85,5 +86,6 @@ def test_bad_input(case, warehouse, store):
 
 def test_hostile_values_are_stored_verbatim(warehouse, store):
     names = {row[0] for row in warehouse.execute(
-        "select client_name from raw.psa__clients where _file_key like %s", ("%sql_and_quotes_in_cells.csv",))}
+        "select client_name from raw.psa__clients join raw._ingestion_ledger on file_id = _file_id "
+        "where file_key like %s", ("%sql_and_quotes_in_cells.csv",))}
     assert names == {"Robert'); DROP TABLE raw.psa__clients;--", 'Quote "Inc", Multi\nLine'}

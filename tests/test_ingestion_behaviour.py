@@ -58,7 +58,8 @@ def test_bad_file_is_quarantined_with_report(ingested):
                       "where file_key = 'landing/psa/clients/clients_missing_region.csv'") == [
         ("quarantined", 1, 1, "quarantine/psa/clients/clients_missing_region.csv.report.json")]
     # other sources still load
-    assert scalar(url, "select count(*) from raw.psa__agreements where _file_key like '%%agreements_extra.csv'") == 3
+    assert scalar(url, "select count(*) from raw.psa__agreements join raw._ingestion_ledger on file_id = _file_id "
+                      "where file_key like '%%agreements_extra.csv'") == 3
 
 
 def test_corrected_redelivery_replaces_rows(ingested):
@@ -71,7 +72,8 @@ def test_corrected_redelivery_replaces_rows(ingested):
     with ingested.activate():
         ingested.store().put_bytes(key, corrected.to_csv(index=False).encode())
         assert run_job("ingest_job").success
-    assert scalar(url, "select count(*) from raw.psa__clients where _file_key = %s", (key,)) == len(clients)
+    assert scalar(url, "select count(*) from raw.psa__clients join raw._ingestion_ledger on file_id = _file_id "
+                       "where file_key = %s", (key,)) == len(clients)
     assert scalar(url, "select client_name from raw.psa__clients where client_id = %s",
                   (clients.loc[0, "client_id"],)) == "Renamed Holdings"
 

@@ -6,7 +6,7 @@
             *,
             row_number() over (
                 partition by {{ key_columns | join(', ') }}
-                order by _loaded_at desc, _file_key desc
+                order by _loaded_at desc, _file_id desc
             ) as _load_rank
         from {{ relation }}
         {%- if where %}

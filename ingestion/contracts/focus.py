@@ -78,11 +78,15 @@ COSTS = Contract("focus", "costs", (
     col("SkuMeter", "text", required=False),
     col("SkuPriceDetails", "text", required=False),  # JSON object
     col("SkuPriceId", "text", required=False),
-    col("SubAccountId", "text"),  # conditional in the spec; part of the row identity here
+    col("SubAccountId", "text"),  # conditional in the spec
     col("SubAccountName", "text", required=False),
     col("SubAccountType", "text", required=False),
     col("Tags", "text", required=False),  # JSON object; the `department` tag allocates spend
-), key=("charge_period_start", "sub_account_id", "service_name", "resource_id"),
+),
+    # FOCUS rows have no identity of their own: one resource can bill several SKUs, prices and
+    # charge categories on the same day. A provider's file covers a billing period, and a later
+    # delivery for the same provider and billing period replaces the earlier one (in staging).
+    key=(),
     keep_extra_prefix="x_", expected_cadence_hours=48,
     description="FinOps FOCUS 1.x cost and usage rows (daily).")
 
