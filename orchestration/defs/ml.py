@@ -285,6 +285,8 @@ class RecommendationsConfig(Config):
                                                                     "are right-sized.")
     min_peer_share: float = Field(default=0.5, gt=0, le=1, description="Share of similar clients (same segment) "
                                                                        "that must buy a service to offer it.")
+    # Everyday tickets already touch every category now and then (a security question, a restore),
+    # so demand means a run of them, not one or two.
     min_demand_tickets: int = Field(default=8, ge=1, description="Recent tickets about a service the client lacks "
                                                                  "that count as demand for it.")
     demand_days: int = Field(default=180, ge=1, description="How far back tickets count as demand.")
