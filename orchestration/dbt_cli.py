@@ -10,12 +10,30 @@ from orchestration.dbt_project import DBT_PROJECT_DIR
 from orchestration.warehouse import dbt_environment
 
 
+# The scheduled build (the daily schedule and the landing sensor, once the warehouse exists): unit
+# tests are for CI and left out, and data tests configured with `where: "recent(<column>)"` (those
+# on the large incremental tables) look at the latest days only. Any other build runs everything.
+SCHEDULED_BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
+FULL_BUILD_ARGS = ["build"]
+# Read by dbt_project/macros/get_where_subquery.sql when the tests run, not when the project is
+# parsed, so the scheduled build still reuses the parsed project (partial parsing).
+SCHEDULED_BUILD_ENV = {"PULSEOPS_DBT_TEST_SCOPE": "recent"}
+FULL_BUILD_ENV = {"PULSEOPS_DBT_TEST_SCOPE": "full"}
+
+
+def build_command(scheduled: bool) -> tuple[list[str], dict[str, str]]:
+    """The `dbt build` arguments and environment of a scheduled or a full build."""
+    if scheduled:
+        return list(SCHEDULED_BUILD_ARGS), dict(SCHEDULED_BUILD_ENV)
+    return list(FULL_BUILD_ARGS), dict(FULL_BUILD_ENV)
+
+
 def run_dbt(args: list[str], database_url: str, target_path: Path | None = None,
-            check: bool = True) -> subprocess.CompletedProcess:
-    """Run `dbt <args>` on the project with the connection of `database_url`.
+            check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `dbt <args>` on the project with the connection of `database_url` (and `env` on top).
 
     A separate target path keeps a build's artefacts away from the manifest Dagster reads."""
-    env = {**os.environ, **dbt_environment(database_url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**os.environ, **dbt_environment(database_url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})}
     command = [str(Path(sys.executable).parent / "dbt"), *args,
                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     if target_path is not None:

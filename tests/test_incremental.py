@@ -1,6 +1,7 @@
 """Incremental builds give the same warehouse as a full refresh: build, deliver a new day's files
-(with late rows for old days and corrected re-deliveries of old rows), build incrementally, then
-compare every table with a --full-refresh build, both ways, duplicates included."""
+(with late rows for old days, corrected re-deliveries of old rows and a re-delivered FOCUS billing
+period), run the scheduled build, then compare every table with a --full-refresh build, both ways,
+duplicates included; and a re-delivered FOCUS file replaces its billing period's money."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -31,9 +32,17 @@ def new_deliveries(landing: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     late_usage = usage.head(1).assign(usage_date=first_day - timedelta(days=3))  # a day never delivered before
     corrected_usage = usage.iloc[[len(usage) // 2]].assign(active=True, activity_count=99)
     costs = landing["focus/costs"]
-    old = costs.iloc[[len(costs) // 3]]
-    late_cost = old.assign(ResourceId=old["ResourceId"] + "-late", BilledCost=12.34, EffectiveCost=12.34)
-    corrected_cost = costs.iloc[[len(costs) // 2]].assign(BilledCost=777.0, EffectiveCost=700.0)
+    # FOCUS files replace whole billing periods: the current one again, month to date with the new
+    # day, and an old one re-delivered with a late row and a corrected row.
+    periods = pd.to_datetime(costs["BillingPeriodStart"])
+    current = costs[periods == periods.max()]
+    old_period = redelivered_period(costs)
+    old_rows = costs[periods == old_period]
+    late_cost = old_rows.iloc[[0]].assign(ResourceId=lambda f: f["ResourceId"] + "-late", BilledCost=12.34,
+                                          EffectiveCost=12.34)
+    corrected = old_rows.index[len(old_rows) // 2]
+    old_rows = old_rows.assign(BilledCost=old_rows["BilledCost"].where(old_rows.index != corrected, 777.0),
+                               EffectiveCost=old_rows["EffectiveCost"].where(old_rows.index != corrected, 700.0))
     tickets = landing["psa/tickets"]
     new_ticket = tickets.tail(1).assign(ticket_id="T9999999", created_at=pd.Timestamp(AS_OF) + timedelta(hours=9),
                                         first_response_at=pd.NaT, resolved_at=pd.NaT, sla_resolution_met=None)
@@ -45,13 +54,24 @@ def new_deliveries(landing: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     corrected_snapshot = snapshots.iloc[[3]].assign(managed_endpoints=999)
     return {
         "saas/daily_usage": pd.concat([_next_day(usage, "usage_date"), late_usage, corrected_usage]),
-        "focus/costs": pd.concat([_next_day(costs, "ChargePeriodStart").assign(
+        "focus/costs": pd.concat([current, _next_day(costs, "ChargePeriodStart").assign(
             ChargePeriodEnd=lambda f: pd.to_datetime(f["ChargePeriodStart"]) + timedelta(days=1)),
-            late_cost, corrected_cost]),
+            old_rows, late_cost]),
         "psa/tickets": pd.concat([new_ticket, reopened]),
         "psa/time_entries": pd.concat([new_entry, late_entry]),
         "rmm/device_snapshots": pd.concat([_next_day(snapshots, "snapshot_date"), corrected_snapshot]),
     }
+
+
+def _naive(moment) -> pd.Timestamp:
+    moment = pd.Timestamp(moment)
+    return moment.tz_convert(None) if moment.tzinfo else moment
+
+
+def redelivered_period(costs: pd.DataFrame) -> pd.Timestamp:
+    """The old billing period the new deliveries send again (one from the middle of the history)."""
+    periods = sorted(pd.to_datetime(costs["BillingPeriodStart"]).unique())
+    return periods[len(periods) // 2]
 
 
 def deliver(store, frames: dict[str, pd.DataFrame], tmp_path) -> None:
@@ -73,12 +93,14 @@ def tables(url: str) -> list[tuple[str, str]]:
 def test_incremental_build_equals_full_refresh(tmp_path):
     from ingestion.demo import SCALES, generate, write_to_landing
     from orchestration.analyst_role import ensure_analyst_role
-    from orchestration.dbt_cli import run_dbt
+    from orchestration.dbt_cli import build_command, run_dbt
     from orchestration.pipeline import failure_summary, run_job
     from orchestration.settings import Settings, read_or_create_secret
     from orchestration.warehouse import libpq_url
 
-    build = ["build", "--exclude", "path:models/reporting"]
+    full_args, full_env = build_command(scheduled=False)
+    scheduled_args, scheduled_env = build_command(scheduled=True)
+    build = [*full_args, "--exclude", "path:models/reporting"]
     with throwaway_database() as url:
         run = PipelineRun("incremental", {"PULSEOPS_HOME": str(tmp_path / "state"), "DATABASE_URL": url})
         with run.activate():
@@ -90,16 +112,20 @@ def test_incremental_build_equals_full_refresh(tmp_path):
             write_to_landing(run.store(), SCALE, AS_OF)
             result = run_job("ingest_job")
             assert result.success, failure_summary(result)
-            run_dbt(build, url, tmp_path / "target")
+            run_dbt(build, url, tmp_path / "target", env=full_env)
             usage_rows = scalar(url, "select count(*) from staging.stg_saas__daily_usage")
 
             deliver(run.store(), new_deliveries(landing), tmp_path)
             result = run_job("ingest_job")
             assert result.success, failure_summary(result)
-            # A lookback of zero: only the rows loaded since the last build are read, as when the
-            # previous build ran longer ago than the lookback window.
-            incremental = run_dbt([*build, "--vars", "{incremental_lookback_hours: 0}"], url, tmp_path / "target")
+            # The scheduled build, as Dagster runs it. A lookback of zero: only the rows loaded since the
+            # last build are read, as when the previous build ran longer ago than the lookback window.
+            incremental = run_dbt([*scheduled_args, "--exclude", "path:models/reporting",
+                                   "--vars", "{incremental_lookback_hours: 0}"], url, tmp_path / "target",
+                                  env=scheduled_env)
             assert "incremental" in incremental.stdout
+            ran = next(line for line in incremental.stdout.splitlines() if "Finished running" in line)
+            assert "unit test" not in ran  # unit tests are for CI, not the schedule
             # new day + a late row; the corrected row replaced its old version
             assert scalar(url, "select count(*) from staging.stg_saas__daily_usage") == \
                 usage_rows + len(new_deliveries(landing)["saas/daily_usage"]) - 1
@@ -116,7 +142,7 @@ def test_incremental_build_equals_full_refresh(tmp_path):
                 for statement in query_all:
                     conn.execute(statement)
 
-            run_dbt([*build, "--full-refresh"], url, tmp_path / "target")
+            run_dbt([*build, "--full-refresh"], url, tmp_path / "target", env=full_env)
             assert tables(url) == built
             differences = {}
             for schema, table in built:
@@ -128,10 +154,41 @@ def test_incremental_build_equals_full_refresh(tmp_path):
                 if only_incremental or only_full:
                     differences[f"{schema}.{table}"] = (only_incremental, only_full)
             assert differences == {}, differences
+            # A re-delivered FOCUS file replaces its billing period: the money of every period is that
+            # of its latest delivery, never the sum of two deliveries.
+            delivered = new_deliveries(landing)["focus/costs"]
+            redelivered = set(pd.to_datetime(delivered["BillingPeriodStart"]).unique())
+            original = landing["focus/costs"]
+            kept = original[~pd.to_datetime(original["BillingPeriodStart"]).isin(redelivered)]
+            expected = pd.concat([kept, delivered])
+            expected_by_period = expected.groupby(pd.to_datetime(expected["BillingPeriodStart"]))["BilledCost"].sum()
+            staged = query(url, "select billing_period_start, sum(billed_cost), count(*) from staging.stg_focus__costs "
+                                "group by 1 order by 1")
+            assert [_naive(row[0]) for row in staged] == list(expected_by_period.index)
+            assert max(abs(float(row[1]) - expected_by_period[_naive(row[0])]) for row in staged) < 0.005
+            assert sum(row[2] for row in staged) == len(expected)
+            old_period = redelivered_period(original)
+            in_old_period = f"charge_date >= '{old_period:%Y-%m-%d}' and charge_date < '{old_period + pd.DateOffset(months=1):%Y-%m-%d}'"
+            assert abs(float(scalar(url, f"select sum(billed_cost) from marts.department_daily_spend where {in_old_period}"))
+                       - expected_by_period[old_period]) < 0.005
             # and the late and corrected rows reached the marts
             assert scalar(url, "select max(charge_date) from marts.department_daily_spend") == AS_OF
             assert scalar(url, "select count(*) from marts.client_monthly where tickets_opened > 0 "
                                "and month = date_trunc('month', %s::date)", (AS_OF,)) >= 1
+
+
+def test_scheduled_build_only_on_schedule_and_sensor_runs_of_a_built_warehouse():
+    from orchestration.dbt_cli import build_command
+    from orchestration.defs.dbt import is_scheduled_build
+
+    assert is_scheduled_build({"dagster/schedule_name": "daily_pulseops"}, warehouse_built=True)
+    assert is_scheduled_build({"dagster/sensor_name": "landing_sensor"}, warehouse_built=True)
+    assert not is_scheduled_build({"dagster/sensor_name": "landing_sensor"}, warehouse_built=False)  # first build
+    assert not is_scheduled_build({}, warehouse_built=True)  # started by hand
+    args, env = build_command(scheduled=True)
+    assert args[0] == "build" and "unit_test" in args and env["PULSEOPS_DBT_TEST_SCOPE"] == "recent"
+    args, env = build_command(scheduled=False)
+    assert args == ["build"] and env["PULSEOPS_DBT_TEST_SCOPE"] == "full"
 
 
 pytestmark = pytest.mark.filterwarnings("ignore")

@@ -6,14 +6,26 @@ with calendar as (
     select * from {{ ref('int_psa__calendar') }}
 ),
 
+-- by type first: two hashed aggregations instead of a sort of every agreement-month for a distinct count
+recurring_by_type as (
+    select
+        client_id,
+        month,
+        agreement_type,
+        sum(monthly_amount) as mrr,
+        count(*) as active_agreements
+    from {{ ref('int_agreements_active_by_month') }}
+    group by 1, 2, 3
+),
+
 recurring as (
     select
         client_id,
         month,
-        sum(monthly_amount) as mrr,
-        count(*)::integer as active_agreements,
-        count(distinct agreement_type)::integer as active_services
-    from {{ ref('int_agreements_active_by_month') }}
+        sum(mrr) as mrr,
+        sum(active_agreements)::integer as active_agreements,
+        count(agreement_type)::integer as active_services
+    from recurring_by_type
     group by 1, 2
 ),
 

@@ -1,17 +1,47 @@
--- A large, growing fact: an incremental table that takes only the rows loaded since its last
--- build (late rows for old days included) and replaces earlier versions by key.
-{{ incremental_fact_config('cost_key', ['charge_date']) }}
+-- FOCUS rows have no per-row key (one resource has several SKUs and charges a day), but every file
+-- covers whole billing periods of a provider: the rows of the latest load of a provider's billing
+-- period replace every earlier delivery of that period. Incremental: the billing periods that
+-- received a delivery since the last build are replaced whole (re-delivered old periods included).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['provider_name', 'billing_period_start'],
+    on_schema_change='append_new_columns',
+    indexes=[
+        {'columns': ['provider_name', 'billing_period_start']},
+        {'columns': ['_loaded_at']},
+        {'columns': ['charge_date']},
+    ],
+    pre_hook="{{ raw_loaded_at_index(source('focus', 'focus__costs')) }}"
+) }}
 
-with latest as (
-    {{ latest_per_key(source('focus', 'focus__costs'),
-                      ['charge_period_start', 'sub_account_id', 'service_name', 'resource_id'],
-                      where=loaded_since_last_build()) }}
+with delivered as (
+    select *
+    from {{ source('focus', 'focus__costs') }}
+    where {{ loaded_since_last_build() }}
+),
+
+-- a load is one file's transaction: its rows share one _loaded_at
+latest_load as (
+    select
+        provider_name,
+        billing_period_start,
+        max(_loaded_at) as _loaded_at
+    from delivered
+    group by 1, 2
+),
+
+latest as (
+    select delivered.*
+    from delivered
+    inner join latest_load
+        on
+            delivered.provider_name = latest_load.provider_name
+            and delivered.billing_period_start = latest_load.billing_period_start
+            and delivered._loaded_at = latest_load._loaded_at
 )
 
 select
-    {{ dbt.concat(["charge_period_start::text", "'|'", "sub_account_id", "'|'", "service_name", "'|'",
-                   "resource_id"]) }}
-        as cost_key,
     charge_period_start::date as charge_date,
     charge_period_start,
     charge_period_end,

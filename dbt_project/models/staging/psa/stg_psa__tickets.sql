@@ -1,6 +1,7 @@
 -- A large, growing fact: an incremental table that takes only the rows loaded since its last
 -- build (late rows for old days included) and replaces earlier versions by key.
-{{ incremental_fact_config('ticket_id', ['client_id', 'created_at']) }}
+{{ incremental_fact_config('ticket_id', ['client_id', 'created_at'], date_column='created_at',
+                         raw_table=('psa', 'psa__tickets')) }}
 
 with latest as (
     {{ latest_per_key(source('psa', 'psa__tickets'), ['ticket_id'],

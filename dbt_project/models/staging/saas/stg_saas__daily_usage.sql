@@ -1,6 +1,6 @@
 -- A large, growing fact: an incremental table that takes only the rows loaded since its last
 -- build (late rows for old days included) and replaces earlier versions by key.
-{{ incremental_fact_config('usage_key', ['usage_date']) }}
+{{ incremental_fact_config('usage_key', ['usage_date', 'application_id'], raw_table=('saas', 'saas__daily_usage')) }}
 
 with latest as (
     {{ latest_per_key(source('saas', 'saas__daily_usage'), ['usage_date', 'employee_id', 'application_id'],
