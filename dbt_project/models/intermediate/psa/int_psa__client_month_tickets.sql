@@ -1,30 +1,14 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['client_id', 'month'],
-    indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
-) }}
+{{ client_month_incremental_config() }}
 -- Ticket counts, SLA outcomes and response/resolution times per client and month the tickets were
 -- opened. Incremental: only the client-months that received new or updated tickets are recomputed.
-with touched as (
-    select distinct
-        client_id,
-        date_trunc('month', created_at)::date as month
-    from {{ ref('stg_psa__tickets') }}
-    where {{ loaded_since_last_build(watermark_column='_source_loaded_at') }}
-),
-
-tickets as (
+with tickets as (
     select
-        tickets.*,
-        touched.month,
-        extract(epoch from tickets.first_response_at - tickets.created_at) / 3600.0 as response_hours,
-        extract(epoch from tickets.resolved_at - tickets.created_at) / 3600.0 as resolution_hours
-    from {{ ref('stg_psa__tickets') }} as tickets
-    inner join touched
-        on tickets.client_id = touched.client_id
-            and tickets.created_at >= touched.month
-            and tickets.created_at < touched.month + interval '1 month'
+        touched_rows.*,
+        extract(epoch from touched_rows.first_response_at - touched_rows.created_at) / 3600.0 as response_hours,
+        extract(epoch from touched_rows.resolved_at - touched_rows.created_at) / 3600.0 as resolution_hours
+    from (
+        {{ rows_of_touched_client_months(ref('stg_psa__tickets'), 'created_at') }}
+    ) as touched_rows
 )
 
 select

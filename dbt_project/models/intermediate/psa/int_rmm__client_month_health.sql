@@ -1,32 +1,17 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['client_id', 'month'],
-    indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
-) }}
+{{ client_month_incremental_config() }}
 -- The managed estate per client and month from the daily RMM snapshots: the endpoint count on the
 -- month's last snapshot (what is supported now) and the month's average patch and backup health.
-with touched as (
-    select distinct
-        client_id,
-        date_trunc('month', snapshot_date)::date as month
-    from {{ ref('stg_rmm__device_snapshots') }}
-    where {{ loaded_since_last_build(watermark_column='_source_loaded_at') }}
-),
-
-snapshots as (
+-- Incremental: only the client-months that received new or corrected snapshots are recomputed.
+with snapshots as (
     select
-        snapshots.*,
-        touched.month,
+        touched_rows.*,
         row_number() over (
-            partition by snapshots.client_id, touched.month
-            order by snapshots.snapshot_date desc
+            partition by touched_rows.client_id, touched_rows.month
+            order by touched_rows.snapshot_date desc
         ) as recency
-    from {{ ref('stg_rmm__device_snapshots') }} as snapshots
-    inner join touched
-        on snapshots.client_id = touched.client_id
-            and snapshots.snapshot_date >= touched.month
-            and snapshots.snapshot_date < touched.month + interval '1 month'
+    from (
+        {{ rows_of_touched_client_months(ref('stg_rmm__device_snapshots'), 'snapshot_date') }}
+    ) as touched_rows
 )
 
 select
