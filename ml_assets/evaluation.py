@@ -40,7 +40,8 @@ def evaluate_spend_anomalies(spend: pd.DataFrame, planted: list[dict]) -> dict:
 
 
 def evaluate_forecast(spend: pd.DataFrame, horizon: int = 3) -> dict:
-    """Rolling-origin backtest from the last 6 months, up to `horizon` months ahead."""
+    """Rolling-origin backtest from the last 6 months, up to `horizon` months ahead; each origin's
+    interval is calibrated on the errors of months before it only."""
     return backtest(spend, "charge_date", "billed_cost", "department", ForecastParams(horizon=horizon), origins=6)
 
 
@@ -63,8 +64,15 @@ def evaluate_all(churn_features: pd.DataFrame, spend: pd.DataFrame, truth: dict)
         "anomaly_false_alerts_per_series_month": anomalies["detector"].get("false_alerts_per_series_month"),
         "forecast_mape": forecast["mape"],
         "forecast_seasonal_naive_mape": forecast["seasonal_naive_mape"],
+        "forecast_interval_coverage": forecast["coverage"],
+        "forecast_bias_pct": forecast.get("bias_pct"),
         "forecast_mape_6m": forecast_6m["mape"],
         "forecast_seasonal_naive_mape_6m": forecast_6m["seasonal_naive_mape"],
+        "forecast_interval_coverage_6m": forecast_6m["coverage"],
+        "forecast_interval_coverage_by_horizon": forecast_6m.get("coverage_by_horizon"),
     }
+    # Planted level shifts are steps no model sees coming: the report says which fall in the backtest.
+    shifts = sorted(({"date": a["date"], "department": a["department"], "factor": a["factor"]}
+                     for a in truth["spend_anomalies"] if a["kind"] == "level_shift"), key=lambda a: a["date"])
     return {"headline": headline, "churn": churn, "anomalies": anomalies, "forecast": forecast,
-            "forecast_6m": forecast_6m}
+            "forecast_6m": forecast_6m, "planted_level_shifts": shifts}

@@ -1,20 +1,30 @@
 """Monthly spend forecast per series (department, application ...) with a prediction interval.
 
-Model. Monthly totals are taken on the log scale when every month is positive (growth and
-seasonality then act as percentages). A linear trend is fitted by weighted least squares with
-weights halving every `trend_halflife` months, so a recent level shift or change of pace takes
-over from old history. When the history holds `min_seasonal_cycles` full years, month-of-year
-effects (weighted means of the detrended values, centred on zero) are estimated and the trend is
-refitted on the deseasonalised values. The forecast is trend plus season; its interval is the
-regression prediction interval, sigma * sqrt(1 + x'(X'WX)^-1 x) with Student's t on the effective
-sample size, widened by the uncertainty of the month-of-year effects, and taken back from the log
-scale. The line is moved to pass through the latest `anchor_months` (an intercept correction), so
-the forecast starts from the level the series is at now, even just after a level shift.
+Model. Monthly totals are divided by the days in their month (February is not a fall in spend)
+and taken on the log scale when every month is positive (growth and seasonality then act as
+percentages). A linear trend is fitted by weighted least squares with weights halving every
+`trend_halflife` months, so a recent level shift or change of pace takes over from old history.
+When the history holds `min_seasonal_cycles` full years, month-of-year effects (weighted means of
+the detrended values, centred on zero) are estimated and the trend is refitted on the
+deseasonalised values. The line is moved to pass through the latest `anchor_months` (an intercept
+correction), so the forecast starts from the level the series is at now, even just after a level
+shift. The forecast is trend plus season, times the days of the month forecast.
+
+Interval. Split-conformal, as mature forecasting tools calibrate theirs: the model is refitted
+from every earlier month of the history (rolling origin) and its errors on the months that
+followed are collected per horizon, pooled over the series forecast together (as log ratios, so a
+large and a small department share one scale). The interval at h months ahead is the forecast
+moved by that horizon's empirical error quantiles, with the finite-sample correction, so it covers
+the past forecasts as often as asked by construction; it never narrows with the horizon. A horizon
+with fewer than `min_calibration` past errors borrows the longest horizon that has them, widened
+by sqrt(h / that horizon); with none at all the regression prediction interval is used
+(sigma * sqrt(1 + x'(X'WX)^-1 x), Student's t on the effective sample size).
 
 Backtest. From each of the last `origins` months, the model is fitted on the months before it and
-forecasts up to `horizon` months ahead; the seasonal-naive baseline forecasts each month with the
-same month a year earlier (the last observed month while the history is under a year). MAPE,
-bias and interval coverage are reported on the same origin/horizon pairs for both.
+forecasts up to `horizon` months ahead, its interval calibrated only on errors whose months were
+already observed at that origin; the seasonal-naive baseline forecasts each month with the same
+month a year earlier (the last observed month while the history is under a year). MAPE, bias and
+interval coverage (pooled and per horizon) are reported on the same origin/horizon pairs for both.
 """
 from __future__ import annotations
 
@@ -36,6 +46,9 @@ class ForecastParams:
     transform: str = "auto"  # "log", "none", or "auto" (log when every month is positive)
     min_history: int = 4  # months needed to fit at all
     anchor_months: int = 1  # latest residuals whose mean moves the forecast (intercept correction)
+    per_day: bool = True  # model spend per day of the month, so month length is not mistaken for change
+    calibration: str = "conformal"  # "conformal" (past forecast errors) or "model" (regression interval)
+    min_calibration: int = 10  # past errors a horizon needs before its own quantiles are used
 
 
 def monthly_totals(frame: pd.DataFrame, time_column: str, value_column: str,
@@ -54,8 +67,12 @@ def monthly_totals(frame: pd.DataFrame, time_column: str, value_column: str,
     step = infer_step(times)
     if not isinstance(step, str) and step <= pd.Timedelta(days=1):
         covered = (totals["first"] == totals["month"]) & (totals["last"] == totals["month"] + pd.offsets.MonthEnd(0))
-        months = totals.groupby(series_column)["month"] if series_column else totals["month"]
-        edge = (totals["month"] == months.transform("min")) | (totals["month"] == months.transform("max"))
+        if series_column:
+            months = totals.groupby(series_column)["month"]
+            first, last = months.transform("min"), months.transform("max")
+        else:
+            first, last = totals["month"].min(), totals["month"].max()
+        edge = (totals["month"] == first) | (totals["month"] == last)
         totals = totals[covered | ~edge]
     return totals[keys + ["value"]].reset_index(drop=True)
 
@@ -124,17 +141,105 @@ def _predict(fit: _Fit, steps: int, interval: float) -> tuple[np.ndarray, np.nda
     return back(centre), back(centre - half), back(centre + half)
 
 
+def _model_forecast(values: pd.Series, steps: int, params: ForecastParams) -> pd.DataFrame:
+    """The model's forecast `steps` months after `values` (monthly totals indexed by month start)
+    with its regression interval, in monthly totals."""
+    months = pd.DatetimeIndex(values.index)
+    per_day = params.per_day
+    fit = _fit(values.to_numpy(dtype=float) / (months.days_in_month.to_numpy() if per_day else 1),
+               months[0].month - 1, params)
+    centre, lower, upper = _predict(fit, steps, params.interval)
+    future = pd.date_range(months[-1] + pd.offsets.MonthBegin(1), periods=steps, freq="MS")
+    days = future.days_in_month.to_numpy() if per_day else 1
+    return pd.DataFrame({"month": future, "forecast": centre * days, "lower": lower * days, "upper": upper * days})
+
+
+def _rolling_forecasts(values: pd.Series, params: ForecastParams) -> pd.DataFrame:
+    """The model refitted from every origin the history allows, each forecast beside what happened:
+    origin (first month forecast), month, h, actual, forecast, the model's lower/upper, the
+    seasonal-naive baseline and its error score for calibration."""
+    n, index = len(values), values.index
+    parts = []
+    for origin in range(params.min_history, n):
+        steps = min(params.horizon, n - origin)
+        part = _model_forecast(values.iloc[:origin], steps, params)
+        targets = origin + np.arange(steps)
+        seasonal = targets >= 12
+        part = part.assign(origin=index[origin], h=np.arange(1, steps + 1), actual=values.to_numpy()[targets],
+                           baseline=np.where(seasonal, values.to_numpy()[np.maximum(targets - 12, 0)],
+                                             values.iloc[origin - 1]),
+                           baseline_seasonal=seasonal)
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=["month", "forecast", "lower", "upper", "origin", "h", "actual", "baseline",
+                                     "baseline_seasonal", "error"])
+    pairs = pd.concat(parts, ignore_index=True)
+    return pairs.assign(error=_log_ratio(pairs["actual"].to_numpy(), pairs["forecast"].to_numpy()))
+
+
+def _log_ratio(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """log(actual / predicted), NaN where either is not positive (no scale-free error to pool)."""
+    positive = (actual > 0) & (predicted > 0)
+    return np.where(positive, np.log(np.where(positive, actual, 1.0) / np.where(positive, predicted, 1.0)), np.nan)
+
+
+def _error_quantiles(errors: pd.DataFrame, horizon: int, params: ForecastParams) -> np.ndarray | None:
+    """Lower and upper conformal quantiles of past log errors for h = 1..horizon (shape horizon x 2),
+    or None when even one month ahead has too few past errors to calibrate on."""
+    tail = (1 - params.interval) / 2
+    bounds = np.full((horizon, 2), np.nan)
+    borrowed_from = 0
+    for h in range(1, horizon + 1):
+        error = np.sort(errors.loc[errors["h"] == h, "error"].dropna().to_numpy())
+        n = len(error)
+        if n >= params.min_calibration:
+            # Finite-sample (split-conformal) ranks: the k-th smallest of n past errors is exceeded
+            # by a new error with probability at most 1 - k / (n + 1).
+            low = max(int(np.floor((n + 1) * tail)), 1)
+            high = min(int(np.ceil((n + 1) * (1 - tail))), n)
+            bounds[h - 1] = error[low - 1], error[high - 1]
+            borrowed_from = h
+        elif borrowed_from:
+            # Too few errors this far ahead yet: errors of a random walk grow with sqrt(h).
+            bounds[h - 1] = bounds[borrowed_from - 1] * np.sqrt(h / borrowed_from)
+        else:
+            return None
+    # The point forecast stays inside its interval, and looking further ahead is never surer.
+    bounds[:, 0] = np.minimum.accumulate(np.minimum(bounds[:, 0], 0.0))
+    bounds[:, 1] = np.maximum.accumulate(np.maximum(bounds[:, 1], 0.0))
+    return bounds
+
+
+def _calibrated(predicted: pd.DataFrame, errors: pd.DataFrame, params: ForecastParams) -> pd.DataFrame:
+    """`predicted` (columns h, forecast, lower, upper) with the interval replaced by the conformal
+    one from `errors` where there are enough of them and the forecast is positive."""
+    if params.calibration != "conformal" or predicted.empty:
+        return predicted
+    bounds = _error_quantiles(errors, int(predicted["h"].max()), params)
+    if bounds is None:
+        return predicted
+    steps = predicted["h"].to_numpy() - 1
+    point = predicted["forecast"].to_numpy()
+    positive = point > 0
+    return predicted.assign(lower=np.where(positive, point * np.exp(bounds[steps, 0]), predicted["lower"]),
+                            upper=np.where(positive, point * np.exp(bounds[steps, 1]), predicted["upper"]))
+
+
+def _final(values: pd.Series, errors: pd.DataFrame, params: ForecastParams) -> pd.DataFrame:
+    predicted = _model_forecast(values, params.horizon, params)
+    predicted = _calibrated(predicted.assign(h=np.arange(1, params.horizon + 1)), errors, params)
+    return pd.DataFrame({"month": predicted["month"], "forecast": predicted["forecast"].round(2),
+                         "lower": predicted["lower"].round(2), "upper": predicted["upper"].round(2)})
+
+
 def forecast_series(months: pd.Series, params: ForecastParams = ForecastParams()) -> pd.DataFrame:
     """Forecast `params.horizon` months after the last month of `months` (values indexed by
-    month-start timestamps, one per month, no gaps): columns month, forecast, lower, upper."""
+    month-start timestamps, one per month, no gaps): columns month, forecast, lower, upper. The
+    interval is calibrated on this series' own past forecast errors."""
     months = months.sort_index()
     if len(months) < params.min_history:
         raise ValueError(f"need at least {params.min_history} months of history, got {len(months)}")
-    fit = _fit(months.to_numpy(dtype=float), months.index[0].month - 1, params)
-    centre, lower, upper = _predict(fit, params.horizon, params.interval)
-    future = pd.date_range(months.index[-1] + pd.offsets.MonthBegin(1), periods=params.horizon, freq="MS")
-    return pd.DataFrame({"month": future, "forecast": centre.round(2), "lower": lower.round(2),
-                         "upper": upper.round(2)})
+    return _final(months, _rolling_forecasts(months, params), params)
 
 
 def _series_of(totals: pd.DataFrame, series_column: str | None):
@@ -148,36 +253,27 @@ def _series_of(totals: pd.DataFrame, series_column: str | None):
 def forecast(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str | None = None,
              params: ForecastParams = ForecastParams()) -> pd.DataFrame:
     """Monthly forecasts with intervals for every series with enough history (others are skipped):
-    the series (when given), month, forecast, lower, upper and `interval` (the coverage asked for)."""
+    the series (when given), month, forecast, lower, upper and `interval` (the coverage asked for).
+    The intervals are calibrated on the past forecast errors of all the series together."""
     totals = monthly_totals(frame, time_column, value_column, series_column)
-    parts = []
-    for key, values in _series_of(totals, series_column):
-        if len(values) >= params.min_history:
-            part = forecast_series(values, params)
-            parts.append(part.assign(**({series_column: key} if series_column else {}), interval=params.interval))
+    series = [(key, values) for key, values in _series_of(totals, series_column) if len(values) >= params.min_history]
+    errors = pd.concat([_rolling_forecasts(values, params) for _, values in series], ignore_index=True) \
+        if series else pd.DataFrame(columns=["h", "error"])
+    parts = [_final(values, errors, params).assign(**({series_column: key} if series_column else {}),
+                                                   interval=params.interval)
+             for key, values in series]
     columns = ([series_column] if series_column else []) + ["month", "forecast", "lower", "upper", "interval"]
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
-
-
-def _backtest_series(values: np.ndarray, start_month: int, params: ForecastParams, origins: int) -> pd.DataFrame:
-    n = len(values)
-    rows = []
-    for origin in range(max(params.min_history, n - origins), n):
-        fit = _fit(values[:origin], start_month, params)
-        steps = min(params.horizon, n - origin)
-        centre, lower, upper = _predict(fit, steps, params.interval)
-        for h in range(steps):
-            target = origin + h
-            naive = values[target - 12] if target >= 12 else values[origin - 1]
-            rows.append({"origin": origin, "h": h + 1, "actual": values[target], "forecast": centre[h],
-                         "lower": lower[h], "upper": upper[h], "baseline": naive, "baseline_seasonal": target >= 12})
-    return pd.DataFrame(rows)
 
 
 def _mape(actual: np.ndarray, predicted: np.ndarray) -> float | None:
     keep = actual != 0
     return round(float(np.mean(np.abs(actual[keep] - predicted[keep]) / np.abs(actual[keep])) * 100), 3) \
         if keep.any() else None
+
+
+def _coverage(pairs: pd.DataFrame) -> float:
+    return round(float(((pairs["actual"] >= pairs["lower"]) & (pairs["actual"] <= pairs["upper"])).mean()), 4)
 
 
 def _summary(pairs: pd.DataFrame) -> dict:
@@ -190,7 +286,8 @@ def _summary(pairs: pd.DataFrame) -> dict:
         "mape": _mape(actual, pairs["forecast"].to_numpy()),
         "seasonal_naive_mape": _mape(actual, pairs["baseline"].to_numpy()),
         "bias_pct": round(float(np.nanmean(relative_error)) * 100, 3),
-        "coverage": round(float(((actual >= pairs["lower"]) & (actual <= pairs["upper"])).mean()), 4),
+        "coverage": _coverage(pairs),
+        "coverage_by_horizon": {str(h): _coverage(part) for h, part in pairs.groupby("h")},
         "baseline_seasonal_share": round(float(pairs["baseline_seasonal"].mean()), 4),
     }
 
@@ -198,18 +295,25 @@ def _summary(pairs: pd.DataFrame) -> dict:
 def backtest(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str | None = None,
              params: ForecastParams = ForecastParams(), origins: int = 6) -> dict:
     """Rolling-origin backtest over the last `origins` months of every series: pooled and per series
-    `mape` (model), `seasonal_naive_mape` (baseline, same pairs), `bias_pct`, interval `coverage`,
-    the number of `forecasts` and `baseline_seasonal_share` (how many baseline forecasts had a
-    year of history; the rest used the last month)."""
+    `mape` (model), `seasonal_naive_mape` (baseline, same pairs), `bias_pct`, interval `coverage`
+    (also `coverage_by_horizon`), the number of `forecasts` and `baseline_seasonal_share` (how many
+    baseline forecasts had a year of history; the rest used the last month). Each origin's interval
+    is calibrated only on errors of months observed before that origin."""
     totals = monthly_totals(frame, time_column, value_column, series_column)
-    pooled, per_series = [], {}
+    rolling = {}
     for key, values in _series_of(totals, series_column):
-        if len(values) <= params.min_history:
-            continue
-        pairs = _backtest_series(values.to_numpy(dtype=float), values.index[0].month - 1, params, origins)
-        pooled.append(pairs)
-        per_series[str(key)] = _summary(pairs)
-    result = _summary(pd.concat(pooled, ignore_index=True) if pooled else pd.DataFrame())
+        if len(values) > params.min_history:
+            rolling[str(key)] = (_rolling_forecasts(values, params)
+                                 .assign(series=str(key), tested=lambda p, v=values: p["origin"] >= v.index[-origins]))
+    everything = pd.concat(rolling.values(), ignore_index=True) if rolling else pd.DataFrame()
+    tested = []
+    if not everything.empty:
+        for origin, pairs in everything[everything["tested"]].groupby("origin"):
+            tested.append(_calibrated(pairs, everything[everything["month"] < origin], params))
+    tested = pd.concat(tested, ignore_index=True) if tested else pd.DataFrame()
+    result = _summary(tested)
     result.update({"horizon": params.horizon, "origins": origins, "interval": params.interval,
-                   "series": per_series if series_column else {}})
+                   "first_origin": str(tested["origin"].min().date()) if not tested.empty else None,
+                   "series": {key: _summary(tested[tested["series"] == key]) for key in rolling}
+                   if series_column else {}})
     return result

@@ -38,6 +38,57 @@ def test_interval_coverage_is_near_what_was_asked():
     assert 0.7 <= inside / total <= 1.0
 
 
+def random_walk_teams(months: int = 60, teams: int = 5, seed: int = 0) -> pd.DataFrame:
+    """Monthly spend of several teams, each a random walk on the log scale (1% drift, 3% steps)
+    with 2% noise: forecast errors grow with the horizon, as with real spend."""
+    rng = np.random.default_rng(seed)
+    return pd.concat([pd.DataFrame({
+        "month": pd.date_range("2020-01-01", periods=months, freq="MS"), "team": f"team{t}",
+        "spend": np.exp(np.log(1000 * (t + 1)) + np.cumsum(0.01 + rng.normal(0, 0.03, months))
+                        + rng.normal(0, 0.02, months))}) for t in range(teams)], ignore_index=True)
+
+
+def test_conformal_interval_covers_unseen_months_as_often_as_asked():
+    # Each backtest origin's interval is calibrated only on errors of months before it.
+    inside = total = 0
+    per_horizon = []
+    for seed in range(3):
+        result = backtest(random_walk_teams(seed=seed), "month", "spend", "team", ForecastParams(horizon=6),
+                          origins=24)
+        inside += result["coverage"] * result["forecasts"]
+        total += result["forecasts"]
+        per_horizon.append(result["coverage_by_horizon"])
+    assert 0.85 <= inside / total <= 0.95
+    for h in range(1, 7):
+        assert 0.8 <= np.mean([coverage[str(h)] for coverage in per_horizon]) <= 0.98, h
+
+
+def test_conformal_interval_widens_with_the_horizon():
+    result = forecast(random_walk_teams(), "month", "spend", "team", ForecastParams(horizon=6))
+    width = ((result["upper"] - result["lower"]) / result["forecast"]).groupby(
+        result.groupby("team").cumcount() + 1).mean()
+    assert (np.diff(width.to_numpy()) > 0).all()
+    assert width[6] > 1.5 * width[1]
+    assert (result["lower"] < result["forecast"]).all() and (result["forecast"] < result["upper"]).all()
+
+
+def test_regression_interval_is_still_available():
+    series = trended_seasonal()
+    conformal = forecast_series(series.iloc[:42], ForecastParams(horizon=6))
+    model = forecast_series(series.iloc[:42], ForecastParams(horizon=6, calibration="model"))
+    assert np.allclose(conformal["forecast"], model["forecast"])
+    assert not np.allclose(conformal["upper"], model["upper"])
+
+
+def test_month_length_is_not_mistaken_for_a_change_in_spend():
+    # Flat spend per day: February's total is smaller, March's forecast is not.
+    days = pd.date_range("2023-01-01", "2025-01-31", freq="D")
+    frame = pd.DataFrame({"day": days, "cost": 100.0})
+    result = forecast(frame, "day", "cost", params=ForecastParams(horizon=3))
+    expected = [100.0 * d for d in result["month"].dt.days_in_month]
+    assert np.allclose(result["forecast"], expected, rtol=1e-6)
+
+
 def test_backtest_beats_seasonal_naive_on_a_trended_seasonal_series():
     series = trended_seasonal()
     frame = pd.DataFrame({"month": series.index, "spend": series.to_numpy()})

@@ -208,6 +208,10 @@ class ForecastConfig(Config):
     interval: float = Field(default=0.9, gt=0, lt=1, description="Coverage of the prediction interval.")
     trend_halflife: float = Field(default=12.0, gt=0, description="Months after which a month's weight in the "
                                                                   "trend fit halves.")
+    calibration: str = Field(default="conformal", description="Interval from past forecast errors per horizon "
+                                                               "(conformal) or the regression interval (model).")
+    min_calibration: int = Field(default=10, ge=1, description="Past errors a horizon needs before its own "
+                                                               "quantiles set its interval.")
     backtest_origins: int = Field(default=6, ge=1, description="Latest months the backtest forecasts from.")
 
 
@@ -217,7 +221,8 @@ class ForecastConfig(Config):
                    "MAPE against a seasonal-naive forecast as metadata.")
 def spend_forecast(context: AssetExecutionContext, config: ForecastConfig,
                    warehouse: WarehouseResource) -> MaterializeResult:
-    params = ForecastParams(horizon=config.horizon, interval=config.interval, trend_halflife=config.trend_halflife)
+    params = ForecastParams(horizon=config.horizon, interval=config.interval, trend_halflife=config.trend_halflife,
+                            calibration=config.calibration, min_calibration=config.min_calibration)
     with warehouse.connect() as conn:
         spend = read_frame(conn, "select charge_date, department, billed_cost from marts.department_daily_spend")
         predicted = forecast(spend, "charge_date", "billed_cost", "department", params)
@@ -234,6 +239,7 @@ def spend_forecast(context: AssetExecutionContext, config: ForecastConfig,
         "interval": config.interval, "backtest_mape": quality["mape"],
         "backtest_seasonal_naive_mape": quality["seasonal_naive_mape"],
         "backtest_interval_coverage": quality["coverage"], "backtest_forecasts": quality["forecasts"],
+        "backtest_interval_coverage_by_horizon": MetadataValue.json(quality["coverage_by_horizon"]),
         "backtest": MetadataValue.json(quality)})
 
 
