@@ -13,7 +13,7 @@ import pyarrow.csv as pacsv
 
 from ingestion.contracts import BY_NAME, Contract
 from ingestion.demo.generate import generate
-from ingestion.demo.scales import SCALES
+from ingestion.demo.scales import SCALES, Scale
 from ingestion.object_store import ObjectStore
 
 TRUTH_KEY = "demo_truth/ground_truth.json"
@@ -49,11 +49,12 @@ def write_csv(frame: pd.DataFrame, contract: Contract, path: Path) -> None:
         pacsv.write_csv(table, str(path))
 
 
-def write_to_landing(store: ObjectStore, scale_name: str, as_of: date, seed: int = 7, *,
+def write_to_landing(store: ObjectStore, scale: str | Scale, as_of: date, seed: int = 7, *,
                      focus_version: str = "1.2", focus_custom_columns: bool = True) -> dict[str, int]:
-    """Generate every entity, put one file per entity into the landing zone and the ground truth
-    beside it; return the row count of each entity."""
-    frames, truth = generate(SCALES[scale_name], as_of, seed, focus_version=focus_version,
+    """Generate every entity at `scale` (a preset's name or a Scale), put one file per entity into
+    the landing zone and the ground truth beside it; return the row count of each entity."""
+    preset = SCALES[scale] if isinstance(scale, str) else scale
+    frames, truth = generate(preset, as_of, seed, focus_version=focus_version,
                              focus_custom_columns=focus_custom_columns)
     counts = {}
     with TemporaryDirectory(prefix="pulseops-demo-") as tmp:
