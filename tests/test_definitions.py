@@ -12,12 +12,16 @@ def test_definitions_graph():
     expected_raw = {f"raw/{c.name}" for c in CONTRACTS}
     assert expected_raw <= keys
     assert {"marts/client_monthly_mrr", "marts/subscription_utilisation", "marts/department_daily_spend",
-            "marts/client_churn_features", "ml/churn_scores", "ml/spend_anomalies"} <= keys
+            "marts/client_churn_features"} <= keys
+    ml = {"churn_scores", "spend_anomalies", "client_health", "spend_forecast", "recommendations"}
+    assert {f"ml/{name}" for name in ml} <= keys
     marts = {"clients", "client_monthly", "agreements", "agreement_renewals", "billing_reconciliation", "employees",
              "applications", "inactive_licences", "subscription_renewals", "duplicate_applications",
              "application_daily_usage", "daily_spend", "budget_vs_actual"}
     assert {f"marts/{name}" for name in marts} <= keys
-    assert {"reporting/client_churn_risk", "reporting/department_spend_anomalies", "reference/budgets"} <= keys
+    reporting = {"client_churn_risk", "department_spend_anomalies", "client_health", "department_spend_forecast",
+                 "recommendations"}
+    assert {f"reporting/{name}" for name in reporting} | {"reference/budgets"} <= keys
     assert {f"staging/stg_{c.source}__{c.entity}" for c in CONTRACTS} <= keys
     assert sorted(job.name for job in repository.get_all_jobs() if not job.name.startswith("__")) == [
         "freshness_job", "ingest_job", "pulseops_job"]
@@ -29,8 +33,13 @@ def test_definitions_graph():
     assert AssetKey(["marts", "client_churn_features"]) in graph.get(AssetKey(["ml", "churn_scores"])).parent_keys
     # reporting models read the ML outputs: their dbt sources are the ML assets
     assert AssetKey(["ml", "churn_scores"]) in graph.get(AssetKey(["reporting", "client_churn_risk"])).parent_keys
-    assert AssetKey(["ml", "spend_anomalies"]) in graph.get(
-        AssetKey(["reporting", "department_spend_anomalies"])).parent_keys
+    for ml_key, reporting_key in [("spend_anomalies", "department_spend_anomalies"),
+                                  ("client_health", "client_health"),
+                                  ("spend_forecast", "department_spend_forecast"),
+                                  ("recommendations", "recommendations")]:
+        assert AssetKey(["ml", ml_key]) in graph.get(AssetKey(["reporting", reporting_key])).parent_keys
+    assert AssetKey(["marts", "department_daily_spend"]) in graph.get(AssetKey(["ml", "spend_forecast"])).parent_keys
+    assert AssetKey(["ml", "churn_scores"]) in graph.get(AssetKey(["ml", "recommendations"])).parent_keys
     # dbt tests arrive as asset checks
     checks = {check.name for check in graph.asset_check_keys}
     assert "unique_stg_psa__clients_client_id" in checks
