@@ -145,12 +145,11 @@ def _model_forecast(values: pd.Series, steps: int, params: ForecastParams) -> pd
     """The model's forecast `steps` months after `values` (monthly totals indexed by month start)
     with its regression interval, in monthly totals."""
     months = pd.DatetimeIndex(values.index)
-    per_day = params.per_day
-    fit = _fit(values.to_numpy(dtype=float) / (months.days_in_month.to_numpy() if per_day else 1),
+    fit = _fit(values.to_numpy(dtype=float) / (months.days_in_month.to_numpy() if params.per_day else 1),
                months[0].month - 1, params)
     centre, lower, upper = _predict(fit, steps, params.interval)
     future = pd.date_range(months[-1] + pd.offsets.MonthBegin(1), periods=steps, freq="MS")
-    days = future.days_in_month.to_numpy() if per_day else 1
+    days = future.days_in_month.to_numpy() if params.per_day else 1
     return pd.DataFrame({"month": future, "forecast": centre * days, "lower": lower * days, "upper": upper * days})
 
 
@@ -194,7 +193,8 @@ def _error_quantiles(errors: pd.DataFrame, horizon: int, params: ForecastParams)
         n = len(error)
         if n >= params.min_calibration:
             # Finite-sample (split-conformal) ranks: the k-th smallest of n past errors is exceeded
-            # by a new error with probability at most 1 - k / (n + 1).
+            # by a new error with probability at most 1 - k / (n + 1). Below 2 / (1 - interval) - 1
+            # errors (19 at 90%) no rank is far enough out and the extremes stand in.
             low = max(int(np.floor((n + 1) * tail)), 1)
             high = min(int(np.ceil((n + 1) * (1 - tail))), n)
             bounds[h - 1] = error[low - 1], error[high - 1]
@@ -303,8 +303,9 @@ def backtest(frame: pd.DataFrame, time_column: str, value_column: str, series_co
     rolling = {}
     for key, values in _series_of(totals, series_column):
         if len(values) > params.min_history:
-            rolling[str(key)] = (_rolling_forecasts(values, params)
-                                 .assign(series=str(key), tested=lambda p, v=values: p["origin"] >= v.index[-origins]))
+            first_tested = values.index[max(len(values) - origins, 0)]
+            pairs = _rolling_forecasts(values, params)
+            rolling[str(key)] = pairs.assign(series=str(key), tested=pairs["origin"] >= first_tested)
     everything = pd.concat(rolling.values(), ignore_index=True) if rolling else pd.DataFrame()
     tested = []
     if not everything.empty:
