@@ -27,3 +27,56 @@
             and facts.{{ date_column }} >= touched.month
             and facts.{{ date_column }} < touched.month + interval '1 month'
 {%- endmacro %}
+
+{# The first month an incremental build of int_client_months recomputes (every client, that month
+   and all later ones), or none when it must recompute everything. Months from the first one that
+   received a row loaded since its last build (less the lookback), and never later than the latest
+   month it holds: a new day moves the calendar's "now", which changes the current month (recurring
+   revenue of the new month, unpaid invoices falling due). Everything is recomputed on a first
+   build, when an agreement changed (recurring revenue and resale cost span many months) or when
+   the history starts in another month. #}
+{% macro client_months_rebuild_from() -%}
+    {%- if not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {#- a table built before it carried its watermark is rebuilt whole (and gets the column) -#}
+    {%- if '_source_loaded_at' not in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set watermark -%}
+        (select max(_source_loaded_at) - interval '{{ var("incremental_lookback_hours") }} hours' from {{ this }})
+    {%- endset -%}
+    {%- set plan_query -%}
+        select
+            'm' || least(
+                (select max(month) from {{ this }}),
+                (select last_month from {{ ref('int_psa__calendar') }}),
+                (select min(month) from {{ ref('int_psa__client_month_tickets') }} where _source_loaded_at > {{ watermark }}),
+                (select min(month) from {{ ref('int_psa__agreement_month_labour') }} where _source_loaded_at > {{ watermark }}),
+                (select min(month) from {{ ref('int_rmm__client_month_health') }} where _source_loaded_at > {{ watermark }}),
+                (select min(month) from {{ ref('int_psa__client_month_csat') }} where _source_loaded_at > {{ watermark }}),
+                (
+                    select min(least(invoice_month, date_trunc('month', due_date)::date))
+                    from {{ ref('int_invoices_costed') }} where _loaded_at > {{ watermark }}
+                )
+            )::text as rebuild_from,
+            coalesce((select max(_loaded_at) from {{ ref('stg_psa__agreements') }}) > {{ watermark }}, true)
+            or (select min(month) from {{ this }}) is distinct from (select first_month from {{ ref('int_psa__calendar') }})
+                as rebuild_all
+    {%- endset -%}
+    {%- set plan = run_query(plan_query) -%}
+    {%- set rebuild_from = plan.columns[0].values()[0] -%}
+    {%- if plan.columns[1].values()[0] or not rebuild_from -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(rebuild_from[1:]) }}
+{%- endmacro %}
+
+{# Before an incremental build of int_client_months: drop the months it is about to recompute. #}
+{% macro delete_client_months_to_rebuild() -%}
+    {%- if is_incremental() -%}
+        {%- set rebuild_from = client_months_rebuild_from() -%}
+        delete from {{ this }}
+        {%- if rebuild_from %} where month >= '{{ rebuild_from }}'::date{% endif %}
+    {%- endif -%}
+{%- endmacro %}

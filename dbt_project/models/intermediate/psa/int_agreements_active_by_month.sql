@@ -23,7 +23,8 @@ select
     agreements.client_id,
     agreements.agreement_type,
     months.month_start as month,
-    agreements.monthly_amount
+    agreements.monthly_amount,
+    agreements._loaded_at
 from {{ ref('stg_psa__agreements') }} as agreements
 inner join months
     on agreements.start_date <= months.month_end

@@ -1,9 +1,24 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_client_months_to_rebuild() }}",
+    indexes=[{'columns': ['client_id', 'month'], 'unique': true}, {'columns': ['month']}]
+) }}
 -- Every client and month of the MSP history in which the client had recurring revenue, invoices,
 -- tickets, technician time, CSAT answers or RMM snapshots, with the month's raw sums from each.
 -- Ratios and growth are computed in the marts, from these additive sums.
+-- Incremental by month: every client's months from the first one with new rows are recomputed
+-- (macros/client_months.sql says when everything is), which reads the agreements too:
+-- depends_on: {{ ref('stg_psa__agreements') }}
+{%- set rebuild_from = client_months_rebuild_from() %}
+{%- set since = "'" ~ rebuild_from ~ "'::date" if rebuild_from else none %}
 with calendar as (
-    select * from {{ ref('int_psa__calendar') }}
+    select
+        first_month,
+        {{ since or 'first_month' }} as rebuild_from,
+        last_month
+    from {{ ref('int_psa__calendar') }}
 ),
 
 -- by type first: two hashed aggregations instead of a sort of every agreement-month for a distinct count
@@ -13,8 +28,12 @@ recurring_by_type as (
         month,
         agreement_type,
         sum(monthly_amount) as mrr,
-        count(*) as active_agreements
+        count(*) as active_agreements,
+        max(_loaded_at) as _loaded_at
     from {{ ref('int_agreements_active_by_month') }}
+    {%- if since %}
+    where month >= {{ since }}
+    {%- endif %}
     group by 1, 2, 3
 ),
 
@@ -24,7 +43,8 @@ recurring as (
         month,
         sum(mrr) as mrr,
         sum(active_agreements)::integer as active_agreements,
-        count(agreement_type)::integer as active_services
+        count(agreement_type)::integer as active_services,
+        max(_loaded_at) as _loaded_at
     from recurring_by_type
     group by 1, 2
 ),
@@ -35,8 +55,12 @@ invoiced as (
         invoice_month as month,
         count(*)::integer as invoices_issued,
         sum(amount) as revenue,
-        sum(resale_cost) as resale_cost
+        sum(resale_cost) as resale_cost,
+        max(_loaded_at) as _loaded_at
     from {{ ref('int_invoices_costed') }}
+    {%- if since %}
+    where invoice_month >= {{ since }}
+    {%- endif %}
     group by 1, 2
 ),
 
@@ -45,8 +69,12 @@ payments_due as (
         client_id,
         date_trunc('month', due_date)::date as month,
         count(*)::integer as invoices_due,
-        count(*) filter (where is_paid_late)::integer as invoices_paid_late
+        count(*) filter (where is_paid_late)::integer as invoices_paid_late,
+        max(_loaded_at) as _loaded_at
     from {{ ref('int_invoices_costed') }}
+    {%- if since %}
+    where due_date >= {{ since }}
+    {%- endif %}
     group by 1, 2
 ),
 
@@ -56,21 +84,34 @@ labour as (
         month,
         sum(labour_hours) as labour_hours,
         sum(billable_hours) as billable_hours,
-        sum(labour_cost) as labour_cost
+        sum(labour_cost) as labour_cost,
+        max(_source_loaded_at) as _loaded_at
     from {{ ref('int_psa__agreement_month_labour') }}
+    {%- if since %}
+    where month >= {{ since }}
+    {%- endif %}
     group by 1, 2
 ),
 
 tickets as (
     select * from {{ ref('int_psa__client_month_tickets') }}
+    {%- if since %}
+    where month >= {{ since }}
+    {%- endif %}
 ),
 
 csat as (
     select * from {{ ref('int_psa__client_month_csat') }}
+    {%- if since %}
+    where month >= {{ since }}
+    {%- endif %}
 ),
 
 health as (
     select * from {{ ref('int_rmm__client_month_health') }}
+    {%- if since %}
+    where month >= {{ since }}
+    {%- endif %}
 ),
 
 spine as (
@@ -139,7 +180,12 @@ select
     coalesce(csat.csat_score_sum, 0) as csat_score_sum,
     health.managed_endpoints,
     health.avg_patch_compliance_pct,
-    health.avg_backup_success_pct
+    health.avg_backup_success_pct,
+    -- the newest load behind the row: the next incremental build's watermark
+    greatest(
+        recurring._loaded_at, invoiced._loaded_at, payments_due._loaded_at, labour._loaded_at,
+        tickets._source_loaded_at, csat._source_loaded_at, health._source_loaded_at
+    ) as _source_loaded_at
 from spine
 cross join calendar
 left join recurring on spine.client_id = recurring.client_id and spine.month = recurring.month
@@ -149,4 +195,4 @@ left join labour on spine.client_id = labour.client_id and spine.month = labour.
 left join tickets on spine.client_id = tickets.client_id and spine.month = tickets.month
 left join csat on spine.client_id = csat.client_id and spine.month = csat.month
 left join health on spine.client_id = health.client_id and spine.month = health.month
-where spine.month between calendar.first_month and calendar.last_month
+where spine.month between calendar.rebuild_from and calendar.last_month

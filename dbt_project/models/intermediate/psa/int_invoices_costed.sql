@@ -11,7 +11,8 @@ select
     invoices.paid_date,
     invoices.amount,
     coalesce(agreements.units * agreements.unit_cost, 0) as resale_cost,
-    coalesce(invoices.paid_date > invoices.due_date, invoices.due_date < calendar.as_of_date) as is_paid_late
+    coalesce(invoices.paid_date > invoices.due_date, invoices.due_date < calendar.as_of_date) as is_paid_late,
+    invoices._loaded_at
 from {{ ref('stg_psa__invoices') }} as invoices
 cross join {{ ref('int_psa__calendar') }} as calendar
 left join {{ ref('stg_psa__agreements') }} as agreements

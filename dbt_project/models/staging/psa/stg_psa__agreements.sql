@@ -14,5 +14,6 @@ select
     cancelled as is_cancelled,
     cancelled_date,
     cancellation_reason,
-    unit_cost
+    unit_cost,
+    _loaded_at
 from latest
