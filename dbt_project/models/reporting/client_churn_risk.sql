@@ -1,12 +1,7 @@
 -- The churn-risk table of the MSP dashboard: each scored client with its MRR at risk and the
 -- signals of its latest monthly snapshot, so a reader sees why a client is at risk.
 with scores as (
-    select distinct on (client_id)
-        client_id,
-        churn_probability,
-        scored_at
-    from {{ source('ml', 'churn_scores') }}
-    order by client_id asc, scored_at desc
+    {{ latest_score_per_client(source('ml', 'churn_scores'), ['client_id', 'churn_probability', 'scored_at']) }}
 ),
 
 latest_snapshot as (

@@ -2,9 +2,7 @@
 -- band and the points each of the six factors adds to it (the six add up to the score), beside
 -- the client's MRR and the values the factors read.
 with health as (
-    select distinct on (client_id) *
-    from {{ source('ml', 'client_health') }}
-    order by client_id asc, scored_at desc
+    {{ latest_score_per_client(source('ml', 'client_health')) }}
 )
 
 select

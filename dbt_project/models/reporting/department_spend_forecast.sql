@@ -19,14 +19,7 @@ budgeted as (
     select
         forecast.department,
         forecast.month,
-        (
-            select budgets.monthly_budget
-            from {{ ref('budgets') }} as budgets
-            where budgets.department = forecast.department
-                and budgets.valid_from <= forecast.month
-            order by budgets.valid_from desc
-            limit 1
-        ) as budget
+        {{ budget_in_force('forecast.department', 'forecast.month') }} as budget
     from forecast
 )
 
