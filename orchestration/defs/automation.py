@@ -27,6 +27,8 @@ ingest_job = define_asset_job(
     "ingest_job", selection=AssetSelection.groups(*sorted({f"raw_{c.source}" for c in CONTRACTS})),
     executor_def=in_process_executor, description="Landing -> raw only (launched per file by the S3 Lambda).")
 
+# Runs the schedule and the sensor launch carry Dagster's schedule/sensor tag, which makes the dbt
+# step the scheduled build once the warehouse exists (orchestration/defs/dbt.py).
 daily_schedule = ScheduleDefinition(
     name="daily_pulseops", job=pulseops_job, cron_schedule="0 5 * * *",
     default_status=DefaultScheduleStatus.RUNNING)
