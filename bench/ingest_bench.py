@@ -28,7 +28,7 @@ from orchestration import embedded_postgres
 from orchestration.settings import Settings
 
 ROWS = 2_400_000
-REPEATS = 3
+REPEATS = 5
 COLUMNS = "usage_date, employee_id, application_id, active, activity_count"
 
 
