@@ -123,7 +123,9 @@ def test_incremental_build_equals_full_refresh(tmp_path):
             incremental = run_dbt([*scheduled_args, "--exclude", "path:models/reporting",
                                    "--vars", "{incremental_lookback_hours: 0}"], url, tmp_path / "target",
                                   env=scheduled_env)
-            assert "incremental" in incremental.stdout
+            # the client-month marts too: recomputed from the first month with new rows, compared below
+            for model in ("intermediate.int_client_months", "marts.client_monthly", "marts.client_monthly_mrr"):
+                assert f"incremental model {model} " in incremental.stdout, model
             ran = next(line for line in incremental.stdout.splitlines() if "Finished running" in line)
             assert "unit test" not in ran  # unit tests are for CI, not the schedule
             # new day + a late row; the corrected row replaced its old version
@@ -187,6 +189,7 @@ def test_scheduled_build_only_on_schedule_and_sensor_runs_of_a_built_warehouse()
     assert not is_scheduled_build({}, warehouse_built=True)  # started by hand
     args, env = build_command(scheduled=True)
     assert args[0] == "build" and "unit_test" in args and env["PULSEOPS_DBT_TEST_SCOPE"] == "recent"
+    assert args[args.index("--log-level-file") + 1] == "warn"  # no debug log of every statement
     args, env = build_command(scheduled=False)
     assert args == ["build"] and env["PULSEOPS_DBT_TEST_SCOPE"] == "full"
 

@@ -34,8 +34,10 @@
    month it holds: a new day moves the calendar's "now", which changes the current month (recurring
    revenue of the new month, unpaid invoices falling due). Everything is recomputed on a first
    build, when an agreement changed (recurring revenue and resale cost span many months) or when
-   the history starts in another month. #}
-{% macro client_months_rebuild_from() -%}
+   the history starts in another month. Models built on int_client_months (client_monthly) use the
+   same plan against their own watermark, and name in `rebuild_all_when_loaded` the other inputs
+   (relations with `_loaded_at`) whose any new row changes every month. #}
+{% macro client_months_rebuild_from(rebuild_all_when_loaded=[]) -%}
     {%- if not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
@@ -62,6 +64,9 @@
             )::text as rebuild_from,
             coalesce((select max(_loaded_at) from {{ ref('stg_psa__agreements') }}) > {{ watermark }}, true)
             or (select min(month) from {{ this }}) is distinct from (select first_month from {{ ref('int_psa__calendar') }})
+            {%- for relation in rebuild_all_when_loaded %}
+            or coalesce((select max(_loaded_at) from {{ relation }}) > {{ watermark }}, true)
+            {%- endfor %}
                 as rebuild_all
     {%- endset -%}
     {%- set plan = run_query(plan_query) -%}
@@ -72,10 +77,48 @@
     {{ return(rebuild_from[1:]) }}
 {%- endmacro %}
 
-{# Before an incremental build of int_client_months: drop the months it is about to recompute. #}
-{% macro delete_client_months_to_rebuild() -%}
+{# Before an incremental build of a client-month model: drop the months it is about to recompute. #}
+{% macro delete_client_months_to_rebuild(rebuild_all_when_loaded=[]) -%}
     {%- if is_incremental() -%}
-        {%- set rebuild_from = client_months_rebuild_from() -%}
+        {%- set rebuild_from = client_months_rebuild_from(rebuild_all_when_loaded) -%}
+        delete from {{ this }}
+        {%- if rebuild_from %} where month >= '{{ rebuild_from }}'::date{% endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{# The first month an incremental build of client_monthly_mrr recomputes, or none to recompute
+   everything. Its rows follow from the agreements, the clients and the span of months only: with
+   no agreement or client loaded since its last build (less the lookback), the months before the
+   latest one it holds are final, and the latest one and any new ones are recomputed. #}
+{% macro client_mrr_rebuild_from() -%}
+    {%- if not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if '_source_loaded_at' not in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set watermark -%}
+        (select max(_source_loaded_at) - interval '{{ var("incremental_lookback_hours") }} hours' from {{ this }})
+    {%- endset -%}
+    {%- set plan_query -%}
+        select
+            'm' || (select max(month) from {{ this }})::text as rebuild_from,
+            coalesce((select max(_loaded_at) from {{ ref('stg_psa__agreements') }}) > {{ watermark }}, true)
+            or coalesce((select max(_loaded_at) from {{ ref('stg_psa__clients') }}) > {{ watermark }}, true)
+                as rebuild_all
+    {%- endset -%}
+    {%- set plan = run_query(plan_query) -%}
+    {%- set rebuild_from = plan.columns[0].values()[0] -%}
+    {%- if plan.columns[1].values()[0] or not rebuild_from -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(rebuild_from[1:]) }}
+{%- endmacro %}
+
+{# Before an incremental build of client_monthly_mrr: drop the months it is about to recompute. #}
+{% macro delete_client_mrr_months_to_rebuild() -%}
+    {%- if is_incremental() -%}
+        {%- set rebuild_from = client_mrr_rebuild_from() -%}
         delete from {{ this }}
         {%- if rebuild_from %} where month >= '{{ rebuild_from }}'::date{% endif %}
     {%- endif -%}

@@ -9,5 +9,6 @@ select
     segment,
     region,
     onboarded_date,
-    employee_count::integer as employee_count
+    employee_count::integer as employee_count,
+    _loaded_at
 from latest
