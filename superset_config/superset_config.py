@@ -62,3 +62,7 @@ FEATURE_FLAGS = {
     # (and admins) see it, whatever datasets they can read elsewhere.
     "DASHBOARD_RBAC": True,
 }
+
+# No usage pixel to Superset's analytics service: dashboards here can hold client data, and the
+# servers often have no route to the internet.
+SCARF_ANALYTICS = False

@@ -39,6 +39,8 @@ CHART_ERROR_SELECTOR = "[role='alert'], .ant-alert-error"
 CHART_EMPTY_SELECTOR = ".ant-empty"
 # The headline number of a big-number tile.
 KPI_VALUE_SELECTOR = ".header-line"
+# A submitted login navigates within seconds even on a busy server; longer means the post was lost.
+LOGIN_NAVIGATION_MS = 30_000
 
 
 class SupersetApi:
@@ -206,14 +208,23 @@ def _chart_state(chart) -> ChartState:
 
 
 def _log_in(page, base_url: str, username: str, password: str, attempts: int = 3) -> None:
-    """Log in through the form; on a cold, busy server the first form post can race the page's
-    own scripts, so the session is checked through the API and the login retried."""
+    """Log in through the form. On a cold, busy server the page's own scripts can redraw the form
+    after it was filled, so the filled values are checked before submitting, the navigation is
+    given a bounded time, the session is checked through the API, and the login retried."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    user_field, password_field = "input[name='username'], #username", "input[name='password'], #password"
     for _ in range(attempts):
         page.goto(f"{base_url}/login/", wait_until="load")
-        page.fill("input[name='username'], #username", username)
-        page.fill("input[name='password'], #password", password)
+        page.fill(user_field, username)
+        page.fill(password_field, password)
+        if page.input_value(user_field) != username or page.input_value(password_field) != password:
+            continue
         page.click("button[type='submit'], input[type='submit']")
-        page.wait_for_url(lambda url: "/login" not in url)
+        try:
+            page.wait_for_url(lambda url: "/login" not in url, timeout=LOGIN_NAVIGATION_MS)
+        except PlaywrightTimeout:
+            continue
         if page.request.get(f"{base_url}/api/v1/me/").ok:
             return
     raise AssertionError(f"could not log in as {username} after {attempts} attempts")
