@@ -38,16 +38,10 @@
    same plan against their own watermark, and name in `rebuild_all_when_loaded` the other inputs
    (relations with `_loaded_at`) whose any new row changes every month. #}
 {% macro client_months_rebuild_from(rebuild_all_when_loaded=[]) -%}
-    {%- if not is_incremental() -%}
+    {%- set watermark = month_model_watermark() -%}
+    {%- if not watermark -%}
         {{ return(none) }}
     {%- endif -%}
-    {#- a table built before it carried its watermark is rebuilt whole (and gets the column) -#}
-    {%- if '_source_loaded_at' not in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set watermark -%}
-        (select max(_source_loaded_at) - interval '{{ var("incremental_lookback_hours") }} hours' from {{ this }})
-    {%- endset -%}
     {%- set plan_query -%}
         select
             'm' || least(
@@ -69,21 +63,7 @@
             {%- endfor %}
                 as rebuild_all
     {%- endset -%}
-    {%- set plan = run_query(plan_query) -%}
-    {%- set rebuild_from = plan.columns[0].values()[0] -%}
-    {%- if plan.columns[1].values()[0] or not rebuild_from -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(rebuild_from[1:]) }}
-{%- endmacro %}
-
-{# Before an incremental build of a client-month model: drop the months it is about to recompute. #}
-{% macro delete_client_months_to_rebuild(rebuild_all_when_loaded=[]) -%}
-    {%- if is_incremental() -%}
-        {%- set rebuild_from = client_months_rebuild_from(rebuild_all_when_loaded) -%}
-        delete from {{ this }}
-        {%- if rebuild_from %} where month >= '{{ rebuild_from }}'::date{% endif %}
-    {%- endif -%}
+    {{ return(month_from_plan(plan_query)) }}
 {%- endmacro %}
 
 {# The first month an incremental build of client_monthly_mrr recomputes, or none to recompute
@@ -91,15 +71,10 @@
    no agreement or client loaded since its last build (less the lookback), the months before the
    latest one it holds are final, and the latest one and any new ones are recomputed. #}
 {% macro client_mrr_rebuild_from() -%}
-    {%- if not is_incremental() -%}
+    {%- set watermark = month_model_watermark() -%}
+    {%- if not watermark -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if '_source_loaded_at' not in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set watermark -%}
-        (select max(_source_loaded_at) - interval '{{ var("incremental_lookback_hours") }} hours' from {{ this }})
-    {%- endset -%}
     {%- set plan_query -%}
         select
             'm' || (select max(month) from {{ this }})::text as rebuild_from,
@@ -107,6 +82,26 @@
             or coalesce((select max(_loaded_at) from {{ ref('stg_psa__clients') }}) > {{ watermark }}, true)
                 as rebuild_all
     {%- endset -%}
+    {{ return(month_from_plan(plan_query)) }}
+{%- endmacro %}
+
+{# This month model's watermark as SQL (its newest source load, less the lookback), or none when it
+   is built whole: a first or full build, or a table built before it carried `_source_loaded_at`
+   (rebuilt whole, which adds the column). #}
+{% macro month_model_watermark() -%}
+    {%- if not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if '_source_loaded_at' not in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return("(select max(_source_loaded_at) - interval '" ~ var("incremental_lookback_hours")
+              ~ " hours' from " ~ this ~ ")") }}
+{%- endmacro %}
+
+{# Runs a rebuild plan (a first column 'm' || first month, a second "rebuild everything") and returns
+   the first month to recompute, or none to recompute everything. #}
+{% macro month_from_plan(plan_query) -%}
     {%- set plan = run_query(plan_query) -%}
     {%- set rebuild_from = plan.columns[0].values()[0] -%}
     {%- if plan.columns[1].values()[0] or not rebuild_from -%}
@@ -115,10 +110,10 @@
     {{ return(rebuild_from[1:]) }}
 {%- endmacro %}
 
-{# Before an incremental build of client_monthly_mrr: drop the months it is about to recompute. #}
-{% macro delete_client_mrr_months_to_rebuild() -%}
+{# Before an incremental build of a month model: drop the months it is about to recompute (all of
+   them when `rebuild_from` is none). #}
+{% macro delete_months_to_rebuild(rebuild_from) -%}
     {%- if is_incremental() -%}
-        {%- set rebuild_from = client_mrr_rebuild_from() -%}
         delete from {{ this }}
         {%- if rebuild_from %} where month >= '{{ rebuild_from }}'::date{% endif %}
     {%- endif -%}

@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='append_new_columns',
-    pre_hook="{{ delete_client_months_to_rebuild() }}",
+    pre_hook="{{ delete_months_to_rebuild(client_months_rebuild_from()) }}",
     indexes=[{'columns': ['client_id', 'month'], 'unique': true}, {'columns': ['month']}]
 ) }}
 -- Every client and month of the MSP history in which the client had recurring revenue, invoices,

@@ -9,7 +9,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='append_new_columns',
-    pre_hook="{{ delete_client_months_to_rebuild([ref('stg_psa__clients')]) }}",
+    pre_hook="{{ delete_months_to_rebuild(client_months_rebuild_from([ref('stg_psa__clients')])) }}",
     indexes=[{'columns': ['client_id', 'month'], 'unique': true}, {'columns': ['month']}]
 ) }}
 -- depends_on: {{ ref('int_psa__calendar') }} {{ ref('int_psa__client_month_tickets') }}

@@ -5,7 +5,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='append_new_columns',
-    pre_hook="{{ delete_client_mrr_months_to_rebuild() }}",
+    pre_hook="{{ delete_months_to_rebuild(client_mrr_rebuild_from()) }}",
     indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
 ) }}
 -- depends_on: {{ ref('stg_psa__agreements') }}
