@@ -24,6 +24,18 @@ class KeyTracker:
         self.paths = [workdir / f"keys.{bucket:02d}.bin" for bucket in range(BUCKETS)]
         self.handles = [open(path, "wb") for path in self.paths] if self.key else []
 
+    def __enter__(self) -> "KeyTracker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Flush and close the bucket files; a scan abandoned half way must not leave handles that
+        a later scan's files (same names) would receive stray bytes from."""
+        for handle in self.handles:
+            handle.close()
+
     def add(self, frame: pd.DataFrame, first_row: int) -> None:
         """Note the keys of `frame`, whose first row is file row `first_row`."""
         if not self.key:
@@ -41,8 +53,7 @@ class KeyTracker:
         """The rows whose key appears more than once in the file, or None."""
         if not self.key:
             return None
-        for handle in self.handles:
-            handle.close()
+        self.close()
         rows = []
         for path in self.paths:
             pairs = np.fromfile(path, PAIR)

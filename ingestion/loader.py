@@ -121,12 +121,12 @@ def _scan(contract: Contract, path: Path, header: list[str], mapping: HeaderMapp
     Typed, the fast parser has already typed the cells and pandas sees plain numpy columns (what
     Great Expectations checks fastest); as text, every cell is parsed here and noted if it fails."""
     validator = BatchValidator(contract, set(mapping.rename.values()))
-    log, keys, rows = ViolationLog(), KeyTracker(contract.key, workdir), 0
+    log, rows = ViolationLog(), 0
     schema = _parquet_schema(contract, meta)
     contract_schema = pa.schema([f for f in schema if not f.name.startswith("_")])
     parquet_path = workdir / ("typed.parquet" if typed else "text.parquet")
     column_types = arrow_types_by_header(contract, mapping.rename) if typed else None
-    with _parquet_writer(parquet_path, schema) as writer:
+    with _parquet_writer(parquet_path, schema) as writer, KeyTracker(contract.key, workdir) as keys:
         for table in iter_batches(path, header, column_types):
             first_row = rows + 1
             if typed:
@@ -143,7 +143,7 @@ def _scan(contract: Contract, path: Path, header: list[str], mapping: HeaderMapp
             keys.add(frame, first_row)
             writer.write_table(_with_source_rows(clean, first_row, schema))
             rows += table.num_rows
-    duplicates = keys.duplicates()
+        duplicates = keys.duplicates()
     if duplicates:
         log.add(duplicates)
     return _Scan(rows, log, parquet_path)

@@ -34,14 +34,7 @@ budgeted as (
     select
         months.month,
         departments.department,
-        (
-            select budgets.monthly_budget
-            from {{ ref('budgets') }} as budgets
-            where budgets.department = departments.department
-                and budgets.valid_from <= months.month
-            order by budgets.valid_from desc
-            limit 1
-        ) as budget
+        {{ budget_in_force('departments.department', 'months.month') }} as budget
     from months
     cross join departments
 )
