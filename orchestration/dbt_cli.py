@@ -1,4 +1,4 @@
-"""The dbt command line against the warehouse, outside Dagster (docs site, benchmarks, tests)."""
+"""The dbt command line against the warehouse, outside Dagster (docs site, tests)."""
 from __future__ import annotations
 
 import os

@@ -1,11 +1,6 @@
 """The single PulseOps code location: ingestion, dbt and ML assets, jobs, schedule and sensor."""
-import sys
-from pathlib import Path
-
 from dagster import Definitions
-from dagster_dbt import DbtCliResource
 
-from orchestration.dbt_project import dbt_project
 from orchestration.defs.automation import daily_schedule, ingest_job, landing_sensor, pulseops_job
 from orchestration.defs.dbt import warehouse_models
 from orchestration.defs.freshness import freshness_checks, freshness_job, freshness_schedule
@@ -22,9 +17,5 @@ defs = Definitions(
     resources={
         "warehouse": WarehouseResource(),
         "object_store": ObjectStoreResource(),
-        "dbt": DbtCliResource(
-            project_dir=dbt_project,
-            # dbt is installed beside this interpreter, which need not be on PATH.
-            dbt_executable=str(Path(sys.executable).parent / "dbt")),
     },
 )

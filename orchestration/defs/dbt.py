@@ -2,16 +2,19 @@
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
+from uuid import uuid4
 
 from dagster import AssetExecutionContext
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
+from dagster_dbt.asset_utils import get_updated_cli_invocation_params_for_context
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
 from orchestration.analyst_role import ensure_analyst_role
-from orchestration.dbt_cli import build_command
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.settings import Settings, read_or_create_secret
-from orchestration.warehouse import dbt_environment
+from orchestration.warehouse_build import WarehouseBuild
 
 # Tags Dagster puts on the runs that the daily schedule and the landing sensor launch.
 SCHEDULED_RUN_TAGS = ("dagster/schedule_name", "dagster/sensor_name")
@@ -27,17 +30,29 @@ def is_scheduled_build(run_tags: Mapping[str, str], warehouse_built: bool) -> bo
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project)
-def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    # profiles.yml reads the connection from the environment of the dbt process.
-    os.environ.update(dbt_environment(warehouse.url()))
+def warehouse_models(context: AssetExecutionContext, warehouse: WarehouseResource):
     # dbt grants SELECT on marts to the analyst role, which must exist first.
     password = os.environ.get("PULSEOPS_ANALYST_PASSWORD") or read_or_create_secret(
         Settings.from_env().secrets_dir, "analyst_password")[0]
     with warehouse.connect() as conn:
         ensure_analyst_role(conn, password)
         built = conn.execute("select to_regclass(%s)", (BUILT_WAREHOUSE_MARKER,)).fetchone()[0] is not None
-    scheduled = is_scheduled_build(context.run.tags, built)
-    args, env = build_command(scheduled)
-    os.environ.update(env)
-    context.log.info(f"dbt {' '.join(args)} ({'scheduled' if scheduled else 'full'} build)")
-    yield from dbt.cli(args, context=context).stream()
+    # The dbt nodes of this step: Dagster runs the op once before the ML assets and once after.
+    params = get_updated_cli_invocation_params_for_context(
+        context=context, manifest={},
+        dagster_dbt_translator=DagsterDbtTranslator())
+    selection = list(params.selection_args)
+    if params.indirect_selection:
+        selection += ["--indirect-selection", params.indirect_selection]
+    target_path = dbt_project.project_dir / "target" / f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}-{uuid4().hex[:6]}"
+    build = WarehouseBuild(
+        database_url=warehouse.url(), run_id=context.run.run_id,
+        scheduled=is_scheduled_build(context.run.tags, built), target_path=target_path,
+        selection_args=selection,
+        project_dir=Path(params.dbt_project.project_dir) if params.dbt_project else dbt_project.project_dir,
+        # A run of hand-picked assets leaves the rest of the project as it was.
+        complete=context.run.asset_selection is None, say=context.log.info)
+    for event in build.stream():
+        yield from DbtCoreCliEventMessage(raw_event=event, event_history_metadata={}).to_default_asset_events(
+            manifest=params.manifest, dagster_dbt_translator=params.dagster_dbt_translator,
+            context=context, target_path=target_path)
