@@ -89,6 +89,55 @@ def record_build(conn, run_id: str, fingerprint: str, snapshot: Mapping[str, dat
     conn.commit()
 
 
+def _key_columns(test: Mapping) -> tuple[str, ...] | None:
+    """The columns a not_null, unique or unique_combination test is about; None for other tests."""
+    meta = test.get("test_metadata") or {}
+    kwargs = meta.get("kwargs") or {}
+    if meta.get("name") in ("not_null", "unique"):
+        return (kwargs["column_name"],)
+    if meta.get("name") == "unique_combination":
+        return tuple(sorted(kwargs["columns"]))
+    return None
+
+
+def tests_the_database_guarantees(conn, graph: Mapping, test_ids: Iterable[str]) -> set[str]:
+    """The not_null, unique and unique_combination tests whose table holds the matching NOT NULL
+    column or unique index (dbt_project/macros/tested_constraints.sql): they cannot fail, whatever
+    their severity or row filter, so a scheduled build leaves them out. Read from the catalog, so a
+    table built without the constraint is still tested."""
+    nodes = graph["nodes"]
+    candidates = {}
+    for uid in test_ids:
+        columns = _key_columns(nodes[uid])
+        model = nodes.get(nodes[uid].get("attached_node") or "")
+        if columns and model:
+            candidates[uid] = (model["schema"], model["alias"], nodes[uid]["test_metadata"]["name"], columns)
+    if not candidates:
+        return set()
+    relations = sorted({(schema, table) for schema, table, _, _ in candidates.values()})
+    not_null = set(conn.execute("""
+        select n.nspname, c.relname, a.attname
+        from pg_attribute as a
+        join pg_class as c on c.oid = a.attrelid
+        join pg_namespace as n on n.oid = c.relnamespace
+        where a.attnotnull and a.attnum > 0 and (n.nspname, c.relname) in (select * from unnest(%s::text[], %s::text[]))
+        """, ([s for s, _ in relations], [t for _, t in relations])).fetchall())
+    unique = {(schema, table, tuple(columns)) for schema, table, columns in conn.execute("""
+        select n.nspname, c.relname, array(
+            select a.attname::text from pg_attribute as a
+            where a.attrelid = i.indrelid and a.attnum = any(i.indkey) order by 1
+        )
+        from pg_index as i
+        join pg_class as c on c.oid = i.indrelid
+        join pg_namespace as n on n.oid = c.relnamespace
+        where i.indisunique and i.indpred is null and i.indexprs is null
+            and (n.nspname, c.relname) in (select * from unnest(%s::text[], %s::text[]))
+        """, ([s for s, _ in relations], [t for _, t in relations])).fetchall()}
+    return {uid for uid, (schema, table, kind, columns) in candidates.items()
+            if (kind == "not_null" and (schema, table, columns[0]) in not_null)
+            or (kind != "not_null" and (schema, table, columns) in unique)}
+
+
 def nodes_in_scope(manifest: Mapping, changed_raw_sources: Iterable[str]) -> set[str]:
     """Unique ids of the nodes (models, tests, seeds) downstream of the changed raw sources, of
     every source the ingestion ledger does not track (ML scores, pipeline tables) and of the

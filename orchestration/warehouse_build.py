@@ -72,23 +72,33 @@ class WarehouseBuild:
                 build_scope.record_build(conn, self.run_id, fingerprint, snapshot)
 
     def _narrowed(self, session: DbtProjectSession, selection: list[str], changed: set[str]) -> list[str] | None:
-        """The requested nodes that lie in the scheduled build's scope, selected by name."""
+        """The requested nodes in the scheduled build's scope, less the tests the database guarantees,
+        selected by name."""
         manifest = session.manifest
         wanted = session.list_unique_ids([*selection, *(arg for kind in BUILDABLE for arg in ("--resource-type", kind))])
-        scope = build_scope.nodes_in_scope(_graph_of(manifest), changed)
-        chosen = sorted(manifest.nodes[uid].name for uid in wanted & scope)
+        graph = _graph_of(manifest)
+        chosen = wanted & build_scope.nodes_in_scope(graph, changed)
+        with psycopg.connect(libpq_url(self.database_url)) as conn:
+            chosen -= build_scope.tests_the_database_guarantees(
+                conn, graph, [uid for uid in chosen if uid.startswith("test.")])
         if not chosen:
             return None
-        return ["--select", *chosen, "--indirect-selection", "empty"]
+        return ["--select", *sorted(manifest.nodes[uid].name for uid in chosen), "--indirect-selection", "empty"]
 
 
 def _graph_of(manifest) -> dict:
     """The parts of the parsed manifest build_scope reads, in manifest.json's shape."""
     manifest.build_parent_and_child_maps()
+    nodes = {}
+    for uid, node in manifest.nodes.items():
+        nodes[uid] = {"resource_type": str(node.resource_type), "original_file_path": node.original_file_path,
+                      "schema": node.schema, "alias": node.alias,
+                      "attached_node": getattr(node, "attached_node", None)}
+        if getattr(node, "test_metadata", None) is not None:
+            nodes[uid]["test_metadata"] = {"name": node.test_metadata.name, "kwargs": node.test_metadata.kwargs}
     return {
         "sources": {uid: {"name": source.name} for uid, source in manifest.sources.items()},
-        "nodes": {uid: {"resource_type": str(node.resource_type), "original_file_path": node.original_file_path}
-                  for uid, node in manifest.nodes.items()},
+        "nodes": nodes,
         "child_map": manifest.child_map,
     }
 
