@@ -1,10 +1,12 @@
 """Incremental builds give the same warehouse as a full refresh: build, deliver a new day's files
 (with late rows for old days, corrected re-deliveries of old rows and a re-delivered FOCUS billing
 period), run the scheduled build, then compare every table with a --full-refresh build, both ways,
-duplicates included; and a re-delivered FOCUS file replaces its billing period's money."""
+duplicates included; and a re-delivered FOCUS file replaces its billing period's money. Then the
+same after time alone passes (a ticket months later; the months it cannot change are left in place)
+and after an agreement is cancelled."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -74,13 +76,13 @@ def redelivered_period(costs: pd.DataFrame) -> pd.Timestamp:
     return periods[len(periods) // 2]
 
 
-def deliver(store, frames: dict[str, pd.DataFrame], tmp_path) -> None:
+def deliver(store, frames: dict[str, pd.DataFrame], tmp_path, suffix: str = "late") -> None:
     from ingestion.contracts import BY_NAME
     from ingestion.demo.landing import write_csv
 
     for name, frame in frames.items():
         source, entity = name.split("/")
-        path = tmp_path / f"{entity}_{NEW_DAY}_late.csv"
+        path = tmp_path / f"{entity}_{NEW_DAY}_{suffix}.csv"
         write_csv(frame.reset_index(drop=True), BY_NAME[f"{source}__{entity}"], path)
         store.put_file(path, f"landing/{source}/{entity}/{path.name}")
 
@@ -88,6 +90,46 @@ def deliver(store, frames: dict[str, pd.DataFrame], tmp_path) -> None:
 def tables(url: str) -> list[tuple[str, str]]:
     return query(url, "select table_schema, table_name from information_schema.tables "
                       "where table_schema = any(%s) and table_type = 'BASE TABLE' order by 1, 2", (list(SCHEMAS),))
+
+
+# The models incremental by month (table: month column): each build recomputes whole months from a first one.
+MONTH_MODELS = {"intermediate.int_agreements_active_by_month": "month", "intermediate.int_client_months": "month",
+                "intermediate.int_client_snapshots_labelled": "snapshot_month", "marts.client_monthly": "month",
+                "marts.client_monthly_mrr": "month", "marts.client_churn_features": "snapshot_month"}
+
+
+def differences_from_full_refresh(url: str, full_build) -> dict[str, tuple[int, int]]:
+    """Keep a copy of every table, rebuild with --full-refresh and count the rows only in either,
+    duplicates included. The warehouse is left fully refreshed."""
+    import psycopg
+
+    from orchestration.warehouse import libpq_url
+
+    built = tables(url)
+    assert len(built) >= 20
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("drop schema if exists incremental_result cascade")
+        conn.execute("create schema incremental_result")
+        for schema, table in built:
+            conn.execute(f'create table incremental_result."{schema}__{table}" as select * from "{schema}"."{table}"')
+    full_build()
+    assert tables(url) == built
+    differences = {}
+    for schema, table in built:
+        full, incr = f'"{schema}"."{table}"', f'incremental_result."{schema}__{table}"'
+        only_incremental = scalar(url, f"select count(*) from (select * from {incr} except all "
+                                       f"select * from {full}) as d")
+        only_full = scalar(url, f"select count(*) from (select * from {full} except all "
+                                f"select * from {incr}) as d")
+        if only_incremental or only_full:
+            differences[f"{schema}.{table}"] = (only_incremental, only_full)
+    return differences
+
+
+def row_locations(url: str, table: str, month_column: str, before: date) -> set[str]:
+    """Where the rows of the months before `before` lie: rows an incremental build left alone keep
+    their place, recomputed ones move."""
+    return {row[0] for row in query(url, f"select ctid::text from {table} where {month_column} < %s", (before,))}
 
 
 def test_incremental_build_equals_full_refresh(tmp_path):
@@ -120,11 +162,14 @@ def test_incremental_build_equals_full_refresh(tmp_path):
             assert result.success, failure_summary(result)
             # The scheduled build, as Dagster runs it. A lookback of zero: only the rows loaded since the
             # last build are read, as when the previous build ran longer ago than the lookback window.
-            incremental = run_dbt([*scheduled_args, "--exclude", "path:models/reporting",
-                                   "--vars", "{incremental_lookback_hours: 0}"], url, tmp_path / "target",
-                                  env=scheduled_env)
-            # the client-month marts too: recomputed from the first month with new rows, compared below
-            for model in ("intermediate.int_client_months", "marts.client_monthly", "marts.client_monthly_mrr"):
+            def scheduled_build():
+                return run_dbt([*scheduled_args, "--exclude", "path:models/reporting",
+                                "--vars", "{incremental_lookback_hours: 0}"], url, tmp_path / "target",
+                               env=scheduled_env)
+
+            incremental = scheduled_build()
+            # the month models too: recomputed from the first month with new rows, compared below
+            for model in MONTH_MODELS:
                 assert f"incremental model {model} " in incremental.stdout, model
             ran = next(line for line in incremental.stdout.splitlines() if "Finished running" in line)
             assert "unit test" not in ran  # unit tests are for CI, not the schedule
@@ -133,29 +178,10 @@ def test_incremental_build_equals_full_refresh(tmp_path):
                 usage_rows + len(new_deliveries(landing)["saas/daily_usage"]) - 1
             assert scalar(url, "select count(*) from staging.stg_focus__costs where billed_cost = 777") == 1
 
-            built = tables(url)
-            assert len(built) >= 20
-            query_all = []
-            for schema, table in built:
-                query_all.append(f'create table incremental_result."{schema}__{table}" as '
-                                 f'select * from "{schema}"."{table}"')
-            with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-                conn.execute("create schema incremental_result")
-                for statement in query_all:
-                    conn.execute(statement)
+            def full_refresh():
+                run_dbt([*build, "--full-refresh"], url, tmp_path / "target", env=full_env)
 
-            run_dbt([*build, "--full-refresh"], url, tmp_path / "target", env=full_env)
-            assert tables(url) == built
-            differences = {}
-            for schema, table in built:
-                full, incr = f'"{schema}"."{table}"', f'incremental_result."{schema}__{table}"'
-                only_incremental = scalar(url, f"select count(*) from (select * from {incr} except all "
-                                               f"select * from {full}) as d")
-                only_full = scalar(url, f"select count(*) from (select * from {full} except all "
-                                        f"select * from {incr}) as d")
-                if only_incremental or only_full:
-                    differences[f"{schema}.{table}"] = (only_incremental, only_full)
-            assert differences == {}, differences
+            assert differences_from_full_refresh(url, full_refresh) == {}
             # A re-delivered FOCUS file replaces its billing period: the money of every period is that
             # of its latest delivery, never the sum of two deliveries.
             delivered = new_deliveries(landing)["focus/costs"]
@@ -177,6 +203,54 @@ def test_incremental_build_equals_full_refresh(tmp_path):
             assert scalar(url, "select max(charge_date) from marts.department_daily_spend") == AS_OF
             assert scalar(url, "select count(*) from marts.client_monthly where tickets_opened > 0 "
                                "and month = date_trunc('month', %s::date)", (AS_OF,)) >= 1
+
+            # Only time passes: a ticket a hundred days on moves "now" (the calendar's as-of date) into a
+            # later month, which reveals the outcome of recent churn snapshots and adds months. The months
+            # no moved "now" can change stay as they were built.
+            untouched_before = (pd.Timestamp(AS_OF) - pd.DateOffset(days=120)).to_period("M").start_time.date()
+            kept = {model: row_locations(url, model, column, untouched_before)
+                    for model, column in MONTH_MODELS.items()}
+            assert all(kept.values()), kept
+            hidden = scalar(url, "select count(*) from marts.client_churn_features where not outcome_observable")
+            later = pd.Timestamp(AS_OF) + timedelta(days=100, hours=9)
+            deliver(run.store(), {"psa/tickets": landing["psa/tickets"].tail(1).assign(
+                ticket_id="T9999997", created_at=later, first_response_at=pd.NaT, resolved_at=pd.NaT,
+                sla_resolution_met=None)}, tmp_path, "later")
+            result = run_job("ingest_job")
+            assert result.success, failure_summary(result)
+            incremental = scheduled_build()
+            for model in MONTH_MODELS:
+                assert f"incremental model {model} " in incremental.stdout, model
+            assert scalar(url, "select as_of_date from intermediate.int_psa__calendar") == later.date()
+            assert scalar(url, "select count(*) from marts.client_churn_features where not outcome_observable "
+                               "and snapshot_month <= %s", (AS_OF,)) < hidden
+            for model, locations in kept.items():
+                assert row_locations(url, model, MONTH_MODELS[model], untouched_before) == locations, model
+            assert differences_from_full_refresh(url, full_refresh) == {}
+
+            # An agreement changes: a client's only managed-services agreement is cancelled two months
+            # back, which labels its earlier snapshots as churned and ends its recurring revenue.
+            agreement_id, client_id = query(url, """
+                select agreement_id, client_id from staging.stg_psa__agreements as agreements
+                where agreement_type = 'managed_services' and not is_cancelled and start_date < %s
+                    and 1 = (select count(*) from staging.stg_psa__agreements as others
+                             where others.client_id = agreements.client_id
+                                 and others.agreement_type = 'managed_services')
+                order by agreement_id limit 1""", (AS_OF - timedelta(days=150),))[0]
+            agreements = landing["psa/agreements"]
+            cancelled_on = AS_OF - timedelta(days=60)
+            deliver(run.store(), {"psa/agreements": agreements[agreements["agreement_id"] == agreement_id].assign(
+                cancelled=True, cancelled_date=cancelled_on, cancellation_reason="moved provider")},
+                tmp_path, "cancelled")
+            result = run_job("ingest_job")
+            assert result.success, failure_summary(result)
+            incremental = scheduled_build()
+            for model in MONTH_MODELS:
+                assert f"incremental model {model} " in incremental.stdout, model
+            labels = query(url, "select snapshot_month, churns_within_90d from marts.client_churn_features "
+                                "where client_id = %s order by 1", (client_id,))
+            assert labels and labels[-1][0] < cancelled_on and any(churns for _, churns in labels), labels
+            assert differences_from_full_refresh(url, full_refresh) == {}
 
 
 def test_scheduled_build_only_on_schedule_and_sensor_runs_of_a_built_warehouse():

@@ -47,14 +47,7 @@
             'm' || least(
                 (select max(month) from {{ this }}),
                 (select last_month from {{ ref('int_psa__calendar') }}),
-                (select min(month) from {{ ref('int_psa__client_month_tickets') }} where _source_loaded_at > {{ watermark }}),
-                (select min(month) from {{ ref('int_psa__agreement_month_labour') }} where _source_loaded_at > {{ watermark }}),
-                (select min(month) from {{ ref('int_rmm__client_month_health') }} where _source_loaded_at > {{ watermark }}),
-                (select min(month) from {{ ref('int_psa__client_month_csat') }} where _source_loaded_at > {{ watermark }}),
-                (
-                    select min(least(invoice_month, date_trunc('month', due_date)::date))
-                    from {{ ref('int_invoices_costed') }} where _loaded_at > {{ watermark }}
-                )
+                {{ first_client_month_loaded_since(watermark) }}
             )::text as rebuild_from,
             coalesce((select max(_loaded_at) from {{ ref('stg_psa__agreements') }}) > {{ watermark }}, true)
             or (select min(month) from {{ this }}) is distinct from (select first_month from {{ ref('int_psa__calendar') }})
@@ -64,6 +57,25 @@
                 as rebuild_all
     {%- endset -%}
     {{ return(month_from_plan(plan_query)) }}
+{%- endmacro %}
+
+{# The first month with a row of int_client_months' inputs loaded after `watermark` (null when none).
+   CSAT answers are read from their staging table, whose `_loaded_at` index finds the new ones
+   (int_psa__client_month_csat is a view that would aggregate every answer first). #}
+{% macro first_client_month_loaded_since(watermark) -%}
+    least(
+        (select min(month) from {{ ref('int_psa__client_month_tickets') }} where _source_loaded_at > {{ watermark }}),
+        (select min(month) from {{ ref('int_psa__agreement_month_labour') }} where _source_loaded_at > {{ watermark }}),
+        (select min(month) from {{ ref('int_rmm__client_month_health') }} where _source_loaded_at > {{ watermark }}),
+        (
+            select date_trunc('month', min(responded_at))::date
+            from {{ ref('stg_psa__csat_responses') }} where _loaded_at > {{ watermark }}
+        ),
+        (
+            select min(least(invoice_month, date_trunc('month', due_date)::date))
+            from {{ ref('int_invoices_costed') }} where _loaded_at > {{ watermark }}
+        )
+    )
 {%- endmacro %}
 
 {# The first month an incremental build of client_monthly_mrr recomputes, or none to recompute
@@ -85,18 +97,18 @@
     {{ return(month_from_plan(plan_query)) }}
 {%- endmacro %}
 
-{# This month model's watermark as SQL (its newest source load, less the lookback), or none when it
-   is built whole: a first or full build, or a table built before it carried `_source_loaded_at`
-   (rebuilt whole, which adds the column). #}
-{% macro month_model_watermark() -%}
+{# This month model's watermark as a SQL literal (its newest source load, less the lookback), or none
+   when it is built whole: a first or full build, an empty table, or a table built before it carried
+   `watermark_column` (rebuilt whole, which adds the column). A literal, read once, rather than a
+   subquery: the plan compares several tables with it, and the planner can use their indexes. #}
+{% macro month_model_watermark(watermark_column='_source_loaded_at') -%}
     {%- if not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if '_source_loaded_at' not in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- if watermark_column not in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return("(select max(_source_loaded_at) - interval '" ~ var("incremental_lookback_hours")
-              ~ " hours' from " ~ this ~ ")") }}
+    {{ return(last_build_watermark(watermark_column)) }}
 {%- endmacro %}
 
 {# Runs a rebuild plan (a first column 'm' || first month, a second "rebuild everything") and returns
@@ -112,9 +124,85 @@
 
 {# Before an incremental build of a month model: drop the months it is about to recompute (all of
    them when `rebuild_from` is none). #}
-{% macro delete_months_to_rebuild(rebuild_from) -%}
+{% macro delete_months_to_rebuild(rebuild_from, month_column='month') -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        {%- if rebuild_from %} where month >= '{{ rebuild_from }}'::date{% endif %}
+        {%- if rebuild_from %} where {{ month_column }} >= '{{ rebuild_from }}'::date{% endif %}
     {%- endif -%}
+{%- endmacro %}
+
+{# The last month of int_agreements_active_by_month: the month of the latest PSA activity (so the
+   current month is always reported), or of the latest agreement start or cancellation if later. #}
+{% macro agreement_months_end() -%}
+    date_trunc('month', greatest(
+        (
+            select max(greatest(start_date, coalesce(cancelled_date, start_date)))
+            from {{ ref('stg_psa__agreements') }}
+        ),
+        (select max(last_created_at)::date from {{ ref('int_psa__client_month_tickets') }})
+    ))
+{%- endmacro %}
+
+{# The first month an incremental build of int_agreements_active_by_month recomputes, or none to
+   recompute everything (a first build, or an agreement loaded since the last one). Otherwise only
+   the span's end can have moved: the months from the latest one it holds, or from the new end if
+   that is earlier, are recomputed. #}
+{% macro agreement_months_rebuild_from() -%}
+    {%- set watermark = month_model_watermark('_loaded_at') -%}
+    {%- if not watermark -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set plan_query -%}
+        select
+            'm' || least((select max(month) from {{ this }}), {{ agreement_months_end() }}::date)::text as rebuild_from,
+            coalesce((select max(_loaded_at) from {{ ref('stg_psa__agreements') }}) > {{ watermark }}, true)
+                as rebuild_all
+    {%- endset -%}
+    {{ return(month_from_plan(plan_query)) }}
+{%- endmacro %}
+
+{# The first snapshot month an incremental build of int_client_snapshots_labelled recomputes, or
+   none to recompute everything. The labels follow from the agreements, the managed months and the
+   calendar: with no agreement loaded since the last build (less the lookback), a snapshot can only
+   change when a moved "now" reveals its outcome, which is never earlier than the first snapshot
+   whose outcome was hidden, nor earlier than the horizon before the new as-of date (if "now" moved
+   back); the latest and new months are recomputed too. Everything is recomputed when the first
+   snapshot month would change. client_churn_features passes `with_client_months`: its windows read
+   int_client_months, so its months from the first one with new rows are recomputed too, and
+   everything when a client changes. #}
+{% macro churn_snapshots_rebuild_from(with_client_months=false) -%}
+    {%- set watermark = month_model_watermark() -%}
+    {%- if not watermark -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set plan_query -%}
+        select
+            'm' || least(
+                (select max(snapshot_month) from {{ this }}),
+                (select min(snapshot_month) from {{ this }} where not outcome_observable),
+                (
+                    select date_trunc('month', as_of_date - {{ var('churn_horizon_days') }})::date
+                    from {{ ref('int_psa__calendar') }}
+                )
+                {%- if with_client_months %},
+                {{ first_client_month_loaded_since(watermark) }}
+                {%- endif %}
+            )::text as rebuild_from,
+            coalesce((select max(_loaded_at) from {{ ref('stg_psa__agreements') }}) > {{ watermark }}, true)
+            {%- if with_client_months %}
+            or coalesce((select max(_loaded_at) from {{ ref('stg_psa__clients') }}) > {{ watermark }}, true)
+            or (select min(snapshot_month) from {{ this }})
+            is distinct from (select min(snapshot_month) from {{ ref('int_client_snapshots_labelled') }})
+            {%- else %}
+            or (select min(snapshot_month) from {{ this }}) is distinct from (
+                select min(active.month)
+                from {{ ref('int_agreements_active_by_month') }} as active
+                cross join {{ ref('int_psa__calendar') }} as calendar
+                where active.agreement_type = 'managed_services'
+                    and active.month between calendar.first_month and calendar.last_month
+            )
+            {%- endif %}
+                as rebuild_all
+    {%- endset -%}
+    {{ return(month_from_plan(plan_query)) }}
 {%- endmacro %}

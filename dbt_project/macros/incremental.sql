@@ -4,24 +4,27 @@
    The watermark is read first and written into the query as a literal, so the planner sees how few
    rows pass and reads them through the `_loaded_at` index instead of scanning the table. #}
 {% macro loaded_since_last_build(loaded_at_column='_loaded_at', watermark_column='_loaded_at') -%}
-    {%- if is_incremental() -%}
-        {%- set watermark_query -%}
-            -- a letter in front keeps the value a string when dbt reads it back
-            select 'w' || to_char(
-                max({{ watermark_column }}) at time zone 'UTC' - interval '{{ var("incremental_lookback_hours") }} hours',
-                'YYYY-MM-DD HH24:MI:SS.US'
-            ) as watermark
-            from {{ this }}
-        {%- endset -%}
-        {%- set watermark = run_query(watermark_query).columns[0].values()[0] -%}
-        {%- if watermark -%}
-            {{ loaded_at_column }} > '{{ watermark[1:] }}+00'::timestamptz
-        {%- else -%}
-            true
-        {%- endif -%}
+    {%- set watermark = last_build_watermark(watermark_column) if is_incremental() else none -%}
+    {%- if watermark -%}
+        {{ loaded_at_column }} > {{ watermark }}
     {%- else -%}
         true
     {%- endif -%}
+{%- endmacro %}
+
+{# The newest `watermark_column` of this model's table less the lookback, as a timestamptz literal,
+   or none when the table is empty. #}
+{% macro last_build_watermark(watermark_column) -%}
+    {%- set watermark_query -%}
+        -- a letter in front keeps the value a string when dbt reads it back
+        select 'w' || to_char(
+            max({{ watermark_column }}) at time zone 'UTC' - interval '{{ var("incremental_lookback_hours") }} hours',
+            'YYYY-MM-DD HH24:MI:SS.US'
+        ) as watermark
+        from {{ this }}
+    {%- endset -%}
+    {%- set watermark = run_query(watermark_query).columns[0].values()[0] -%}
+    {{ return("'" ~ watermark[1:] ~ "+00'::timestamptz" if watermark else none) }}
 {%- endmacro %}
 
 {# Config shared by the incremental staging tables of large facts: replace by the natural key,
@@ -53,9 +56,23 @@
 {%- endmacro %}
 
 {# A BRIN index on a raw table's `_loaded_at`: raw tables are append-only, so load time follows the
-   physical order and a tiny block-range index finds the newest rows. #}
+   physical order and a tiny block-range index finds the newest rows. The planner only takes it when
+   it knows the column: a raw table nothing has analyzed yet (freshly loaded, autovacuum not yet
+   round) gets its `_loaded_at` statistics, else the next build estimates a third of the table as
+   new and reads all of it. #}
 {% macro raw_loaded_at_index(relation) -%}
-    create index if not exists {{ relation.identifier }}__loaded_at_brin on {{ relation }} using brin (_loaded_at)
+    create index if not exists {{ relation.identifier }}__loaded_at_brin on {{ relation }} using brin (_loaded_at);
+    do $$
+    begin
+        if not exists (
+            select from pg_stats
+            where schemaname = '{{ relation.schema }}' and tablename = '{{ relation.identifier }}'
+                and attname = '_loaded_at'
+        ) then
+            analyze {{ relation }} (_loaded_at);
+        end if;
+    end
+    $$
 {%- endmacro %}
 
 {# Planner statistics for a table built from scratch (a table model, the first build or a full
@@ -77,4 +94,34 @@
         end
         $$
     {%- endif -%}
+{%- endmacro %}
+
+{# Before an incremental build of stg_focus__costs: drop the billing periods delivered since its last
+   build, which the new rows replace whole. The periods are read first and written in as literals,
+   so the delete finds their rows through the (provider, period) index; joined to the new rows, the
+   planner scans the whole table instead. #}
+{% macro delete_delivered_billing_periods(raw_relation) -%}
+    {%- if is_incremental() -%}
+        {%- set periods_query -%}
+            select distinct
+                provider_name,
+                billing_period_start::text
+            from {{ raw_relation }}
+            where {{ loaded_since_last_build() }}
+        {%- endset -%}
+        {%- set periods = run_query(periods_query).rows -%}
+        {%- if periods -%}
+            delete from {{ this }}
+            where (provider_name, billing_period_start) in (
+                {%- for provider, start in periods %}
+                ({{ sql_text_literal(provider) }}, {{ sql_text_literal(start) }}){{ "," if not loop.last }}
+                {%- endfor %}
+            )
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{# A value read back from the database as an SQL literal (null stays null, matching nothing). #}
+{% macro sql_text_literal(value) -%}
+    {{ "null" if value is none else "'" ~ (value | string | replace("'", "''")) ~ "'" }}
 {%- endmacro %}

@@ -10,7 +10,7 @@
 -- Ratios and growth are computed in the marts, from these additive sums.
 -- Incremental by month: every client's months from the first one with new rows are recomputed
 -- (macros/client_months.sql says when everything is), which reads the agreements too:
--- depends_on: {{ ref('stg_psa__agreements') }}
+-- depends_on: {{ ref('stg_psa__agreements') }} {{ ref('stg_psa__csat_responses') }}
 {%- set rebuild_from = client_months_rebuild_from() %}
 {%- set since = "'" ~ rebuild_from ~ "'::date" if rebuild_from else none %}
 with calendar as (

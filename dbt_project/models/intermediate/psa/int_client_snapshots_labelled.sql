@@ -1,13 +1,29 @@
-{{ config(materialized='table') }}
 -- One snapshot per client and month end at which it had a running managed-services agreement, with
 -- the churn label: did the client cancel all its managed agreements within the horizon after it?
 -- The outcome is observable once the horizon has passed (or the client has already left).
+-- Incremental by month: with no agreement loaded since the last build, only the snapshots whose
+-- outcome a later "now" can reveal, and the latest and new months, are recomputed; a changed
+-- agreement recomputes everything (macros/client_months.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_months_to_rebuild(churn_snapshots_rebuild_from(), 'snapshot_month') }}",
+    indexes=[{'columns': ['client_id', 'snapshot_month'], 'unique': true}, {'columns': ['snapshot_month']}]
+) }}
+-- depends_on: {{ ref('stg_psa__agreements') }}
+{%- set rebuild_from = churn_snapshots_rebuild_from() %}
 with managed as (
-    select distinct
+    select
         client_id,
-        month
+        month,
+        max(_loaded_at) as _loaded_at
     from {{ ref('int_agreements_active_by_month') }}
     where agreement_type = 'managed_services'
+    {%- if rebuild_from %}
+        and month >= '{{ rebuild_from }}'::date
+    {%- endif %}
+    group by 1, 2
 )
 
 select
@@ -22,7 +38,10 @@ select
         false
     ) as churns_within_90d,
     (managed.month + interval '1 month - 1 day')::date + {{ var('churn_horizon_days') }} <= calendar.as_of_date
-    or coalesce(churned.churn_date <= calendar.as_of_date, false) as outcome_observable
+    or coalesce(churned.churn_date <= calendar.as_of_date, false) as outcome_observable,
+    -- the newest load of the client's managed agreements running then: the next incremental build's
+    -- watermark
+    managed._loaded_at as _source_loaded_at
 from managed
 cross join {{ ref('int_psa__calendar') }} as calendar
 left join {{ ref('int_clients_churned') }} as churned

@@ -2,12 +2,32 @@
 -- only what was known at that month end, and whether it then left within the churn horizon.
 -- Trailing windows are the snapshot month and the two before it (3m), and the three before those
 -- (prior 3m) for trends. Train only on rows whose outcome is observable.
+-- Incremental by month: the snapshots int_client_snapshots_labelled would recompute, and those
+-- from the first month of int_client_months with new rows (a window reads no later month), are
+-- recomputed; a changed agreement or client recomputes everything (macros/client_months.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_months_to_rebuild(churn_snapshots_rebuild_from(with_client_months=true), 'snapshot_month') }}",
+    indexes=[{'columns': ['client_id', 'snapshot_month'], 'unique': true}, {'columns': ['snapshot_month']}]
+) }}
+-- depends_on: {{ ref('int_psa__calendar') }} {{ ref('int_psa__client_month_tickets') }}
+-- depends_on: {{ ref('int_psa__agreement_month_labour') }} {{ ref('int_rmm__client_month_health') }}
+-- depends_on: {{ ref('stg_psa__csat_responses') }} {{ ref('int_invoices_costed') }} {{ ref('stg_psa__agreements') }}
+{%- set rebuild_from = churn_snapshots_rebuild_from(with_client_months=true) %}
 with snapshots as (
     select * from {{ ref('int_client_snapshots_labelled') }}
+    {%- if rebuild_from %}
+    where snapshot_month >= '{{ rebuild_from }}'::date
+    {%- endif %}
 ),
 
 months as (
     select * from {{ ref('int_client_months') }}
+    {%- if rebuild_from %}
+    where month > '{{ rebuild_from }}'::date - interval '6 months'
+    {%- endif %}
 ),
 
 windows as (
@@ -34,7 +54,8 @@ windows as (
             as invoices_due_3m,
         sum(months.invoices_paid_late) filter (where months.month > snapshots.snapshot_month - interval '3 months')
             as late_payments_3m,
-        max(months.mrr) filter (where months.month = snapshots.snapshot_month - interval '3 months') as mrr_3m_ago
+        max(months.mrr) filter (where months.month = snapshots.snapshot_month - interval '3 months') as mrr_3m_ago,
+        max(months._source_loaded_at) as _source_loaded_at
     from snapshots
     inner join months
         on snapshots.client_id = months.client_id
@@ -73,7 +94,9 @@ select
     coalesce(windows.late_payments_3m, 0)::integer as late_payments_3m,
     current_month.avg_patch_compliance_pct,
     snapshots.churns_within_90d,
-    snapshots.outcome_observable
+    snapshots.outcome_observable,
+    -- the newest load behind the row: the next incremental build's watermark
+    greatest(snapshots._source_loaded_at, windows._source_loaded_at, clients._loaded_at) as _source_loaded_at
 from snapshots
 inner join {{ ref('stg_psa__clients') }} as clients
     on snapshots.client_id = clients.client_id

@@ -14,7 +14,7 @@
 ) }}
 -- depends_on: {{ ref('int_psa__calendar') }} {{ ref('int_psa__client_month_tickets') }}
 -- depends_on: {{ ref('int_psa__agreement_month_labour') }} {{ ref('int_rmm__client_month_health') }}
--- depends_on: {{ ref('int_psa__client_month_csat') }} {{ ref('int_invoices_costed') }} {{ ref('stg_psa__agreements') }}
+-- depends_on: {{ ref('stg_psa__csat_responses') }} {{ ref('int_invoices_costed') }} {{ ref('stg_psa__agreements') }}
 {%- set rebuild_from = client_months_rebuild_from([ref('stg_psa__clients')]) %}
 with months as (
     select * from {{ ref('int_client_months') }}
