@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -79,13 +81,21 @@ def deliver(store, frames: dict[str, pd.DataFrame], work: Path, suffix: str) -> 
 
 
 def timed_build(scheduled: bool, url: str, target: Path) -> float:
-    """Time the build Dagster runs (orchestration/defs/dbt.py): the full build, or the scheduled
-    one. dbt is imported first, as the Dagster code location imports it when it loads."""
+    """Time the build Dagster runs (orchestration/defs/dbt.py), the full or the scheduled one, in a
+    fresh process as a run worker does: dbt is imported before the step starts, with the code location."""
+    result = subprocess.run([sys.executable, "-m", "bench.dbt_bench", "--time-build",
+                             "scheduled" if scheduled else "full", url, str(target)],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"the timed dbt build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def _time_build(kind: str, url: str, target: str) -> float:
     from orchestration.warehouse_build import WarehouseBuild
 
-    build = WarehouseBuild(database_url=url, run_id=f"bench-{'scheduled' if scheduled else 'full'}-build",
-                           scheduled=scheduled, target_path=target, selection_args=SELECTION,
-                           global_args=[*VARS, "--quiet"])
+    build = WarehouseBuild(database_url=url, run_id=f"bench-{kind}-build", scheduled=kind == "scheduled",
+                           target_path=Path(target), selection_args=SELECTION, global_args=[*VARS, "--quiet"])
     started = time.perf_counter()
     for _ in build.stream():
         pass
@@ -152,4 +162,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--time-build"]:
+        print(_time_build(*sys.argv[2:5]))
+    else:
+        main()

@@ -38,7 +38,8 @@ class DbtProjectSession:
     def __init__(self, project_dir: Path, target_path: Path, global_args: Sequence[str] = ()):
         self.project_args = _project_args(project_dir, target_path)
         self.global_args = list(global_args)
-        result = dbtRunner().invoke(["parse", "--quiet", *self.global_args, *self.project_args])
+        # The build writes the manifest with its results; writing it here too costs half the parse.
+        result = dbtRunner().invoke(["parse", "--quiet", "--no-write-json", *self.global_args, *self.project_args])
         if not result.success:
             raise DbtBuildFailed(f"dbt could not parse the project: {result.exception}")
         self.manifest: Manifest = result.result
