@@ -1,10 +1,12 @@
-{# Config of an incremental model with one row per client and month, replaced whole when it changes. #}
+{# Config of an incremental model with one row per client and month, replaced whole when it changes.
+   `_source_loaded_at` is indexed for the month plans, which look up the rows loaded since a watermark
+   (as every month model's `_source_loaded_at` is, for its own watermark). #}
 {% macro client_month_incremental_config() -%}
     {{ config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['client_id', 'month'],
-        indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
+        indexes=[{'columns': ['client_id', 'month'], 'unique': true}, {'columns': ['_source_loaded_at']}]
     ) }}
 {%- endmacro %}
 

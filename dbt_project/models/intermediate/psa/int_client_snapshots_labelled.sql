@@ -9,7 +9,11 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{{ delete_months_to_rebuild(churn_snapshots_rebuild_from(), 'snapshot_month') }}",
-    indexes=[{'columns': ['client_id', 'snapshot_month'], 'unique': true}, {'columns': ['snapshot_month']}]
+    indexes=[
+        {'columns': ['client_id', 'snapshot_month'], 'unique': true},
+        {'columns': ['snapshot_month']},
+        {'columns': ['_source_loaded_at']},
+    ]
 ) }}
 -- depends_on: {{ ref('stg_psa__agreements') }}
 {%- set rebuild_from = churn_snapshots_rebuild_from() %}

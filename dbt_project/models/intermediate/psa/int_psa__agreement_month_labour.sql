@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='labour_key',
-    indexes=[{'columns': ['labour_key'], 'unique': true}]
+    indexes=[{'columns': ['labour_key'], 'unique': true}, {'columns': ['_source_loaded_at']}]
 ) }}
 -- Technician hours and their cost per client, agreement and month of work. Time booked without an
 -- agreement keeps an empty agreement_id. Incremental: only the groups with new time are recomputed.

@@ -10,7 +10,11 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{{ delete_months_to_rebuild(client_months_rebuild_from([ref('stg_psa__clients')])) }}",
-    indexes=[{'columns': ['client_id', 'month'], 'unique': true}, {'columns': ['month']}]
+    indexes=[
+        {'columns': ['client_id', 'month'], 'unique': true},
+        {'columns': ['month']},
+        {'columns': ['_source_loaded_at']},
+    ]
 ) }}
 -- depends_on: {{ ref('int_psa__calendar') }} {{ ref('int_psa__client_month_tickets') }}
 -- depends_on: {{ ref('int_psa__agreement_month_labour') }} {{ ref('int_rmm__client_month_health') }}

@@ -6,7 +6,7 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{{ delete_months_to_rebuild(client_mrr_rebuild_from()) }}",
-    indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
+    indexes=[{'columns': ['client_id', 'month'], 'unique': true}, {'columns': ['_source_loaded_at']}]
 ) }}
 -- depends_on: {{ ref('stg_psa__agreements') }}
 {%- set rebuild_from = client_mrr_rebuild_from() %}
