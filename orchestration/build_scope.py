@@ -90,19 +90,25 @@ def record_build(conn, run_id: str, fingerprint: str, snapshot: Mapping[str, dat
 
 
 def _key_columns(test: Mapping) -> tuple[str, ...] | None:
-    """The columns a not_null, unique or unique_combination test is about; None for other tests."""
+    """The columns a not_null, unique, unique_combination or accepted_values test is about; None for other tests."""
     meta = test.get("test_metadata") or {}
     kwargs = meta.get("kwargs") or {}
-    if meta.get("name") in ("not_null", "unique"):
+    if meta.get("name") in ("not_null", "unique", "accepted_values"):
         return (kwargs["column_name"],)
     if meta.get("name") == "unique_combination":
         return tuple(sorted(kwargs["columns"]))
     return None
 
 
+def tested_check_name(test_unique_id: str) -> str:
+    """The CHECK constraint standing for an accepted_values test (macro tested_check_name)."""
+    return "accepted_" + hashlib.md5(test_unique_id.encode()).hexdigest()[:20]
+
+
 def tests_the_database_guarantees(conn, graph: Mapping, test_ids: Iterable[str]) -> set[str]:
-    """The not_null, unique and unique_combination tests whose table holds the matching NOT NULL
-    column or unique index (dbt_project/macros/tested_constraints.sql): they cannot fail, whatever
+    """The not_null, unique, unique_combination and accepted_values tests whose table holds the
+    matching NOT NULL column, unique index or CHECK (dbt_project/macros/tested_constraints.sql):
+    they cannot fail, whatever
     their severity or row filter, so a scheduled build leaves them out. Read from the catalog, so a
     table built without the constraint is still tested."""
     nodes = graph["nodes"]
@@ -115,13 +121,15 @@ def tests_the_database_guarantees(conn, graph: Mapping, test_ids: Iterable[str])
     if not candidates:
         return set()
     relations = sorted({(schema, table) for schema, table, _, _ in candidates.values()})
+    # the tables, as two arrays for `(schema, table) in (select * from unnest(...))`
+    tables = ([schema for schema, _ in relations], [table for _, table in relations])
     not_null = set(conn.execute("""
         select n.nspname, c.relname, a.attname
         from pg_attribute as a
         join pg_class as c on c.oid = a.attrelid
         join pg_namespace as n on n.oid = c.relnamespace
         where a.attnotnull and a.attnum > 0 and (n.nspname, c.relname) in (select * from unnest(%s::text[], %s::text[]))
-        """, ([s for s, _ in relations], [t for _, t in relations])).fetchall())
+        """, tables).fetchall())
     unique = {(schema, table, tuple(columns)) for schema, table, columns in conn.execute("""
         select n.nspname, c.relname, array(
             select a.attname::text from pg_attribute as a
@@ -132,10 +140,19 @@ def tests_the_database_guarantees(conn, graph: Mapping, test_ids: Iterable[str])
         join pg_namespace as n on n.oid = c.relnamespace
         where i.indisunique and i.indpred is null and i.indexprs is null
             and (n.nspname, c.relname) in (select * from unnest(%s::text[], %s::text[]))
-        """, ([s for s, _ in relations], [t for _, t in relations])).fetchall()}
+        """, tables).fetchall()}
+    checks = set(conn.execute("""
+        select n.nspname, c.relname, k.conname
+        from pg_constraint as k
+        join pg_class as c on c.oid = k.conrelid
+        join pg_namespace as n on n.oid = c.relnamespace
+        where k.contype = 'c' and k.convalidated
+            and (n.nspname, c.relname) in (select * from unnest(%s::text[], %s::text[]))
+        """, tables).fetchall())
     return {uid for uid, (schema, table, kind, columns) in candidates.items()
             if (kind == "not_null" and (schema, table, columns[0]) in not_null)
-            or (kind != "not_null" and (schema, table, columns) in unique)}
+            or (kind in ("unique", "unique_combination") and (schema, table, columns) in unique)
+            or (kind == "accepted_values" and (schema, table, tested_check_name(uid)) in checks)}
 
 
 def nodes_in_scope(manifest: Mapping, changed_raw_sources: Iterable[str]) -> set[str]:

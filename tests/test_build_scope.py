@@ -55,7 +55,8 @@ def _table_oid(url: str, table: str) -> int:
 
 
 def _assert_key_tests_are_constraints(url: str) -> None:
-    """Every not_null and unique test of a table is a NOT NULL column or a unique index in the warehouse."""
+    """Every not_null, unique and accepted_values test of a table is a NOT NULL column, a unique index
+    or a CHECK in the warehouse."""
     from orchestration.build_scope import tests_the_database_guarantees
     from orchestration.dbt_project import dbt_project
     from orchestration.warehouse import libpq_url
@@ -66,14 +67,19 @@ def _assert_key_tests_are_constraints(url: str) -> None:
     nodes = manifest["nodes"]
     key_tests = {uid for uid, node in nodes.items()
                  if node["resource_type"] == "test" and "reporting" not in node["original_file_path"]
-                 and (node.get("test_metadata") or {}).get("name") in ("not_null", "unique", "unique_combination")
+                 and (node.get("test_metadata") or {}).get("name") in ("not_null", "unique", "unique_combination",
+                                                                       "accepted_values")
                  and nodes[node["attached_node"]]["config"]["materialized"] in ("table", "incremental")}
-    assert len(key_tests) > 50
+    assert len(key_tests) > 60
     with psycopg.connect(libpq_url(url)) as conn:
         assert tests_the_database_guarantees(conn, manifest, key_tests) == key_tests
         # and PostgreSQL holds the tables to them
         with pytest.raises(psycopg.errors.NotNullViolation, match='column "client_id" of relation "clients"'):
             conn.execute("update marts.clients set client_id = null where client_id = (select min(client_id) from marts.clients)")
+        conn.rollback()
+        conn.rollback()
+        with pytest.raises(psycopg.errors.CheckViolation, match='relation "clients"'):
+            conn.execute("update marts.clients set segment = 'Galactic'")
         conn.rollback()
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute("insert into marts.client_monthly_mrr select * from marts.client_monthly_mrr limit 1")
@@ -132,10 +138,10 @@ def test_scheduled_build_rebuilds_only_downstream_of_new_loads(tmp_path):
             assert not {"model.pulseops.employees", "model.pulseops.stg_hr__employees",
                         "model.pulseops.subscription_utilisation", "seed.pulseops.budgets"} & built
             assert not any(uid.startswith("unit_test.") for uid in built)
-            # key tests the database enforces cannot fail and are left out; the others still run
+            # tests the database enforces cannot fail and are left out; the others still run
             assert not {"test.pulseops.not_null_clients_client_id.4666db7cc4",
-                        "test.pulseops.unique_clients_client_id.135dfeaa10"} & built
-            assert "test.pulseops.accepted_values_clients_segment__SMB__Mid_Market__Enterprise.76f424ee37" in built
+                        "test.pulseops.unique_clients_client_id.135dfeaa10",
+                        "test.pulseops.accepted_values_clients_segment__SMB__Mid_Market__Enterprise.76f424ee37"} & built
             # the new ticket reached the mart; the HR mart was left as it was
             assert scalar(url, "select tickets_opened from marts.client_monthly where client_id = %s and month = %s",
                           (client_id, month)) == tickets_before + 1
