@@ -46,19 +46,38 @@ class PipelineRun:
         return ObjectStoreResource().store()
 
 
-def fill_with_demo_data(run: PipelineRun, job: str = "pulseops_job") -> PipelineRun:
+def fill_with_demo_data(run: PipelineRun, job: str = "pulseops_job", scale: str = SCALE) -> PipelineRun:
     from ingestion.demo import SCALES, generate, write_to_landing
     from orchestration.pipeline import failure_summary, run_job
     from orchestration.settings import Settings
     from orchestration.warehouse import resolve_database_url
 
     with run.activate():
-        run.landing, run.truth = generate(SCALES[SCALE], AS_OF)
-        write_to_landing(run.store(), SCALE, AS_OF)
+        run.landing, run.truth = generate(SCALES[scale], AS_OF)
+        write_to_landing(run.store(), scale, AS_OF)
         result = run_job(job)
         assert result.success, failure_summary(result)
         run.database_url = resolve_database_url(Settings.from_env())
     return run
+
+
+@contextmanager
+def ingested_demo_warehouse(name: str, state: Path, scale: str):
+    """A throwaway database on the external server holding a demo dataset as the ingest job loads it,
+    with the analyst role dbt grants to; active while in use. For tests that run dbt themselves."""
+    import psycopg
+
+    from orchestration.analyst_role import ensure_analyst_role
+    from orchestration.settings import Settings, read_or_create_secret
+    from orchestration.warehouse import libpq_url
+
+    with throwaway_database() as url:
+        run = fill_with_demo_data(PipelineRun(name, {"PULSEOPS_HOME": str(state), "DATABASE_URL": url}),
+                                  job="ingest_job", scale=scale)
+        with run.activate():
+            with psycopg.connect(libpq_url(url)) as conn:
+                ensure_analyst_role(conn, read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0])
+            yield run
 
 
 @pytest.fixture(scope="session")

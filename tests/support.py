@@ -104,3 +104,14 @@ def make_bucket(endpoint: str, name: str):
                           aws_secret_access_key="testing", region_name="us-east-1")
     client.create_bucket(Bucket=name)
     return client
+
+
+def build_warehouse(url: str, target: Path, run_id: str, scheduled: bool, global_args=()) -> list[dict]:
+    """The dbt build Dagster runs, the full or the scheduled one, with the reporting models left out
+    (they wait for the ML scores); the result event of every node it ran."""
+    from orchestration.warehouse_build import WarehouseBuild
+
+    build = WarehouseBuild(database_url=url, run_id=run_id, scheduled=scheduled, target_path=target,
+                           selection_args=["--exclude", "path:models/reporting"],
+                           global_args=["--quiet", *global_args])
+    return list(build.stream())

@@ -9,11 +9,10 @@ import json
 import pandas as pd
 import pytest
 
-from tests.conftest import AS_OF, PipelineRun
-from tests.support import query, scalar, throwaway_database
+from tests.conftest import AS_OF, ingested_demo_warehouse
+from tests.support import build_warehouse, query, scalar
 
 SCALE = "XS"
-NOT_REPORTING = ["--exclude", "path:models/reporting"]
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +41,8 @@ def test_scope_follows_the_changed_sources_downstream(manifest):
 
 
 def _build(url, tmp_path, run_id: str, scheduled: bool) -> list[str]:
-    from orchestration.warehouse_build import WarehouseBuild
-
-    build = WarehouseBuild(database_url=url, run_id=run_id, scheduled=scheduled, target_path=tmp_path / "target",
-                           selection_args=NOT_REPORTING, global_args=["--quiet"])
-    return [event["data"]["node_info"]["unique_id"] for event in build.stream()]
+    return [event["data"]["node_info"]["unique_id"]
+            for event in build_warehouse(url, tmp_path / "target", run_id, scheduled)]
 
 
 def _table_oid(url: str, table: str) -> int:
@@ -87,74 +83,64 @@ def _assert_key_tests_are_constraints(url: str) -> None:
 
 def test_scheduled_build_rebuilds_only_downstream_of_new_loads(tmp_path):
     from ingestion.contracts import BY_NAME
-    from ingestion.demo import SCALES, generate, write_to_landing
     from ingestion.demo.landing import write_csv
     from orchestration import build_scope
-    from orchestration.analyst_role import ensure_analyst_role
     from orchestration.dbt_project import DBT_PROJECT_DIR
     from orchestration.pipeline import failure_summary, run_job
-    from orchestration.settings import Settings, read_or_create_secret
     from orchestration.warehouse import libpq_url
 
-    with throwaway_database() as url:
-        run = PipelineRun("scope", {"PULSEOPS_HOME": str(tmp_path / "state"), "DATABASE_URL": url})
-        with run.activate():
-            import psycopg
+    with ingested_demo_warehouse("scope", tmp_path / "state", SCALE) as run:
+        import psycopg
 
-            with psycopg.connect(libpq_url(url)) as conn:
-                ensure_analyst_role(conn, read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0])
-            landing, _ = generate(SCALES[SCALE], AS_OF)
-            write_to_landing(run.store(), SCALE, AS_OF)
-            result = run_job("ingest_job")
-            assert result.success, failure_summary(result)
-            full = _build(url, tmp_path, "run-full", scheduled=False)
-            assert "model.pulseops.employees" in full and "seed.pulseops.budgets" in full
-            assert {"test.pulseops.not_null_clients_client_id.4666db7cc4",
-                    "test.pulseops.unique_clients_client_id.135dfeaa10"} <= set(full)
-            _assert_key_tests_are_constraints(url)
+        url, landing = run.database_url, run.landing
+        full = _build(url, tmp_path, "run-full", scheduled=False)
+        assert "model.pulseops.employees" in full and "seed.pulseops.budgets" in full
+        assert {"test.pulseops.not_null_clients_client_id.4666db7cc4",
+                "test.pulseops.unique_clients_client_id.135dfeaa10"} <= set(full)
+        _assert_key_tests_are_constraints(url)
 
-            # nothing loaded since: the scheduled build has nothing to do
-            assert _build(url, tmp_path, "run-idle", scheduled=True) == []
+        # nothing loaded since: the scheduled build has nothing to do
+        assert _build(url, tmp_path, "run-idle", scheduled=True) == []
 
-            # one new ticket arrives
-            tickets = landing["psa/tickets"]
-            client_id = tickets["client_id"].iloc[-1]
-            new_ticket = tickets.tail(1).assign(ticket_id="T8888888", created_at=pd.Timestamp(AS_OF) + pd.Timedelta(hours=9),
-                                                first_response_at=pd.NaT, resolved_at=pd.NaT, sla_resolution_met=None)
-            path = tmp_path / "tickets_new.csv"
-            write_csv(new_ticket.reset_index(drop=True), BY_NAME["psa__tickets"], path)
-            run.store().put_file(path, f"landing/psa/tickets/{path.name}")
-            result = run_job("ingest_job")
-            assert result.success, failure_summary(result)
-            month = pd.Timestamp(AS_OF).to_period("M").start_time.date()
-            tickets_before = scalar(url, "select tickets_opened from marts.client_monthly "
-                                         "where client_id = %s and month = %s", (client_id, month))
-            employees_oid = _table_oid(url, "marts.employees")
+        # one new ticket arrives
+        tickets = landing["psa/tickets"]
+        client_id = tickets["client_id"].iloc[-1]
+        new_ticket = tickets.tail(1).assign(ticket_id="T8888888", created_at=pd.Timestamp(AS_OF) + pd.Timedelta(hours=9),
+                                            first_response_at=pd.NaT, resolved_at=pd.NaT, sla_resolution_met=None)
+        path = tmp_path / "tickets_new.csv"
+        write_csv(new_ticket.reset_index(drop=True), BY_NAME["psa__tickets"], path)
+        run.store().put_file(path, f"landing/psa/tickets/{path.name}")
+        result = run_job("ingest_job")
+        assert result.success, failure_summary(result)
+        month = pd.Timestamp(AS_OF).to_period("M").start_time.date()
+        tickets_before = scalar(url, "select tickets_opened from marts.client_monthly "
+                                     "where client_id = %s and month = %s", (client_id, month))
+        employees_oid = _table_oid(url, "marts.employees")
 
-            built = set(_build(url, tmp_path, "run-tickets", scheduled=True))
-            assert {"model.pulseops.stg_psa__tickets", "model.pulseops.client_monthly",
-                    "model.pulseops.clients"} <= built
-            assert any(uid.startswith("test.pulseops.relationships_stg_psa__time_entries_ticket_id") for uid in built)
-            assert not {"model.pulseops.employees", "model.pulseops.stg_hr__employees",
-                        "model.pulseops.subscription_utilisation", "seed.pulseops.budgets"} & built
-            assert not any(uid.startswith("unit_test.") for uid in built)
-            # tests the database enforces cannot fail and are left out; the others still run
-            assert not {"test.pulseops.not_null_clients_client_id.4666db7cc4",
-                        "test.pulseops.unique_clients_client_id.135dfeaa10",
-                        "test.pulseops.accepted_values_clients_segment__SMB__Mid_Market__Enterprise.76f424ee37"} & built
-            # the new ticket reached the mart; the HR mart was left as it was
-            assert scalar(url, "select tickets_opened from marts.client_monthly where client_id = %s and month = %s",
-                          (client_id, month)) == tickets_before + 1
-            assert _table_oid(url, "marts.employees") == employees_oid
+        built = set(_build(url, tmp_path, "run-tickets", scheduled=True))
+        assert {"model.pulseops.stg_psa__tickets", "model.pulseops.client_monthly",
+                "model.pulseops.clients"} <= built
+        assert any(uid.startswith("test.pulseops.relationships_stg_psa__time_entries_ticket_id") for uid in built)
+        assert not {"model.pulseops.employees", "model.pulseops.stg_hr__employees",
+                    "model.pulseops.subscription_utilisation", "seed.pulseops.budgets"} & built
+        assert not any(uid.startswith("unit_test.") for uid in built)
+        # tests the database enforces cannot fail and are left out; the others still run
+        assert not {"test.pulseops.not_null_clients_client_id.4666db7cc4",
+                    "test.pulseops.unique_clients_client_id.135dfeaa10",
+                    "test.pulseops.accepted_values_clients_segment__SMB__Mid_Market__Enterprise.76f424ee37"} & built
+        # the new ticket reached the mart; the HR mart was left as it was
+        assert scalar(url, "select tickets_opened from marts.client_monthly where client_id = %s and month = %s",
+                      (client_id, month)) == tickets_before + 1
+        assert _table_oid(url, "marts.employees") == employees_oid
 
-            with psycopg.connect(libpq_url(url)) as conn:
-                snapshot = build_scope.ledger_snapshot(conn)
-                fingerprint = build_scope.project_fingerprint(DBT_PROJECT_DIR)
-                # a later step of the same run (the reporting models, after the ML scores) sees what
-                # its first step saw; the next run sees nothing new
-                assert build_scope.sources_loaded_since_last_build(conn, "run-tickets", fingerprint, snapshot) \
-                    == {"psa__tickets"}
-                assert build_scope.sources_loaded_since_last_build(conn, "run-next", fingerprint, snapshot) == set()
-                # a changed project: no build of it is on record, everything is built
-                assert build_scope.sources_loaded_since_last_build(conn, "run-next", "another", snapshot) is None
-            assert query(url, "select count(*) from staging.stg_psa__tickets where ticket_id = 'T8888888'") == [(1,)]
+        with psycopg.connect(libpq_url(url)) as conn:
+            snapshot = build_scope.ledger_snapshot(conn)
+            fingerprint = build_scope.project_fingerprint(DBT_PROJECT_DIR)
+            # a later step of the same run (the reporting models, after the ML scores) sees what
+            # its first step saw; the next run sees nothing new
+            assert build_scope.sources_loaded_since_last_build(conn, "run-tickets", fingerprint, snapshot) \
+                == {"psa__tickets"}
+            assert build_scope.sources_loaded_since_last_build(conn, "run-next", fingerprint, snapshot) == set()
+            # a changed project: no build of it is on record, everything is built
+            assert build_scope.sources_loaded_since_last_build(conn, "run-next", "another", snapshot) is None
+        assert query(url, "select count(*) from staging.stg_psa__tickets where ticket_id = 'T8888888'") == [(1,)]

@@ -1,6 +1,7 @@
 """Incremental builds give the same warehouse as a full refresh: build, deliver a new day's files
 (with late rows for old days, corrected re-deliveries of old rows and a re-delivered FOCUS billing
-period), run the scheduled build, then compare every table with a --full-refresh build, both ways,
+period), run the scheduled build as Dagster runs it (only what lies downstream of the sources loaded
+since the last build), then compare every table with a --full-refresh build, both ways,
 duplicates included; and a re-delivered FOCUS file replaces its billing period's money. Then the
 same after time alone passes (a ticket months later; the months it cannot change are left in place)
 and after an agreement is cancelled."""
@@ -11,8 +12,8 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from tests.conftest import AS_OF, PipelineRun
-from tests.support import query, scalar, throwaway_database
+from tests.conftest import AS_OF, ingested_demo_warehouse
+from tests.support import build_warehouse, query, scalar
 
 SCALE = "XS"
 SCHEMAS = ("staging", "intermediate", "marts")
@@ -132,125 +133,111 @@ def row_locations(url: str, table: str, month_column: str, before: date) -> set[
     return {row[0] for row in query(url, f"select ctid::text from {table} where {month_column} < %s", (before,))}
 
 
+def _scheduled_build(url: str, tmp_path, run_id: str) -> list[dict]:
+    """The scheduled build, as Dagster runs it: the models downstream of the sources loaded since the
+    last build. A lookback of zero: only the rows loaded since the last build are read, as when the
+    previous build ran longer ago than the lookback window."""
+    events = build_warehouse(url, tmp_path / "target", run_id, scheduled=True,
+                             global_args=["--vars", "{incremental_lookback_hours: 0}"])
+    built_incrementally = {event["data"]["node_info"]["node_name"] for event in events
+                           if event["data"]["node_info"]["materialized"] == "incremental"}
+    # the month models too: recomputed from the first month with new rows, compared below
+    month_models = {name.split(".")[1] for name in MONTH_MODELS}
+    assert month_models <= built_incrementally, month_models - built_incrementally
+    # unit tests are for CI, not the schedule
+    assert not any(event["data"]["node_info"]["unique_id"].startswith("unit_test.") for event in events)
+    return events
+
+
 def test_incremental_build_equals_full_refresh(tmp_path):
-    from ingestion.demo import SCALES, generate, write_to_landing
-    from orchestration.analyst_role import ensure_analyst_role
     from orchestration.dbt_cli import build_command, run_dbt
     from orchestration.pipeline import failure_summary, run_job
-    from orchestration.settings import Settings, read_or_create_secret
-    from orchestration.warehouse import libpq_url
 
     full_args, full_env = build_command(scheduled=False)
-    scheduled_args, scheduled_env = build_command(scheduled=True)
-    build = [*full_args, "--exclude", "path:models/reporting"]
-    with throwaway_database() as url:
-        run = PipelineRun("incremental", {"PULSEOPS_HOME": str(tmp_path / "state"), "DATABASE_URL": url})
-        with run.activate():
-            import psycopg
+    with ingested_demo_warehouse("incremental", tmp_path / "state", SCALE) as run:
+        url, landing = run.database_url, run.landing
+        build_warehouse(url, tmp_path / "target", "first-build", scheduled=False)
+        usage_rows = scalar(url, "select count(*) from staging.stg_saas__daily_usage")
 
-            with psycopg.connect(libpq_url(url)) as conn:
-                ensure_analyst_role(conn, read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0])
-            landing, _ = generate(SCALES[SCALE], AS_OF)
-            write_to_landing(run.store(), SCALE, AS_OF)
-            result = run_job("ingest_job")
-            assert result.success, failure_summary(result)
-            run_dbt(build, url, tmp_path / "target", env=full_env)
-            usage_rows = scalar(url, "select count(*) from staging.stg_saas__daily_usage")
+        deliver(run.store(), new_deliveries(landing), tmp_path)
+        result = run_job("ingest_job")
+        assert result.success, failure_summary(result)
+        _scheduled_build(url, tmp_path, "new-day")
+        # new day + a late row; the corrected row replaced its old version
+        assert scalar(url, "select count(*) from staging.stg_saas__daily_usage") == \
+            usage_rows + len(new_deliveries(landing)["saas/daily_usage"]) - 1
+        assert scalar(url, "select count(*) from staging.stg_focus__costs where billed_cost = 777") == 1
 
-            deliver(run.store(), new_deliveries(landing), tmp_path)
-            result = run_job("ingest_job")
-            assert result.success, failure_summary(result)
-            # The scheduled build, as Dagster runs it. A lookback of zero: only the rows loaded since the
-            # last build are read, as when the previous build ran longer ago than the lookback window.
-            def scheduled_build():
-                return run_dbt([*scheduled_args, "--exclude", "path:models/reporting",
-                                "--vars", "{incremental_lookback_hours: 0}"], url, tmp_path / "target",
-                               env=scheduled_env)
+        def full_refresh():
+            run_dbt([*full_args, "--exclude", "path:models/reporting", "--full-refresh"], url,
+                    tmp_path / "target", env=full_env)
 
-            incremental = scheduled_build()
-            # the month models too: recomputed from the first month with new rows, compared below
-            for model in MONTH_MODELS:
-                assert f"incremental model {model} " in incremental.stdout, model
-            ran = next(line for line in incremental.stdout.splitlines() if "Finished running" in line)
-            assert "unit test" not in ran  # unit tests are for CI, not the schedule
-            # new day + a late row; the corrected row replaced its old version
-            assert scalar(url, "select count(*) from staging.stg_saas__daily_usage") == \
-                usage_rows + len(new_deliveries(landing)["saas/daily_usage"]) - 1
-            assert scalar(url, "select count(*) from staging.stg_focus__costs where billed_cost = 777") == 1
+        assert differences_from_full_refresh(url, full_refresh) == {}
+        # A re-delivered FOCUS file replaces its billing period: the money of every period is that
+        # of its latest delivery, never the sum of two deliveries.
+        delivered = new_deliveries(landing)["focus/costs"]
+        redelivered = set(pd.to_datetime(delivered["BillingPeriodStart"]).unique())
+        original = landing["focus/costs"]
+        kept = original[~pd.to_datetime(original["BillingPeriodStart"]).isin(redelivered)]
+        expected = pd.concat([kept, delivered])
+        expected_by_period = expected.groupby(pd.to_datetime(expected["BillingPeriodStart"]))["BilledCost"].sum()
+        staged = query(url, "select billing_period_start, sum(billed_cost), count(*) from staging.stg_focus__costs "
+                            "group by 1 order by 1")
+        assert [_naive(row[0]) for row in staged] == list(expected_by_period.index)
+        assert max(abs(float(row[1]) - expected_by_period[_naive(row[0])]) for row in staged) < 0.005
+        assert sum(row[2] for row in staged) == len(expected)
+        old_period = redelivered_period(original)
+        in_old_period = f"charge_date >= '{old_period:%Y-%m-%d}' and charge_date < '{old_period + pd.DateOffset(months=1):%Y-%m-%d}'"
+        assert abs(float(scalar(url, f"select sum(billed_cost) from marts.department_daily_spend where {in_old_period}"))
+                   - expected_by_period[old_period]) < 0.005
+        # and the late and corrected rows reached the marts
+        assert scalar(url, "select max(charge_date) from marts.department_daily_spend") == AS_OF
+        assert scalar(url, "select count(*) from marts.client_monthly where tickets_opened > 0 "
+                           "and month = date_trunc('month', %s::date)", (AS_OF,)) >= 1
 
-            def full_refresh():
-                run_dbt([*build, "--full-refresh"], url, tmp_path / "target", env=full_env)
+        # Only time passes: a ticket a hundred days on moves "now" (the calendar's as-of date) into a
+        # later month, which reveals the outcome of recent churn snapshots and adds months. The months
+        # no moved "now" can change stay as they were built.
+        untouched_before = (pd.Timestamp(AS_OF) - pd.DateOffset(days=120)).to_period("M").start_time.date()
+        kept = {model: row_locations(url, model, column, untouched_before)
+                for model, column in MONTH_MODELS.items()}
+        assert all(kept.values()), kept
+        hidden = scalar(url, "select count(*) from marts.client_churn_features where not outcome_observable")
+        later = pd.Timestamp(AS_OF) + timedelta(days=100, hours=9)
+        deliver(run.store(), {"psa/tickets": landing["psa/tickets"].tail(1).assign(
+            ticket_id="T9999997", created_at=later, first_response_at=pd.NaT, resolved_at=pd.NaT,
+            sla_resolution_met=None)}, tmp_path, "later")
+        result = run_job("ingest_job")
+        assert result.success, failure_summary(result)
+        _scheduled_build(url, tmp_path, "time-passes")
+        assert scalar(url, "select as_of_date from intermediate.int_psa__calendar") == later.date()
+        assert scalar(url, "select count(*) from marts.client_churn_features where not outcome_observable "
+                           "and snapshot_month <= %s", (AS_OF,)) < hidden
+        for model, locations in kept.items():
+            assert row_locations(url, model, MONTH_MODELS[model], untouched_before) == locations, model
+        assert differences_from_full_refresh(url, full_refresh) == {}
 
-            assert differences_from_full_refresh(url, full_refresh) == {}
-            # A re-delivered FOCUS file replaces its billing period: the money of every period is that
-            # of its latest delivery, never the sum of two deliveries.
-            delivered = new_deliveries(landing)["focus/costs"]
-            redelivered = set(pd.to_datetime(delivered["BillingPeriodStart"]).unique())
-            original = landing["focus/costs"]
-            kept = original[~pd.to_datetime(original["BillingPeriodStart"]).isin(redelivered)]
-            expected = pd.concat([kept, delivered])
-            expected_by_period = expected.groupby(pd.to_datetime(expected["BillingPeriodStart"]))["BilledCost"].sum()
-            staged = query(url, "select billing_period_start, sum(billed_cost), count(*) from staging.stg_focus__costs "
-                                "group by 1 order by 1")
-            assert [_naive(row[0]) for row in staged] == list(expected_by_period.index)
-            assert max(abs(float(row[1]) - expected_by_period[_naive(row[0])]) for row in staged) < 0.005
-            assert sum(row[2] for row in staged) == len(expected)
-            old_period = redelivered_period(original)
-            in_old_period = f"charge_date >= '{old_period:%Y-%m-%d}' and charge_date < '{old_period + pd.DateOffset(months=1):%Y-%m-%d}'"
-            assert abs(float(scalar(url, f"select sum(billed_cost) from marts.department_daily_spend where {in_old_period}"))
-                       - expected_by_period[old_period]) < 0.005
-            # and the late and corrected rows reached the marts
-            assert scalar(url, "select max(charge_date) from marts.department_daily_spend") == AS_OF
-            assert scalar(url, "select count(*) from marts.client_monthly where tickets_opened > 0 "
-                               "and month = date_trunc('month', %s::date)", (AS_OF,)) >= 1
-
-            # Only time passes: a ticket a hundred days on moves "now" (the calendar's as-of date) into a
-            # later month, which reveals the outcome of recent churn snapshots and adds months. The months
-            # no moved "now" can change stay as they were built.
-            untouched_before = (pd.Timestamp(AS_OF) - pd.DateOffset(days=120)).to_period("M").start_time.date()
-            kept = {model: row_locations(url, model, column, untouched_before)
-                    for model, column in MONTH_MODELS.items()}
-            assert all(kept.values()), kept
-            hidden = scalar(url, "select count(*) from marts.client_churn_features where not outcome_observable")
-            later = pd.Timestamp(AS_OF) + timedelta(days=100, hours=9)
-            deliver(run.store(), {"psa/tickets": landing["psa/tickets"].tail(1).assign(
-                ticket_id="T9999997", created_at=later, first_response_at=pd.NaT, resolved_at=pd.NaT,
-                sla_resolution_met=None)}, tmp_path, "later")
-            result = run_job("ingest_job")
-            assert result.success, failure_summary(result)
-            incremental = scheduled_build()
-            for model in MONTH_MODELS:
-                assert f"incremental model {model} " in incremental.stdout, model
-            assert scalar(url, "select as_of_date from intermediate.int_psa__calendar") == later.date()
-            assert scalar(url, "select count(*) from marts.client_churn_features where not outcome_observable "
-                               "and snapshot_month <= %s", (AS_OF,)) < hidden
-            for model, locations in kept.items():
-                assert row_locations(url, model, MONTH_MODELS[model], untouched_before) == locations, model
-            assert differences_from_full_refresh(url, full_refresh) == {}
-
-            # An agreement changes: a client's only managed-services agreement is cancelled two months
-            # back, which labels its earlier snapshots as churned and ends its recurring revenue.
-            agreement_id, client_id = query(url, """
-                select agreement_id, client_id from staging.stg_psa__agreements as agreements
-                where agreement_type = 'managed_services' and not is_cancelled and start_date < %s
-                    and 1 = (select count(*) from staging.stg_psa__agreements as others
-                             where others.client_id = agreements.client_id
-                                 and others.agreement_type = 'managed_services')
-                order by agreement_id limit 1""", (AS_OF - timedelta(days=150),))[0]
-            agreements = landing["psa/agreements"]
-            cancelled_on = AS_OF - timedelta(days=60)
-            deliver(run.store(), {"psa/agreements": agreements[agreements["agreement_id"] == agreement_id].assign(
-                cancelled=True, cancelled_date=cancelled_on, cancellation_reason="moved provider")},
-                tmp_path, "cancelled")
-            result = run_job("ingest_job")
-            assert result.success, failure_summary(result)
-            incremental = scheduled_build()
-            for model in MONTH_MODELS:
-                assert f"incremental model {model} " in incremental.stdout, model
-            labels = query(url, "select snapshot_month, churns_within_90d from marts.client_churn_features "
-                                "where client_id = %s order by 1", (client_id,))
-            assert labels and labels[-1][0] < cancelled_on and any(churns for _, churns in labels), labels
-            assert differences_from_full_refresh(url, full_refresh) == {}
+        # An agreement changes: a client's only managed-services agreement is cancelled two months
+        # back, which labels its earlier snapshots as churned and ends its recurring revenue.
+        agreement_id, client_id = query(url, """
+            select agreement_id, client_id from staging.stg_psa__agreements as agreements
+            where agreement_type = 'managed_services' and not is_cancelled and start_date < %s
+                and 1 = (select count(*) from staging.stg_psa__agreements as others
+                         where others.client_id = agreements.client_id
+                             and others.agreement_type = 'managed_services')
+            order by agreement_id limit 1""", (AS_OF - timedelta(days=150),))[0]
+        agreements = landing["psa/agreements"]
+        cancelled_on = AS_OF - timedelta(days=60)
+        deliver(run.store(), {"psa/agreements": agreements[agreements["agreement_id"] == agreement_id].assign(
+            cancelled=True, cancelled_date=cancelled_on, cancellation_reason="moved provider")},
+            tmp_path, "cancelled")
+        result = run_job("ingest_job")
+        assert result.success, failure_summary(result)
+        _scheduled_build(url, tmp_path, "agreement-cancelled")
+        labels = query(url, "select snapshot_month, churns_within_90d from marts.client_churn_features "
+                            "where client_id = %s order by 1", (client_id,))
+        assert labels and labels[-1][0] < cancelled_on and any(churns for _, churns in labels), labels
+        assert differences_from_full_refresh(url, full_refresh) == {}
 
 
 def test_scheduled_build_only_on_schedule_and_sensor_runs_of_a_built_warehouse():
