@@ -66,7 +66,9 @@ class WarehouseBuild:
         self.say(f"dbt {' '.join(args)} ({'scheduled' if self.scheduled else 'full'} build"
                   + (f"; sources with new loads: {', '.join(sorted(changed)) or 'none'}" if changed is not None else "")
                   + ")")
-        yield from session.stream([*args, *selection])
+        # Dagster keeps every node's result and the deployment holds the manifest: the build's own
+        # copies (run_results.json, manifest.json) would cost a rewrite of the whole manifest per build.
+        yield from session.stream([*args, "--no-write-json", *selection])
         if self.complete:
             with psycopg.connect(libpq_url(self.database_url)) as conn:
                 build_scope.record_build(conn, self.run_id, fingerprint, snapshot)
