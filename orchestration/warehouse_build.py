@@ -21,6 +21,7 @@ from orchestration.dbt_project import DBT_PROJECT_DIR
 from orchestration.warehouse import dbt_environment, libpq_url
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+TABLES_CURRENT = "PULSEOPS_DBT_TABLES_CURRENT"
 # Resource types a scheduled build may select by name (unit tests are CI's).
 BUILDABLE = ("model", "seed", "snapshot", "test")
 
@@ -55,17 +56,19 @@ class WarehouseBuild:
             changed = (build_scope.sources_loaded_since_last_build(conn, self.run_id, fingerprint, snapshot)
                        if self.scheduled else None)
             conn.commit()
+        # A build of a project unchanged since the last complete build: its incremental tables already
+        # hold the project's comments and constraints (dbt_project/macros/persist_docs.sql).
+        os.environ[TABLES_CURRENT] = "true" if changed is not None else "false"
         session = DbtProjectSession(self.project_dir, self.target_path, self.global_args)
         selection = list(self.selection_args)
         if changed is not None:
             selection = self._narrowed(session, selection, changed)
             if selection is None:
                 self.say("dbt: no source has new loads since the last build and the project is unchanged; "
-                          "nothing to rebuild")
+                         "nothing to rebuild")
                 return
-        self.say(f"dbt {' '.join(args)} ({'scheduled' if self.scheduled else 'full'} build"
-                  + (f"; sources with new loads: {', '.join(sorted(changed)) or 'none'}" if changed is not None else "")
-                  + ")")
+        scope = "" if changed is None else f"; sources with new loads: {', '.join(sorted(changed)) or 'none'}"
+        self.say(f"dbt {' '.join(args)} ({'scheduled' if self.scheduled else 'full'} build{scope})")
         # Dagster keeps every node's result and the deployment holds the manifest: the build's own
         # copies (run_results.json, manifest.json) would cost a rewrite of the whole manifest per build.
         yield from session.stream([*args, "--no-write-json", *selection])

@@ -132,6 +132,8 @@ def test_scheduled_build_rebuilds_only_downstream_of_new_loads(tmp_path):
         assert scalar(url, "select tickets_opened from marts.client_monthly where client_id = %s and month = %s",
                       (client_id, month)) == tickets_before + 1
         assert _table_oid(url, "marts.employees") == employees_oid
+        # an incremental table keeps the comments it was created with
+        assert scalar(url, "select col_description('marts.client_monthly'::regclass, 1)")
 
         with psycopg.connect(libpq_url(url)) as conn:
             snapshot = build_scope.ledger_snapshot(conn)

@@ -10,10 +10,8 @@
     {%- if not execute or model.config.materialized not in ('table', 'incremental') -%}
         {{- return('') -}}
     {%- endif -%}
-    {#- A scheduled build adds rows to an incremental table that already holds its constraints; a
-        test added since is still run by it (the catalog shows no constraint for it) until a full
-        build enforces it. -#}
-    {%- if is_incremental() and env_var('PULSEOPS_DBT_TEST_SCOPE', 'full') == 'recent' -%}
+    {#- the table already holds them (macros/persist_docs.sql) -#}
+    {%- if incremental_table_is_current() -%}
         {{- return('') -}}
     {%- endif -%}
     {%- set not_null = [] -%}
