@@ -10,6 +10,24 @@
     ) }}
 {%- endmacro %}
 
+{# Config of a month model: appended month by month after a pre-hook deletes the months to
+   recompute, which `rebuild_from` (a call of one of the *_rebuild_from macros below, as text: it runs
+   when the model runs, not when it is parsed) decides; one row per `unique_key`, and the month and
+   load-time columns indexed for the month plans. #}
+{% macro month_model_config(unique_key, rebuild_from, month_column='month', loaded_at_column='_source_loaded_at') -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_months_to_rebuild(" ~ rebuild_from ~ ", '" ~ month_column ~ "') }}",
+        indexes=[
+            {'columns': unique_key, 'unique': true},
+            {'columns': [month_column]},
+            {'columns': [loaded_at_column]},
+        ]
+    ) }}
+{%- endmacro %}
+
 {# Every row of `relation` (with its `month`) in the client-months that received new or updated rows
    since this model's last build: an incremental client-month model recomputes exactly those
    client-months, whole. On a full build, every row. #}

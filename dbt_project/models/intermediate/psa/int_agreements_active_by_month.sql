@@ -3,17 +3,7 @@
 -- agreement loaded since the last build, the months before the latest one it holds (or the new end
 -- of the span, if earlier) are final, and that month and any new ones are recomputed; a changed
 -- agreement recomputes everything (macros/client_months.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='append_new_columns',
-    pre_hook="{{ delete_months_to_rebuild(agreement_months_rebuild_from()) }}",
-    indexes=[
-        {'columns': ['agreement_id', 'month'], 'unique': true},
-        {'columns': ['month']},
-        {'columns': ['_loaded_at']},
-    ]
-) }}
+{{ month_model_config(['agreement_id', 'month'], 'agreement_months_rebuild_from()', loaded_at_column='_loaded_at') }}
 {%- set rebuild_from = agreement_months_rebuild_from() %}
 with months as (
     select

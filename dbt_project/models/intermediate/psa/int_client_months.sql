@@ -1,14 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='append_new_columns',
-    pre_hook="{{ delete_months_to_rebuild(client_months_rebuild_from()) }}",
-    indexes=[
-        {'columns': ['client_id', 'month'], 'unique': true},
-        {'columns': ['month']},
-        {'columns': ['_source_loaded_at']},
-    ]
-) }}
+{{ month_model_config(['client_id', 'month'], 'client_months_rebuild_from()') }}
 -- Every client and month of the MSP history in which the client had recurring revenue, invoices,
 -- tickets, technician time, CSAT answers or RMM snapshots, with the month's raw sums from each.
 -- Ratios and growth are computed in the marts, from these additive sums.

@@ -4,17 +4,7 @@
 -- Incremental by month: with no agreement loaded since the last build, only the snapshots whose
 -- outcome a later "now" can reveal, and the latest and new months, are recomputed; a changed
 -- agreement recomputes everything (macros/client_months.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='append_new_columns',
-    pre_hook="{{ delete_months_to_rebuild(churn_snapshots_rebuild_from(), 'snapshot_month') }}",
-    indexes=[
-        {'columns': ['client_id', 'snapshot_month'], 'unique': true},
-        {'columns': ['snapshot_month']},
-        {'columns': ['_source_loaded_at']},
-    ]
-) }}
+{{ month_model_config(['client_id', 'snapshot_month'], 'churn_snapshots_rebuild_from()', 'snapshot_month') }}
 -- depends_on: {{ ref('stg_psa__agreements') }}
 {%- set rebuild_from = churn_snapshots_rebuild_from() %}
 with managed as (

@@ -5,17 +5,8 @@
 -- Incremental by month: the snapshots int_client_snapshots_labelled would recompute, and those
 -- from the first month of int_client_months with new rows (a window reads no later month), are
 -- recomputed; a changed agreement or client recomputes everything (macros/client_months.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='append_new_columns',
-    pre_hook="{{ delete_months_to_rebuild(churn_snapshots_rebuild_from(with_client_months=true), 'snapshot_month') }}",
-    indexes=[
-        {'columns': ['client_id', 'snapshot_month'], 'unique': true},
-        {'columns': ['snapshot_month']},
-        {'columns': ['_source_loaded_at']},
-    ]
-) }}
+{{ month_model_config(['client_id', 'snapshot_month'], 'churn_snapshots_rebuild_from(with_client_months=true)',
+                      'snapshot_month') }}
 -- depends_on: {{ ref('int_psa__calendar') }} {{ ref('int_psa__client_month_tickets') }}
 -- depends_on: {{ ref('int_psa__agreement_month_labour') }} {{ ref('int_rmm__client_month_health') }}
 -- depends_on: {{ ref('stg_psa__csat_responses') }} {{ ref('int_invoices_costed') }} {{ ref('stg_psa__agreements') }}

@@ -5,17 +5,7 @@
 -- Incremental by month, with int_client_months' plan against this table's own watermark (every
 -- client's months from the first one with new rows; growth reads the month and the year before,
 -- which are never later): a change to any client's name, segment or region recomputes everything.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='append_new_columns',
-    pre_hook="{{ delete_months_to_rebuild(client_months_rebuild_from([ref('stg_psa__clients')])) }}",
-    indexes=[
-        {'columns': ['client_id', 'month'], 'unique': true},
-        {'columns': ['month']},
-        {'columns': ['_source_loaded_at']},
-    ]
-) }}
+{{ month_model_config(['client_id', 'month'], "client_months_rebuild_from([ref('stg_psa__clients')])") }}
 -- depends_on: {{ ref('int_psa__calendar') }} {{ ref('int_psa__client_month_tickets') }}
 -- depends_on: {{ ref('int_psa__agreement_month_labour') }} {{ ref('int_rmm__client_month_health') }}
 -- depends_on: {{ ref('stg_psa__csat_responses') }} {{ ref('int_invoices_costed') }} {{ ref('stg_psa__agreements') }}

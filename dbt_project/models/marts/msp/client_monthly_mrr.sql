@@ -1,13 +1,7 @@
 -- Incremental by month: without a change to any agreement or client, only the months from the
 -- latest one built can change (a new day moves the current month on); any such change recomputes
 -- everything (macros/client_months.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='append_new_columns',
-    pre_hook="{{ delete_months_to_rebuild(client_mrr_rebuild_from()) }}",
-    indexes=[{'columns': ['client_id', 'month'], 'unique': true}, {'columns': ['_source_loaded_at']}]
-) }}
+{{ month_model_config(['client_id', 'month'], 'client_mrr_rebuild_from()') }}
 -- depends_on: {{ ref('stg_psa__agreements') }}
 {%- set rebuild_from = client_mrr_rebuild_from() %}
 select
