@@ -2,7 +2,8 @@
 
 A full build runs what it is given. A scheduled build (orchestration/defs/dbt.py says when)
 narrows that to the nodes downstream of sources loaded since the last complete build
-(orchestration/build_scope.py) and leaves unit tests to CI (orchestration/dbt_cli.py).
+(orchestration/build_scope.py), less the tests PostgreSQL enforces (orchestration/enforced_tests.py),
+and leaves unit tests to CI (orchestration/dbt_cli.py).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from orchestration import build_scope
 from orchestration.dbt_cli import build_command
 from orchestration.dbt_in_process import DbtProjectSession
 from orchestration.dbt_project import DBT_PROJECT_DIR
+from orchestration.enforced_tests import tests_the_database_guarantees
 from orchestration.warehouse import dbt_environment, libpq_url
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
@@ -84,7 +86,7 @@ class WarehouseBuild:
         graph = _graph_of(manifest)
         chosen = wanted & build_scope.nodes_in_scope(graph, changed)
         with psycopg.connect(libpq_url(self.database_url)) as conn:
-            chosen -= build_scope.tests_the_database_guarantees(
+            chosen -= tests_the_database_guarantees(
                 conn, graph, [uid for uid in chosen if uid.startswith("test.")])
         if not chosen:
             return None

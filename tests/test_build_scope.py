@@ -53,7 +53,7 @@ def _table_oid(url: str, table: str) -> int:
 def _assert_key_tests_are_constraints(url: str) -> None:
     """Every not_null, unique and accepted_values test of a table is a NOT NULL column, a unique index
     or a CHECK in the warehouse."""
-    from orchestration.build_scope import tests_the_database_guarantees
+    from orchestration.enforced_tests import tests_the_database_guarantees
     from orchestration.dbt_project import dbt_project
     from orchestration.warehouse import libpq_url
 

@@ -4,7 +4,7 @@
    catalog tells which test it stands for). A bad row then fails the model itself ("column ... of
    relation ... contains null values", the duplicate key, or the check), the table keeps its
    previous contents, and a scheduled build need not re-run a
-   test the database already guarantees (orchestration/build_scope.py reads the catalog to decide).
+   test the database already guarantees (orchestration/enforced_tests.py reads the catalog to decide).
    Tests with severity warn, or with a row filter other than recent(), stay tests only. #}
 {% macro enforce_tested_constraints() -%}
     {%- if not execute or model.config.materialized not in ('table', 'incremental') -%}
@@ -81,7 +81,7 @@
 {%- endmacro %}
 
 {# The CHECK standing for an accepted_values test: "accepted_" and the start of the md5 of the
-   test's unique id (orchestration/build_scope.py derives the same name). #}
+   test's unique id (orchestration/enforced_tests.py derives the same name). #}
 {% macro tested_check_name(test_unique_id) -%}
     accepted_{{ local_md5(test_unique_id)[:20] }}
 {%- endmacro %}
