@@ -52,23 +52,22 @@ class WarehouseBuild:
         os.environ.update(env)
         _reuse_parsed_project(self.project_dir, self.target_path)
         fingerprint = build_scope.project_fingerprint(self.project_dir)
-        with psycopg.connect(libpq_url(self.database_url)) as conn:
+        with psycopg.connect(libpq_url(self.database_url), autocommit=True) as conn:
             # Taken before dbt reads anything: a load committing during the build counts as new next time.
             snapshot = build_scope.ledger_snapshot(conn)
             changed = (build_scope.sources_loaded_since_last_build(conn, self.run_id, fingerprint, snapshot)
                        if self.scheduled else None)
-            conn.commit()
-        # A build of a project unchanged since the last complete build: its incremental tables already
-        # hold the project's comments and constraints (dbt_project/macros/persist_docs.sql).
-        os.environ[TABLES_CURRENT] = "true" if changed is not None else "false"
-        session = DbtProjectSession(self.project_dir, self.target_path, self.global_args)
-        selection = list(self.selection_args)
-        if changed is not None:
-            selection = self._narrowed(session, selection, changed)
-            if selection is None:
-                self.say("dbt: no source has new loads since the last build and the project is unchanged; "
-                         "nothing to rebuild")
-                return
+            # A build of a project unchanged since the last complete build: its incremental tables already
+            # hold the project's comments and constraints (dbt_project/macros/persist_docs.sql).
+            os.environ[TABLES_CURRENT] = "true" if changed is not None else "false"
+            session = DbtProjectSession(self.project_dir, self.target_path, self.global_args)
+            selection = list(self.selection_args)
+            if changed is not None:
+                selection = self._narrowed(conn, session, selection, changed)
+        if selection is None:
+            self.say("dbt: no source has new loads since the last build and the project is unchanged; "
+                     "nothing to rebuild")
+            return
         scope = "" if changed is None else f"; sources with new loads: {', '.join(sorted(changed)) or 'none'}"
         self.say(f"dbt {' '.join(args)} ({'scheduled' if self.scheduled else 'full'} build{scope})")
         # Dagster keeps every node's result and the deployment holds the manifest: the build's own
@@ -78,16 +77,15 @@ class WarehouseBuild:
             with psycopg.connect(libpq_url(self.database_url)) as conn:
                 build_scope.record_build(conn, self.run_id, fingerprint, snapshot)
 
-    def _narrowed(self, session: DbtProjectSession, selection: list[str], changed: set[str]) -> list[str] | None:
+    def _narrowed(self, conn, session: DbtProjectSession, selection: list[str],
+                  changed: set[str]) -> list[str] | None:
         """The requested nodes in the scheduled build's scope, less the tests the database guarantees,
         selected by name."""
         manifest = session.manifest
         wanted = session.list_unique_ids([*selection, *(arg for kind in BUILDABLE for arg in ("--resource-type", kind))])
         graph = _graph_of(manifest)
         chosen = wanted & build_scope.nodes_in_scope(graph, changed)
-        with psycopg.connect(libpq_url(self.database_url)) as conn:
-            chosen -= tests_the_database_guarantees(
-                conn, graph, [uid for uid in chosen if uid.startswith("test.")])
+        chosen -= tests_the_database_guarantees(conn, graph, [uid for uid in chosen if uid.startswith("test.")])
         if not chosen:
             return None
         return ["--select", *sorted(manifest.nodes[uid].name for uid in chosen), "--indirect-selection", "empty"]

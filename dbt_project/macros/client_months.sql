@@ -69,10 +69,10 @@
                 (select last_month from {{ ref('int_psa__calendar') }}),
                 {{ first_client_month_loaded_since(watermark) }}
             )::text as rebuild_from,
-            coalesce((select max(_loaded_at) from {{ ref('stg_psa__agreements') }}) > {{ watermark }}, true)
+            {{ loaded_after(ref('stg_psa__agreements'), watermark) }}
             or (select min(month) from {{ this }}) is distinct from (select first_month from {{ ref('int_psa__calendar') }})
             {%- for relation in rebuild_all_when_loaded %}
-            or coalesce((select max(_loaded_at) from {{ relation }}) > {{ watermark }}, true)
+            or {{ loaded_after(relation, watermark) }}
             {%- endfor %}
                 as rebuild_all
     {%- endset -%}
@@ -110,11 +110,17 @@
     {%- set plan_query -%}
         select
             'm' || (select max(month) from {{ this }})::text as rebuild_from,
-            coalesce((select max(_loaded_at) from {{ ref('stg_psa__agreements') }}) > {{ watermark }}, true)
-            or coalesce((select max(_loaded_at) from {{ ref('stg_psa__clients') }}) > {{ watermark }}, true)
+            {{ loaded_after(ref('stg_psa__agreements'), watermark) }}
+            or {{ loaded_after(ref('stg_psa__clients'), watermark) }}
                 as rebuild_all
     {%- endset -%}
     {{ return(month_from_plan(plan_query)) }}
+{%- endmacro %}
+
+{# True when `relation` holds a row loaded after `watermark`, or no row at all (nothing to compare:
+   recompute). #}
+{% macro loaded_after(relation, watermark) -%}
+    coalesce((select max(_loaded_at) from {{ relation }}) > {{ watermark }}, true)
 {%- endmacro %}
 
 {# This month model's watermark as a SQL literal (its newest source load, less the lookback), or none
@@ -175,7 +181,7 @@
     {%- set plan_query -%}
         select
             'm' || least((select max(month) from {{ this }}), {{ agreement_months_end() }}::date)::text as rebuild_from,
-            coalesce((select max(_loaded_at) from {{ ref('stg_psa__agreements') }}) > {{ watermark }}, true)
+            {{ loaded_after(ref('stg_psa__agreements'), watermark) }}
                 as rebuild_all
     {%- endset -%}
     {{ return(month_from_plan(plan_query)) }}
@@ -208,9 +214,9 @@
                 {{ first_client_month_loaded_since(watermark) }}
                 {%- endif %}
             )::text as rebuild_from,
-            coalesce((select max(_loaded_at) from {{ ref('stg_psa__agreements') }}) > {{ watermark }}, true)
+            {{ loaded_after(ref('stg_psa__agreements'), watermark) }}
             {%- if with_client_months %}
-            or coalesce((select max(_loaded_at) from {{ ref('stg_psa__clients') }}) > {{ watermark }}, true)
+            or {{ loaded_after(ref('stg_psa__clients'), watermark) }}
             or (select min(snapshot_month) from {{ this }})
             is distinct from (select min(snapshot_month) from {{ ref('int_client_snapshots_labelled') }})
             {%- else %}
