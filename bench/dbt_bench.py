@@ -107,7 +107,7 @@ def main() -> None:
 
     from ingestion.demo import SCALES, generate
     from orchestration import embedded_postgres
-    from orchestration.analyst_role import ensure_analyst_role
+    from orchestration.warehouse_logins import ensure_superset_logins
     from orchestration.pipeline import failure_summary, run_job
     from orchestration.resources import ObjectStoreResource
     from orchestration.settings import Settings, read_or_create_secret
@@ -132,7 +132,7 @@ def main() -> None:
         result = run_job("ingest_job", run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
         assert result.success, failure_summary(result)
         with psycopg.connect(url) as conn:
-            ensure_analyst_role(conn, read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0])
+            ensure_superset_logins(conn, read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0])
         print("dbt build (full) ...", flush=True)
         full_s = timed_build(False, url, work / "target")
         print(f"  {full_s:.1f} s; delivering and ingesting one new day ...", flush=True)

@@ -92,7 +92,9 @@ def ensure_running(state_dir: Path, secrets_dir: Path) -> EmbeddedPostgres:
 
     if not (data_dir / "PG_VERSION").exists():
         pwfile = data_dir.parent / "pwfile"
-        pwfile.write_text(password + "\n")
+        # Owner-only from its first byte: it holds the superuser's password until initdb has read it.
+        with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            handle.write(password + "\n")
         if run_as:
             import shutil
 

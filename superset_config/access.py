@@ -22,6 +22,9 @@ SQL_ANALYST = "SQL Analyst"
 
 WAREHOUSE_DATABASE = "PulseOps Warehouse"
 ANALYST_DATABASE = "PulseOps Warehouse (read-only)"
+# The roles that may write SQL (SQL Lab, and SQL text in chart requests); everyone else gets saved
+# charts and filters only (superset_config/chart_sql_guard.py).
+SQL_WRITER_ROLES = (ADMIN, SQL_ANALYST)
 
 MSP_DASHBOARD = "msp-portfolio"
 IT_DASHBOARD = "it-spend"

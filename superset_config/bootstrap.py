@@ -2,8 +2,7 @@
 
 Runs with the Superset virtual environment's python (it needs Superset's own SQLAlchemy 1.4):
     SUPERSET_CONFIG_PATH=.../superset_config.py SUPERSET_SECRET_KEY=... SUPERSET_HOME=... \
-    SUPERSET_ADMIN_PASSWORD=... PULSEOPS_WAREHOUSE_URI=postgresql+psycopg2://... \
-    [PULSEOPS_ANALYST_URI=postgresql+psycopg2://pulseops_analyst:...] \
+    SUPERSET_ADMIN_PASSWORD=... PULSEOPS_ANALYST_URI=postgresql+psycopg2://pulseops_analyst:... \
     .venv-superset/bin/python superset_config/bootstrap.py
 
 The steps are those of `superset db upgrade`, `superset fab create-admin` and `superset init`,
@@ -162,13 +161,9 @@ def apply_client_filters(datasets: list) -> None:
 
 def main() -> None:
     admin_password = _required_env("SUPERSET_ADMIN_PASSWORD")
-    uris = {access.WAREHOUSE_DATABASE: _required_env("PULSEOPS_WAREHOUSE_URI")}
-    if os.environ.get("PULSEOPS_ANALYST_URI"):
-        # Dashboards need nothing but marts and reporting either, and SQL Lab runs statements that
-        # name no table on any connection a user can see: no connection gets the owner's rights.
-        uris = dict.fromkeys((access.WAREHOUSE_DATABASE, access.ANALYST_DATABASE), os.environ["PULSEOPS_ANALYST_URI"])
-    else:
-        _say("PULSEOPS_ANALYST_URI not set: dashboards read as the warehouse owner; no SQL Lab connection")
+    # Dashboards need nothing but marts and reporting either, and SQL Lab runs statements that name
+    # no table on any connection a user can see: no connection gets the owner's rights.
+    uris = dict.fromkeys((access.WAREHOUSE_DATABASE, access.ANALYST_DATABASE), _required_env("PULSEOPS_ANALYST_URI"))
     assets_dir = Path(os.environ.get("PULSEOPS_SUPERSET_ASSETS") or ASSETS_DIR)
 
     from superset.app import create_app

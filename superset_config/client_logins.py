@@ -3,8 +3,12 @@
     .venv/bin/python -m superset_config.client_logins add C00042 --username acme-review \
         --email it@acme.example [--url http://127.0.0.1:8088] [--password-file FILE]
 
-makes, through Superset's REST API and idempotently:
-  - the role `Client C00042` (no permissions of its own: it only selects rows),
+makes, idempotently:
+  - in the warehouse (DATABASE_URL, or the embedded PostgreSQL), the user's own login, which
+    PostgreSQL's row-level security holds to the rows of its clients (C00042 added to any it had);
+    its password is derived from PULSEOPS_CLIENT_LOGIN_KEY, which Superset holds too;
+  - through Superset's REST API, the role `Client C00042` (no permissions of its own: it only
+    selects rows),
   - the row-level security filter `client_id = 'C00042'` for that role on every dataset of the
     Client Review dashboard (the same tables as the bootstrap's catch-all filter),
   - the user, with the roles `Client Viewer` and `Client C00042` and a generated password, printed
@@ -19,12 +23,15 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-try:
-    from superset_config import access
-    from superset_config.rest import DEFAULT_URL, SupersetClient, admin_password
-except ImportError:  # run as a script from this folder
-    import access
-    from rest import DEFAULT_URL, SupersetClient, admin_password
+import psycopg
+
+from orchestration.settings import Settings
+from orchestration.warehouse import libpq_url, resolve_database_url
+from orchestration.warehouse_logins import ensure_client_login
+from superset_config import access
+from superset_config.client_identity import KEY_VARIABLE, warehouse_login, warehouse_password
+from superset_config.launcher import secret
+from superset_config.rest import DEFAULT_URL, SupersetClient, admin_password
 
 
 @dataclass
@@ -62,9 +69,17 @@ def ensure_client_filter(api: SupersetClient, client_id: str, role_id: int) -> i
     return api.request("POST", "/api/v1/rowlevelsecurity/", payload)["id"]
 
 
-def add_client_login(api: SupersetClient, client_id: str, username: str, email: str,
-                     first_name: str = "Client", last_name: str | None = None) -> ClientLogin:
+def add_warehouse_login(warehouse_url: str, login_key: str, client_id: str, username: str) -> None:
+    """The user's own warehouse login, seeing `client_id`'s rows (and those of clients added before)."""
+    login = warehouse_login(username)
+    with psycopg.connect(libpq_url(warehouse_url)) as conn:
+        ensure_client_login(conn, login, warehouse_password(login_key, login), username, [client_id])
+
+
+def add_client_login(api: SupersetClient, warehouse_url: str, login_key: str, client_id: str, username: str,
+                     email: str, first_name: str = "Client", last_name: str | None = None) -> ClientLogin:
     access.check_client_id(client_id)
+    add_warehouse_login(warehouse_url, login_key, client_id, username)
     client_role_id = ensure_role(api, access.client_role(client_id))
     ensure_client_filter(api, client_id, client_role_id)
     viewer = api.find("security/roles", "name", access.CLIENT_VIEWER)
@@ -96,8 +111,10 @@ def main() -> None:
     add.add_argument("--admin", default="admin", help="admin user name")
     add.add_argument("--password-file", type=Path, help="file holding the admin password")
     args = parser.parse_args()
+    settings = Settings.from_env()
     api = SupersetClient(args.url, args.admin, admin_password(args.password_file))
-    login = add_client_login(api, args.client_id, args.username, args.email)
+    login = add_client_login(api, resolve_database_url(settings), secret(settings.state_dir, KEY_VARIABLE),
+                             args.client_id, args.username, args.email)
     if login.password:
         print(f"user {login.username} sees client {login.client_id}; password (shown once): {login.password}")
     else:

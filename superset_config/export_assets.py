@@ -36,8 +36,7 @@ NAME_FIELD = {
     "charts": "slice_name", "dashboards": "dashboard_title",
 }
 URI_PLACEHOLDERS = {
-    access.WAREHOUSE_DATABASE: ("PULSEOPS_WAREHOUSE_URI", "PULSEOPS_ANALYST_URI, else PULSEOPS_WAREHOUSE_URI "
-                                "(dashboards; hidden from SQL Lab)"),
+    access.WAREHOUSE_DATABASE: ("PULSEOPS_ANALYST_URI", "PULSEOPS_ANALYST_URI (dashboards; hidden from SQL Lab)"),
     access.ANALYST_DATABASE: ("PULSEOPS_ANALYST_URI", "PULSEOPS_ANALYST_URI (SQL Lab)"),
 }
 # Ids of one Superset instance that its exports carry along; imports assign their own.
@@ -77,7 +76,7 @@ def clean_export(zips: list[bytes]) -> dict[str, dict]:
 
 def _clean(folder: str, config: dict) -> None:
     if folder == "databases":
-        variable = URI_PLACEHOLDERS.get(config["database_name"], ("PULSEOPS_WAREHOUSE_URI",))[0]
+        variable = URI_PLACEHOLDERS.get(config["database_name"], ("PULSEOPS_ANALYST_URI",))[0]
         config["sqlalchemy_uri"] = f"postgresql+psycopg2://set-at-import-from-{variable.lower().replace('_', '-')}/pulseops"
         config.pop("password", None)
     elif folder == "datasets":

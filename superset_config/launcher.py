@@ -27,12 +27,19 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from orchestration.analyst_role import ANALYST_ROLE
 from orchestration.settings import read_or_create_secret
+from orchestration.warehouse_logins import ANALYST_ROLE
+from superset_config.client_identity import KEY_VARIABLE
 
 CONFIG_DIR = Path(__file__).resolve().parent
 REPO_ROOT = CONFIG_DIR.parent
 ADMIN_USERNAME = "admin"
+# What Superset's processes inherit from the environment that starts them (superset_env).
+INHERITED_VARIABLES = frozenset({
+    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
+    "PULSEOPS_ENV", "SUPERSET_METADATA_URL", "SUPERSET_CACHE_REDIS_URL", "PULSEOPS_SUPERSET_DATA_CACHE",
+    "PULSEOPS_SUPERSET_ASSETS",
+})
 HEALTH_TIMEOUT_S = 120
 BOOTSTRAP_TIMEOUT_S = 600
 
@@ -44,6 +51,8 @@ class SupersetServer:
     url: str
     admin_username: str
     admin_password: str = field(repr=False)
+    # derives the warehouse passwords of client viewers' logins (client_identity.py)
+    client_login_key: str = field(repr=False)
     process: subprocess.Popen
     state_dir: Path
     log_path: Path
@@ -127,14 +136,20 @@ def stored_analyst_password(state_dir: Path) -> str | None:
 
 
 def superset_env(state_dir: Path) -> dict[str, str]:
-    """Environment of every Superset process: where its state and settings are, and its key."""
+    """Environment of every Superset process: where its state and settings are, and its keys.
+
+    Built from an allowlist, never from the whole of os.environ: the process that starts Superset
+    may hold the warehouse owner's credentials (DATABASE_URL, the PULSEOPS_PG_* variables dbt
+    reads) or cloud keys, and a web server facing every client must not.
+    """
     home = state_dir / "superset"
     home.mkdir(parents=True, exist_ok=True)
     return {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name in INHERITED_VARIABLES},
         "SUPERSET_HOME": str(home),
         "SUPERSET_CONFIG_PATH": str(CONFIG_DIR / "superset_config.py"),
         "SUPERSET_SECRET_KEY": secret(state_dir, "SUPERSET_SECRET_KEY"),
+        KEY_VARIABLE: secret(state_dir, KEY_VARIABLE),
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -144,18 +159,18 @@ def run_bootstrap(state_dir: Path, warehouse_url: str, analyst_password: str | N
     """Migrate the metadata DB, ensure roles and the admin user, (re)import the dashboards.
 
     `analyst_password` is the password of the warehouse's read-only role (default: the one the
-    pipeline stored under state_dir); without it SQL Lab gets no read-only connection.
+    pipeline stored under state_dir); Superset never connects with the owner's credentials.
     """
     state_dir = Path(state_dir).resolve()
     env = {**superset_env(state_dir), **(extra_env or {})}
-    # Only the bootstrap gets the admin password and the warehouse credentials: the web server
-    # reads the latter, encrypted, from its metadata database.
+    # Only the bootstrap gets the admin password and the analyst login's: the web server reads the
+    # latter, encrypted, from its metadata database.
     env["SUPERSET_ADMIN_PASSWORD"] = secret(state_dir, "SUPERSET_ADMIN_PASSWORD")
-    env["PULSEOPS_WAREHOUSE_URI"] = superset_sqlalchemy_url(warehouse_url)
     password = analyst_password or stored_analyst_password(state_dir)
-    if password:
-        env["PULSEOPS_ANALYST_URI"] = analyst_sqlalchemy_url(warehouse_url, password)
-    env.pop("PULSEOPS_ANALYST_PASSWORD", None)
+    if not password:
+        raise RuntimeError("the read-only analyst login's password is unknown: run the pipeline first "
+                           "(it creates the login), or set PULSEOPS_ANALYST_PASSWORD")
+    env["PULSEOPS_ANALYST_URI"] = analyst_sqlalchemy_url(warehouse_url, password)
     log_path = _log_path(state_dir, "bootstrap.log")
     with log_path.open("ab") as out:
         result = subprocess.run(
@@ -177,8 +192,6 @@ def start_superset(state_dir: Path, warehouse_url: str, port: int | None = None,
     state_dir = Path(state_dir).resolve()
     run_bootstrap(state_dir, warehouse_url, analyst_password, extra_env)
     env = {**superset_env(state_dir), **(extra_env or {})}
-    for name in ("SUPERSET_ADMIN_PASSWORD", "PULSEOPS_ANALYST_PASSWORD", "DATABASE_URL"):
-        env.pop(name, None)
     port = port or _free_port()
     gunicorn = superset_python().parent / "gunicorn"
     log_path = _log_path(state_dir, "gunicorn.log")
@@ -200,6 +213,7 @@ def start_superset(state_dir: Path, warehouse_url: str, port: int | None = None,
         url=f"http://127.0.0.1:{port}",
         admin_username=ADMIN_USERNAME,
         admin_password=secret(state_dir, "SUPERSET_ADMIN_PASSWORD"),
+        client_login_key=env[KEY_VARIABLE],
         process=process,
         state_dir=state_dir,
         log_path=log_path,

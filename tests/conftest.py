@@ -67,7 +67,7 @@ def ingested_demo_warehouse(name: str, state: Path, scale: str):
     with the analyst role dbt grants to; active while in use. For tests that run dbt themselves."""
     import psycopg
 
-    from orchestration.analyst_role import ensure_analyst_role
+    from orchestration.warehouse_logins import ensure_superset_logins
     from orchestration.settings import Settings, read_or_create_secret
     from orchestration.warehouse import libpq_url
 
@@ -76,7 +76,7 @@ def ingested_demo_warehouse(name: str, state: Path, scale: str):
                                   job="ingest_job", scale=scale)
         with run.activate():
             with psycopg.connect(libpq_url(url)) as conn:
-                ensure_analyst_role(conn, read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0])
+                ensure_superset_logins(conn, read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0])
             yield run
 
 

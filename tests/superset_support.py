@@ -6,6 +6,7 @@ never used (the machines reach no download site).
 from __future__ import annotations
 
 import contextlib
+import secrets
 import tempfile
 import time
 from dataclasses import dataclass
@@ -87,6 +88,16 @@ class SupersetApi:
             if len(rows) >= answer["count"] or not answer["result"]:
                 return rows
             page += 1
+
+    def add_user(self, username: str, *role_names: str) -> str:
+        """A user holding the named roles, with a generated password, which is returned."""
+        role_ids = {role["name"]: role["id"]
+                    for role in self.get("/api/v1/security/roles/", q="(page_size:100)")["result"]}
+        password = secrets.token_urlsafe(18)
+        self.post("/api/v1/security/users/", {
+            "username": username, "password": password, "first_name": username, "last_name": "Test",
+            "email": f"{username}@pulseops.invalid", "active": True, "roles": [role_ids[n] for n in role_names]})
+        return password
 
     def dashboard_charts(self, id_or_slug: int | str) -> list[dict]:
         return self.get(f"/api/v1/dashboard/{id_or_slug}/charts")["result"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -123,7 +124,7 @@ def test_sql_analyst_reads_marts_only(pipeline):
     import psycopg
     from psycopg import errors
 
-    from orchestration.analyst_role import ANALYST_ROLE
+    from orchestration.warehouse_logins import ANALYST_ROLE
     from orchestration.settings import read_or_create_secret
     from orchestration.warehouse import libpq_url
 
@@ -146,9 +147,39 @@ def test_sql_analyst_reads_marts_only(pipeline):
                           "create table public.scratch (x int)"):
             try:
                 conn.execute(statement)
-            except errors.InsufficientPrivilege:
+            except (errors.InsufficientPrivilege, errors.ReadOnlySqlTransaction):
                 continue
             raise AssertionError(f"the analyst role could run: {statement}")
+
+
+def test_every_client_scoped_table_carries_row_level_security(pipeline):
+    """Each table of marts and reporting with a client_id column has the policies, and client
+    viewers may read only the Client Review page's tables."""
+    from orchestration.warehouse_logins import CLIENT_VIEWER_ROLE
+
+    client_scoped = query(pipeline.database_url, """
+        select c.relnamespace::regnamespace || '.' || c.relname, c.relrowsecurity, c.relkind,
+               array(select p.polname from pg_policy p where p.polrelid = c.oid order by 1)
+        from pg_class c join pg_attribute a on a.attrelid = c.oid and a.attname = 'client_id'
+        where c.relnamespace::regnamespace::text in ('marts', 'reporting') and c.relkind in ('r', 'p', 'v', 'm')
+        order by 1""")
+    assert len(client_scoped) >= 10
+    for table, row_security, kind, policies in client_scoped:
+        assert (row_security, kind, policies) == (
+            True, "r", ["analyst_reads_all_clients", "client_viewer_reads_own_clients"]), table
+    readable = query(pipeline.database_url, """
+        select table_schema || '.' || table_name from information_schema.role_table_grants
+        where grantee = %s and privilege_type = 'SELECT' order by 1""", (CLIENT_VIEWER_ROLE,))
+    assert [name for (name,) in readable] == [
+        "marts.client_monthly", "marts.clients", "pulseops_security.my_clients", "reporting.client_services"]
+
+
+def test_state_secrets_are_owner_only(pipeline):
+    secrets_dir = Path(pipeline.env["PULSEOPS_HOME"]) / "secrets"
+    assert secrets_dir.stat().st_mode & 0o077 == 0
+    for secret in secrets_dir.iterdir():
+        assert secret.stat().st_mode & 0o077 == 0, secret.name
+    assert not list(Path(pipeline.env["PULSEOPS_HOME"]).glob("postgres/pwfile")), "initdb's password file is gone"
 
 
 def test_every_mart_and_reporting_column_has_a_comment(pipeline):

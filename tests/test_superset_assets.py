@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import runpy
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -15,7 +13,8 @@ import yaml
 from ingestion.contracts import CONTRACTS
 from superset_config import access
 from superset_config.asset_bundle import ASSETS_DIR, load_bundle
-from superset_config.launcher import secret
+from superset_config.chart_requests import own_sql
+from superset_config.launcher import secret, superset_python
 from tests.support import REPO, environment
 
 DBT_DIR = REPO / "dbt_project"
@@ -135,11 +134,24 @@ def test_freshness_cadences_match_the_source_contracts():
     assert declared == {(c.source, c.entity): c.expected_cadence_hours for c in CONTRACTS}
 
 
+# Loads the settings file in Superset's own environment, as Superset does, and prints its settings.
+_PRINT_SETTINGS = """
+import json, runpy, sys
+settings = runpy.run_path(sys.argv[1])
+print(json.dumps({name: value for name, value in settings.items() if name.isupper()},
+                 default=lambda value: sorted(value) if isinstance(value, (set, frozenset)) else repr(value)))
+"""
+
+
 def _superset_settings(**env: str | None) -> dict:
     keys = ("SUPERSET_SECRET_KEY", "PULSEOPS_ENV", "SUPERSET_METADATA_URL", "SUPERSET_HOME",
             "SUPERSET_CACHE_REDIS_URL", "PULSEOPS_SUPERSET_DATA_CACHE")
     with environment(**{**{key: None for key in keys}, **env}):
-        return runpy.run_path(str(CONFIG_FILE))
+        result = subprocess.run([str(superset_python()), "-c", _PRINT_SETTINGS, str(CONFIG_FILE)],
+                                capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_settings_refuse_to_start_without_a_secret_key():
@@ -156,13 +168,28 @@ def test_production_wants_a_strong_key_and_a_shared_metadata_database():
                            SUPERSET_METADATA_URL="postgresql+psycopg2://x/y")
     with pytest.raises(RuntimeError, match="SUPERSET_METADATA_URL"):
         _superset_settings(PULSEOPS_ENV="production", SUPERSET_SECRET_KEY=strong)
+    with pytest.raises(RuntimeError, match="SUPERSET_CACHE_REDIS_URL is required in production"):
+        _superset_settings(PULSEOPS_ENV="production", SUPERSET_SECRET_KEY=strong,
+                           SUPERSET_METADATA_URL="postgresql+psycopg2://u@db:5432/superset")
     settings = _superset_settings(PULSEOPS_ENV="production", SUPERSET_SECRET_KEY=strong,
                                   SUPERSET_METADATA_URL="postgresql+psycopg2://u@db:5432/superset",
-                                  SUPERSET_CACHE_REDIS_URL="redis://cache:6379/0")
+                                  SUPERSET_CACHE_REDIS_URL="rediss://cache:6379/0")
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@db:5432/superset"
     assert settings["SESSION_COOKIE_SECURE"] and settings["ENABLE_PROXY_FIX"]
     assert settings["DATA_CACHE_CONFIG"]["CACHE_TYPE"] == "RedisCache"
+    # logins are throttled in a store every Superset task shares
+    assert settings["RATELIMIT_ENABLED"] and settings["RATELIMIT_STORAGE_URI"] == "rediss://cache:6379/0"
     assert settings["FEATURE_FLAGS"]["DASHBOARD_RBAC"]
+
+
+def test_isolation_settings_hold_in_every_environment(tmp_path):
+    settings = _superset_settings(SUPERSET_SECRET_KEY="local-key", SUPERSET_HOME=str(tmp_path))
+    assert "PulseOpsSecurityManager" in settings["CUSTOM_SECURITY_MANAGER"]
+    assert "connect_client_viewers_as_themselves" in settings["DB_CONNECTION_MUTATOR"]
+    assert settings["FEATURE_FLAGS"]["CACHE_QUERY_BY_USER"], "cached results are keyed by user"
+    assert not settings["FEATURE_FLAGS"].get("ALLOW_ADHOC_SUBQUERY")
+    assert {"query_to_xml", "ts_stat", "pg_sleep", "lo_from_bytea", "set_config"} <= set(
+        settings["DISALLOWED_SQL_FUNCTIONS"]["postgresql"])
 
 
 def test_local_settings_use_sqlite_and_a_shared_file_cache_that_benchmarks_can_turn_off(tmp_path):
@@ -183,3 +210,20 @@ def test_the_launcher_generates_secrets_locally_and_never_in_production(tmp_path
     with environment(SUPERSET_SECRET_KEY=None, PULSEOPS_ENV="production"):
         with pytest.raises(RuntimeError, match="PULSEOPS_ENV=production"):
             secret(tmp_path / "elsewhere", "SUPERSET_SECRET_KEY")
+
+
+def test_saved_charts_carry_no_sql_of_their_own():
+    """Roles that may not write SQL use every saved chart: each names only its dataset's columns and
+    metrics (superset_config/chart_sql_guard.py refuses anything else from them)."""
+    columns = {}
+    for path in (ASSETS_DIR / "datasets").rglob("*.yaml"):
+        dataset = yaml.safe_load(path.read_text())
+        columns[dataset["uuid"]] = {column["column_name"] for column in dataset["columns"]}
+    charts = [yaml.safe_load(path.read_text()) for path in (ASSETS_DIR / "charts").glob("*.yaml")]
+    assert len(charts) >= 40
+    for chart in charts:
+        saved = json.loads(chart["query_context"])
+        for query in saved["queries"]:
+            assert list(own_sql(query, columns[chart["dataset_uuid"]])) == [], chart["slice_name"]
+        assert [f for f in chart["params"].get("adhoc_filters", []) if f["expressionType"] != "SIMPLE"] == [], \
+            chart["slice_name"]

@@ -10,7 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from dagster_dbt.asset_utils import get_updated_cli_invocation_params_for_context
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from orchestration.analyst_role import ensure_analyst_role
+from orchestration.warehouse_logins import ensure_superset_logins
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.settings import Settings, read_or_create_secret
@@ -35,7 +35,7 @@ def warehouse_models(context: AssetExecutionContext, warehouse: WarehouseResourc
     password = os.environ.get("PULSEOPS_ANALYST_PASSWORD") or read_or_create_secret(
         Settings.from_env().secrets_dir, "analyst_password")[0]
     with warehouse.connect() as conn:
-        ensure_analyst_role(conn, password)
+        ensure_superset_logins(conn, password)
         built = conn.execute("select to_regclass(%s)", (BUILT_WAREHOUSE_MARKER,)).fetchone()[0] is not None
     # The dbt nodes of this step: Dagster runs the op once before the ML assets and once after.
     params = get_updated_cli_invocation_params_for_context(
