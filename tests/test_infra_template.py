@@ -279,7 +279,6 @@ def test_the_entrypoint_builds_urls_and_creates_the_metadata_database():
 
     url = urlsplit(derived["DATABASE_URL"])
     assert (unquote(url.password), url.hostname, url.path) == (password, admin.hostname, "/pulseops")
-    assert derived["SUPERSET_METADATA_URL"].startswith("postgresql+psycopg2://")
     assert entrypoint.derived_environment({**env, "DATABASE_URL": "set"}).get("DATABASE_URL") is None
     try:
         assert entrypoint.ensure_database(env, env["PULSEOPS_METADATA_DB"]) is True
@@ -301,3 +300,20 @@ def test_ci_runs_the_same_command_as_ci_run():
     assert [s["run"] for s in steps if s.get("run", "").strip() == ".ci/run"]
     (postgres,) = job["services"].values()
     assert "5432:5432" in postgres["ports"]
+
+
+def test_superset_connects_as_the_analyst_login_without_master_credentials():
+    entrypoint = _entrypoint()
+    analyst, metadata = uuid.uuid4().hex + "@:/", uuid.uuid4().hex
+    superset_env = {"PULSEOPS_DB_HOST": "db.internal", "PULSEOPS_DB_PORT": "5432", "PULSEOPS_DB_NAME": "pulseops",
+                    "PULSEOPS_ANALYST_PASSWORD": analyst, "PULSEOPS_SUPERSET_DB_PASSWORD": metadata}
+
+    derived = entrypoint.derived_environment(superset_env)
+
+    assert "DATABASE_URL" not in derived
+    assert derived["PULSEOPS_WAREHOUSE_URI"] == derived["PULSEOPS_ANALYST_URI"]
+    for name, login, database, secret in [("PULSEOPS_ANALYST_URI", "pulseops_analyst", "/pulseops", analyst),
+                                          ("SUPERSET_METADATA_URL", "pulseops_superset", "/superset", metadata)]:
+        url = urlsplit(derived[name])
+        assert (url.scheme, url.username, unquote(url.password), url.hostname, url.port, url.path, url.query) == (
+            "postgresql+psycopg2", login, secret, "db.internal", 5432, database, "sslmode=require"), name
