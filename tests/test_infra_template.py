@@ -584,3 +584,40 @@ def test_long_running_dagster_tasks_are_replaced_when_their_database_password_is
         assert secret_reference(env["PULSEOPS_DB_SECRET_ARN"]) == "master", task
     (run_container,) = resources["DagsterRunTask"]["Properties"]["ContainerDefinitions"]
     assert secret_reference({e["Name"]: e["Value"] for e in run_container["Environment"]}["PULSEOPS_DB_SECRET_ARN"]) == "master"
+
+
+def test_the_run_launcher_starts_runs_from_the_run_task_definition(template, s3_endpoint):
+    """The shipped launcher config, built against the ECS API (moto_server stands in for the AWS control
+    plane): it finds the template's run task definition and its container, and registers nothing."""
+    import boto3
+    from dagster._core.instance.config import dagster_instance_config
+    from dagster_aws.ecs import EcsRunLauncher
+
+    aws = {"AWS_ENDPOINT_URL_ECS": s3_endpoint,
+           # moto accepts any credentials; these are not secrets of any real account
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    run_task = template["Resources"]["DagsterRunTask"]["Properties"]
+    family = f"pulseops-test-{uuid.uuid4().hex[:6]}-dagster-run"
+    with environment(**aws):
+        ecs = boto3.client("ecs")
+        registered = ecs.register_task_definition(
+            family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu=run_task["Cpu"],
+            memory=run_task["Memory"], containerDefinitions=[
+                {"name": c["Name"], "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/pulseops-dagster:t"}
+                for c in run_task["ContainerDefinitions"]])["taskDefinition"]
+        values = {"PULSEOPS_DB_HOST": "db", "PULSEOPS_DB_PORT": "5432", "PULSEOPS_DB_USER": "u",
+                  "PULSEOPS_DB_PASSWORD": uuid.uuid4().hex, "PULSEOPS_METADATA_DB": "dagster",
+                  "DAGSTER_RUN_TASK_DEFINITION": family}
+        with environment(**values):
+            config = dagster_instance_config(str(INFRA / "dagster"))[0]["run_launcher"]["config"]
+            launcher = EcsRunLauncher(inst_data=None, **config)
+            assert launcher.task_definition == registered["taskDefinitionArn"]
+            # a task definition without the container the config names is refused at start
+            other = ecs.register_task_definition(family=family + "-other", containerDefinitions=[
+                {"name": "app", "image": "x", "memory": 512}])["taskDefinition"]
+            with environment(DAGSTER_RUN_TASK_DEFINITION=other["taskDefinitionArn"]):
+                with pytest.raises(Exception, match="container"):
+                    EcsRunLauncher(inst_data=None, **dagster_instance_config(str(INFRA / "dagster"))[0][
+                        "run_launcher"]["config"])
+        assert [arn for arn in ecs.list_task_definitions(familyPrefix=family)["taskDefinitionArns"]] == [
+            registered["taskDefinitionArn"]]

@@ -463,3 +463,24 @@ def test_both_event_forms_name_the_same_object():
     expected = [{"bucket": BUCKET, "key": key, "etag": "e"}]
     assert lambda_handler.s3_objects(s3_notification((key, "e"))) == expected
     assert lambda_handler.s3_objects(eventbridge_event(key, "e")) == expected
+
+
+def test_a_rotated_token_is_read_again_after_the_gateway_refuses_the_old_one(stack, gateway):
+    import boto3
+
+    client = boto3.client("secretsmanager")  # moto_server, through the gateway fixture's environment
+    stale = client.create_secret(Name=f"stale-{uuid.uuid4().hex[:8]}", SecretString=secrets.token_urlsafe(36))["ARN"]
+    key = "landing/psa/invoices/invoices.csv"
+    event = sqs_batch(s3_notification((key, stack.put(key, "psa/invoices"))))
+
+    # a warm Lambda still holds the token from before the rotation: refused, not retried
+    refused = invoke(event, gateway.url, DAGSTER_TOKEN_SECRET_ARN=stale)["results"][0]
+    assert (refused["status"], refused["retryable"]) == ("failed", False) and "HTTP 401" in refused["error"]
+    assert runs_for(stack, key) == []
+
+    # the secret now holds the token the gateway was restarted with; the next invocation reads it again
+    client.put_secret_value(SecretId=stale, SecretString=gateway.token)
+    (launched,) = invoke(event, gateway.url, DAGSTER_TOKEN_SECRET_ARN=stale)["results"]
+
+    assert launched["status"] == "launched"
+    assert wait_for_run(stack, launched["run_id"]) == "SUCCESS"
