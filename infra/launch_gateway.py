@@ -132,7 +132,10 @@ def make_handler(settings: GatewaySettings) -> type[BaseHTTPRequestHandler]:
                 supplied = self.headers.get("Authorization", "")
                 if not hmac.compare_digest(supplied.encode(), f"Bearer {settings.token}".encode()):
                     raise Refused(401, "missing or wrong token")
-                length = int(self.headers.get("Content-Length") or 0)
+                length = self.headers.get("Content-Length", "")
+                if not length.isdigit():
+                    raise Refused(411, "Content-Length required")
+                length = int(length)
                 if length > MAX_BODY_BYTES:
                     raise Refused(413, "request too large")
                 try:
