@@ -472,7 +472,7 @@ def test_each_task_has_its_own_execution_role_that_reads_only_its_own_secrets(te
     assert " ".join(strings(pull["Resource"])).endswith(":repository/pulseops-*")
     # no other role reads a secret the services do not hold already
     services_reading = {"TriggerRole": {"LaunchGatewayToken"}, "DagsterRunRole": {"master"},
-                        "DagsterControlRole": {"master"}}
+                        "DagsterControlRole": {"master"}, "DagsterCodeServerRole": {"master"}}
     for name, role in of_type(template, "AWS::IAM::Role").items():
         if name not in execution_roles:
             assert _secret_arns_read_by(role) == services_reading.get(name, set()), name
@@ -521,10 +521,11 @@ def _rendered(resource) -> list[str]:
     return [" ".join(strings(resource))]
 
 
-def test_the_run_role_cannot_overwrite_or_delete_landing_files(template):
+@pytest.mark.parametrize("role_name", ["DagsterRunRole", "DagsterCodeServerRole"])
+def test_the_pipeline_roles_cannot_overwrite_or_delete_landing_files(template, role_name):
     import fnmatch
 
-    role = template["Resources"]["DagsterRunRole"]
+    role = template["Resources"][role_name]
     allowed, denied = [], []
     for statement in statements(role):
         for action in as_list(statement["Action"]):
@@ -542,7 +543,8 @@ def test_the_run_role_cannot_overwrite_or_delete_landing_files(template):
     for prefix in ("", "acme/"):
         assert may("s3:GetObject", f"{prefix}landing/psa/tickets/t.csv")
         for zone in ("raw", "quarantine", "models"):
-            assert may("s3:PutObject", f"{prefix}{zone}/psa/tickets/x"), zone
+            # runs write their zones; the code server (sensors) writes nowhere
+            assert may("s3:PutObject", f"{prefix}{zone}/psa/tickets/x") == (role_name == "DagsterRunRole"), zone
         landing_file = f"{prefix}landing/psa/tickets/t.csv"
         for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"):
             assert not may(action, landing_file), action
