@@ -415,6 +415,8 @@ def test_the_webserver_admits_only_the_load_balancer_and_the_trigger_through_the
     assert ports == {"webserver": [3000], "gateway": [8080]}
     (gateway,) = [c for c in task if c["Name"] == "gateway"]
     assert gateway["Command"] == ["python", "/opt/dagster/app/infra/launch_gateway.py"]
+    assert "127.0.0.1:8080/health" in " ".join(gateway["HealthCheck"]["Command"])
+    assert "/health" in (INFRA / "launch_gateway.py").read_text()
     gateway_env = {e["Name"]: e["Value"] for e in gateway["Environment"]}
     assert gateway_env["PULSEOPS_GATEWAY_UPSTREAM"] == "http://127.0.0.1:3000/graphql"
     assert gateway_env["PULSEOPS_GATEWAY_PORT"] == "8080"
