@@ -16,16 +16,18 @@ dropped silently:
 Retrying a whole event is safe: objects already launched come back as duplicates.
 
 Environment:
-    DAGSTER_GRAPHQL_URL      e.g. http://webserver.pulseops.local:3000/graphql
+    DAGSTER_GRAPHQL_URL      e.g. http://webserver.pulseops.local:8080/graphql (on AWS the launch gateway,
+                             infra/launch_gateway.py, which accepts exactly the two requests below)
     DAGSTER_LOCATION         code location name (default "pulseops")
     DAGSTER_JOB              job to launch (default "ingest_job")
-    DAGSTER_AUTH_HEADER      optional "Name: value" header for a protected endpoint
+    DAGSTER_TOKEN_SECRET_ARN optional Secrets Manager secret whose value is sent as a bearer token; read
+                             once per cold start (and again after the endpoint answers 401)
     DAGSTER_MAX_ATTEMPTS     attempts per request on transient errors (default 4)
     DAGSTER_BACKOFF_SECONDS  first retry delay, doubled on each retry (default 0.5)
     DAGSTER_TIMEOUT_SECONDS  per request (default 10)
     PULSEOPS_S3_PREFIX       optional key prefix in front of landing/
 
-Standard library only, so the function needs no layer.
+Standard library, plus boto3 (part of the Lambda Python runtime) to read the token: no layer needed.
 """
 from __future__ import annotations
 
@@ -91,7 +93,7 @@ class Settings:
     graphql_url: str
     location: str
     job: str
-    auth_header: str
+    token: str
     max_attempts: int
     backoff_seconds: float
     timeout_seconds: float
@@ -104,12 +106,27 @@ class Settings:
             graphql_url=env["DAGSTER_GRAPHQL_URL"],
             location=env.get("DAGSTER_LOCATION", "pulseops"),
             job=env.get("DAGSTER_JOB", "ingest_job"),
-            auth_header=env.get("DAGSTER_AUTH_HEADER", ""),
+            token=gateway_token(env.get("DAGSTER_TOKEN_SECRET_ARN", "")),
             max_attempts=max(1, int(env.get("DAGSTER_MAX_ATTEMPTS", "4"))),
             backoff_seconds=float(env.get("DAGSTER_BACKOFF_SECONDS", "0.5")),
             timeout_seconds=float(env.get("DAGSTER_TIMEOUT_SECONDS", "10")),
             key_prefix=env.get("PULSEOPS_S3_PREFIX", "").strip("/"),
         )
+
+
+_tokens: dict[str, str] = {}  # secret ARN -> value, for the life of the execution environment
+
+
+def gateway_token(secret_arn: str) -> str:
+    """The bearer token kept in Secrets Manager (none without an ARN), read once per cold start."""
+    if not secret_arn:
+        return ""
+    if secret_arn not in _tokens:
+        import boto3  # in the Lambda runtime; imported here so the module loads without it
+
+        secret = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)
+        _tokens[secret_arn] = secret["SecretString"].strip()
+    return _tokens[secret_arn]
 
 
 def log(level: int, message: str, **fields) -> None:
@@ -177,15 +194,16 @@ def landing_target(key: str, prefix: str = "") -> tuple[str, str, str] | None:
 def call_dagster(settings: Settings, query: str, variables: dict) -> dict:
     """POST one GraphQL request; TransientError when asking again may help, RefusedError when not."""
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    if ":" in settings.auth_header:
-        name, value = settings.auth_header.split(":", 1)
-        headers[name.strip()] = value.strip()
+    if settings.token:
+        headers["Authorization"] = f"Bearer {settings.token}"
     body = json.dumps({"query": query, "variables": variables}).encode()
     request = urllib.request.Request(settings.graphql_url, body, headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=settings.timeout_seconds) as response:
             reply = json.loads(response.read())
     except urllib.error.HTTPError as error:
+        if error.code == 401:
+            _tokens.clear()  # the token may have been rotated: the next invocation reads it again
         if error.code >= 500 or error.code in (408, 429):
             raise TransientError(f"HTTP {error.code}") from error
         raise RefusedError(f"HTTP {error.code}: {error.read()[:300]!r}") from error
@@ -198,13 +216,29 @@ def call_dagster(settings: Settings, query: str, variables: dict) -> dict:
     return reply["data"]
 
 
-def _tags(obj: dict) -> list[dict]:
+def object_tags(obj: dict) -> list[dict]:
+    """The run tags naming one object version: bucket, key and ETag."""
     return [{"key": f"{TAG_PREFIX}{name}", "value": obj[name]} for name in ("bucket", "key", "etag")]
+
+
+def find_runs_variables(obj: dict) -> dict:
+    """Variables of FIND_RUNS for one object version."""
+    return {"filter": {"tags": object_tags(obj)}}
+
+
+def launch_variables(location: str, job: str, obj: dict, landing_key: str, source: str, entity: str) -> dict:
+    """Variables of LAUNCH_RUN: the job for one file, only its asset selected, tagged with the object."""
+    return {"executionParams": {
+        "selector": {"repositoryLocationName": location, "repositoryName": "__repository__",
+                     "jobName": job, "assetSelection": [{"path": ["raw", f"{source}__{entity}"]}]},
+        "runConfigData": {"ops": {f"raw__{source}__{entity}": {"config": {"object_keys": [landing_key]}}}},
+        "executionMetadata": {"tags": [{"key": f"{TAG_PREFIX}trigger", "value": "s3_lambda"}, *object_tags(obj)]},
+    }}
 
 
 def existing_run(settings: Settings, obj: dict) -> str | None:
     """The id of a run already launched for this exact object version, if any."""
-    reply = call_dagster(settings, FIND_RUNS, {"filter": {"tags": _tags(obj)}})["runsOrError"]
+    reply = call_dagster(settings, FIND_RUNS, find_runs_variables(obj))["runsOrError"]
     if reply["__typename"] != "Runs":
         raise RefusedError(f"run lookup failed: {reply.get('message', reply['__typename'])}")
     return reply["results"][0]["runId"] if reply["results"] else None
@@ -212,13 +246,8 @@ def existing_run(settings: Settings, obj: dict) -> str | None:
 
 def launch_run(settings: Settings, obj: dict, landing_key: str, source: str, entity: str) -> str:
     """Launch the ingestion job for one file, only its asset selected; return the run id."""
-    params = {
-        "selector": {"repositoryLocationName": settings.location, "repositoryName": "__repository__",
-                     "jobName": settings.job, "assetSelection": [{"path": ["raw", f"{source}__{entity}"]}]},
-        "runConfigData": {"ops": {f"raw__{source}__{entity}": {"config": {"object_keys": [landing_key]}}}},
-        "executionMetadata": {"tags": [{"key": f"{TAG_PREFIX}trigger", "value": "s3_lambda"}, *_tags(obj)]},
-    }
-    reply = call_dagster(settings, LAUNCH_RUN, {"executionParams": params})["launchRun"]
+    variables = launch_variables(settings.location, settings.job, obj, landing_key, source, entity)
+    reply = call_dagster(settings, LAUNCH_RUN, variables)["launchRun"]
     if reply["__typename"] != "LaunchRunSuccess":
         raise RefusedError(f"{reply['__typename']}: {json.dumps(reply)[:300]}")
     return reply["run"]["runId"]

@@ -7,7 +7,7 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
-from orchestration import embedded_postgres
+from orchestration import db_secret, embedded_postgres
 from orchestration.settings import Settings
 
 
@@ -22,7 +22,9 @@ def _resolve(database_url: str | None, state_dir: str, secrets_dir: str) -> str:
 
 def resolve_database_url(settings: Settings) -> str:
     """The warehouse URL (plain postgresql://), starting the embedded server when needed."""
-    return _resolve(settings.database_url, str(settings.state_dir), str(settings.secrets_dir))
+    url = _resolve(settings.database_url, str(settings.state_dir), str(settings.secrets_dir))
+    # On AWS, RDS rotates the master password: a refused one is read again from Secrets Manager.
+    return db_secret.current_url(url)
 
 
 def libpq_url(url: str) -> str:

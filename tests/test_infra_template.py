@@ -54,6 +54,16 @@ def strings(node):
             yield from strings(value)
 
 
+def secret_reference(value) -> str | None:
+    """Which secret a value points at: a secret resource's name, "master" for the RDS-managed secret."""
+    text = " ".join(strings(value))
+    if "Database.MasterUserSecret.SecretArn" in text or value == {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}:
+        return "master"
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return value["Ref"]
+    return None
+
+
 def containers(template: dict) -> list[dict]:
     return [c for task in of_type(template, "AWS::ECS::TaskDefinition").values()
             for c in task["Properties"]["ContainerDefinitions"]]
@@ -70,11 +80,14 @@ def test_no_role_has_a_wildcard_action_and_the_trigger_role_is_minimal(template)
         assert "ManagedPolicyArns" not in role["Properties"], f"{name}: every permission should be readable here"
         for statement in statements(role):
             assert not [a for a in as_list(statement["Action"]) if "*" in a], f"{name}: {statement}"
+    for name, policy in of_type(template, "AWS::IAM::ManagedPolicy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert not [a for a in as_list(statement["Action"]) if "*" in a], f"{name}: {statement}"
 
     trigger = template["Resources"]["TriggerFunction"]["Properties"]
     assert trigger["Role"] == {"Fn::GetAtt": ["TriggerRole", "Arn"]}
     actions = {a for s in statements(roles["TriggerRole"]) for a in as_list(s["Action"])}
-    assert {a.split(":")[0] for a in actions} == {"logs", "sqs", "kms", "ec2"}
+    assert {a.split(":")[0] for a in actions} == {"logs", "sqs", "kms", "ec2", "secretsmanager"}
     assert not {a for a in actions if a.startswith("sqs:") and a != "sqs:GetQueueAttributes"} - {
         "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
     for statement in statements(roles["TriggerRole"]):
@@ -133,15 +146,20 @@ def test_every_secret_comes_from_secrets_manager(template):
 
     secret_like = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|AUTH")
     for container in containers(template):
-        assert not [e["Name"] for e in container.get("Environment", []) if secret_like.search(e["Name"])]
+        # a name ending in _ARN may say "secret": it carries where the secret is, not its value
+        for variable in container.get("Environment", []):
+            if secret_like.search(variable["Name"]):
+                assert variable["Name"].endswith("_ARN") and secret_reference(variable["Value"]), variable
         for secret in container.get("Secrets", []):
             reference = " ".join(strings(secret["ValueFrom"]))
             assert "MasterUserSecret.SecretArn" in reference or secret["ValueFrom"].get("Ref") in of_type(
                 template, "AWS::SecretsManager::Secret"), secret
     lambda_env = template["Resources"]["TriggerFunction"]["Properties"]["Environment"]["Variables"]
     for name, value in lambda_env.items():
+        # no secret value in the function's configuration, not even resolved at deployment
+        assert "resolve:secretsmanager" not in " ".join(strings(value)), name
         if secret_like.search(name):
-            assert "{{resolve:secretsmanager:" in " ".join(strings(value)), name
+            assert name.endswith("_ARN") and secret_reference(value), name
 
     shipped = (INFRA / "dagster" / "dagster.yaml").read_text()
     assert yaml.safe_load(shipped)["storage"]["postgres"]["postgres_db"]["password"] == {
@@ -207,14 +225,20 @@ def test_the_dagster_instance_for_ecs_is_valid():
     from dagster._core.workspace.config_schema import ensure_workspace_config
     from dagster_aws.ecs import EcsRunLauncher
 
+    from infra.run_tag_policy import NoEcsTagsRunCoordinator
+
     values = {"PULSEOPS_DB_HOST": "db", "PULSEOPS_DB_PORT": "5432", "PULSEOPS_DB_USER": "u",
               "PULSEOPS_DB_PASSWORD": uuid.uuid4().hex, "PULSEOPS_METADATA_DB": "dagster",
-              "DAGSTER_RUN_TASK_ROLE_ARN": "arn:aws:iam::123456789012:role/run", "DAGSTER_CODE_SERVER_HOST": "code"}
+              "DAGSTER_RUN_TASK_DEFINITION": "pulseops-dev-dagster-run", "DAGSTER_CODE_SERVER_HOST": "code"}
     with environment(**values):
         config, _ = dagster_instance_config(str(INFRA / "dagster"))
         launcher = config["run_launcher"]
         assert (launcher["module"], launcher["class"]) == ("dagster_aws.ecs", "EcsRunLauncher")
         checked = process_config(EcsRunLauncher.config_type(), launcher["config"])
+        assert checked.success, checked.errors
+        coordinator = config["run_coordinator"]
+        assert (coordinator["module"], coordinator["class"]) == ("infra.run_tag_policy", "NoEcsTagsRunCoordinator")
+        checked = process_config(NoEcsTagsRunCoordinator.config_type(), coordinator["config"])
         assert checked.success, checked.errors
         workspace_path = INFRA / "dagster" / "workspace.yaml"
         ensure_workspace_config(yaml.safe_load(workspace_path.read_text()), str(workspace_path))
@@ -279,7 +303,6 @@ def test_the_entrypoint_builds_urls_and_creates_the_metadata_database():
 
     url = urlsplit(derived["DATABASE_URL"])
     assert (unquote(url.password), url.hostname, url.path) == (password, admin.hostname, "/pulseops")
-    assert derived["SUPERSET_METADATA_URL"].startswith("postgresql+psycopg2://")
     assert entrypoint.derived_environment({**env, "DATABASE_URL": "set"}).get("DATABASE_URL") is None
     try:
         assert entrypoint.ensure_database(env, env["PULSEOPS_METADATA_DB"]) is True
@@ -301,3 +324,304 @@ def test_ci_runs_the_same_command_as_ci_run():
     assert [s["run"] for s in steps if s.get("run", "").strip() == ".ci/run"]
     (postgres,) = job["services"].values()
     assert "5432:5432" in postgres["ports"]
+
+
+def test_superset_connects_as_the_analyst_login_without_master_credentials():
+    entrypoint = _entrypoint()
+    analyst, metadata = uuid.uuid4().hex + "@:/", uuid.uuid4().hex
+    superset_env = {"PULSEOPS_DB_HOST": "db.internal", "PULSEOPS_DB_PORT": "5432", "PULSEOPS_DB_NAME": "pulseops",
+                    "PULSEOPS_ANALYST_PASSWORD": analyst, "PULSEOPS_SUPERSET_DB_PASSWORD": metadata}
+
+    derived = entrypoint.derived_environment(superset_env)
+
+    assert "DATABASE_URL" not in derived
+    assert derived["PULSEOPS_WAREHOUSE_URI"] == derived["PULSEOPS_ANALYST_URI"]
+    for name, login, database, secret in [("PULSEOPS_ANALYST_URI", "pulseops_analyst", "/pulseops", analyst),
+                                          ("SUPERSET_METADATA_URL", "pulseops_superset", "/superset", metadata)]:
+        url = urlsplit(derived[name])
+        assert (url.scheme, url.username, unquote(url.password), url.hostname, url.port, url.path, url.query) == (
+            "postgresql+psycopg2", login, secret, "db.internal", 5432, database, "sslmode=require"), name
+
+
+# --- who can do what on AWS ----------------------------------------------------------------------
+
+def actions_of(listener_or_rule: dict) -> list[dict]:
+    properties = listener_or_rule["Properties"]
+    return properties.get("DefaultActions") or properties.get("Actions") or []
+
+
+def forwards_to(action: dict, target_group: str) -> bool:
+    groups = [action.get("TargetGroupArn")] + [g.get("TargetGroupArn") for g in
+                                               action.get("ForwardConfig", {}).get("TargetGroups", [])]
+    return action["Type"] == "forward" and {"Ref": target_group} in groups
+
+
+def test_people_reach_the_dagster_ui_only_after_signing_in(template):
+    resources = template["Resources"]
+    routes = {**of_type(template, "AWS::ElasticLoadBalancingV2::Listener"),
+              **of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule")}
+    dagster_routes = 0
+    for name, route in routes.items():
+        actions = actions_of(route)
+        for action in actions:
+            if forwards_to(action, "DagsterTargetGroup"):
+                dagster_routes += 1
+                signs_in = [a for a in actions if a["Type"] in ("authenticate-cognito", "authenticate-oidc")]
+                assert signs_in and all(a["Order"] < action["Order"] for a in signs_in), f"{name} forwards unauthenticated"
+                assert all(a.get(f"Authenticate{'Cognito' if a['Type'].endswith('cognito') else 'Oidc'}Config", {})
+                           .get("OnUnauthenticatedRequest", "authenticate") != "allow" for a in signs_in), name
+    assert dagster_routes >= 1
+    # the only other user of the target group is the webserver service
+    users = [name for name, r in resources.items() if name not in routes and {"Ref": "DagsterTargetGroup"} in
+             list(_refs(r))]
+    assert users == ["DagsterWebserverService"]
+    pool = resources["DagsterUserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["MfaConfiguration"] == "ON"
+    assert resources["HttpRedirectListener"]["Properties"]["DefaultActions"][0]["Type"] == "redirect"
+
+
+def _refs(node):
+    if isinstance(node, dict):
+        if set(node) == {"Ref"}:
+            yield node
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def ingress_rules(template: dict, group: str) -> list[dict]:
+    """Every ingress rule of a security group, inline or as its own resource."""
+    resources = template["Resources"]
+    rules = list(resources[group]["Properties"].get("SecurityGroupIngress", []))
+    rules += [r["Properties"] for r in of_type(template, "AWS::EC2::SecurityGroupIngress").values()
+              if r["Properties"]["GroupId"] == {"Ref": group}]
+    return rules
+
+
+def test_the_webserver_admits_only_the_load_balancer_and_the_trigger_through_the_gateway(template):
+    resources = template["Resources"]
+    rules = {(r["FromPort"], r["ToPort"], r.get("SourceSecurityGroupId", {}).get("Ref"), r.get("CidrIp"))
+             for r in ingress_rules(template, "DagsterWebserverSecurityGroup")}
+    assert rules == {(3000, 3000, "LoadBalancerSecurityGroup", None), (8080, 8080, "TriggerSecurityGroup", None)}
+    for name, service in of_type(template, "AWS::ECS::Service").items():
+        groups = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
+        assert ({"Ref": "DagsterWebserverSecurityGroup"} in groups) == (name == "DagsterWebserverService"), name
+    # port 3000 is the webserver container, 8080 the gateway beside it (nothing else in the task)
+    task = resources["DagsterWebserverTask"]["Properties"]["ContainerDefinitions"]
+    ports = {c["Name"]: [m["ContainerPort"] for m in c.get("PortMappings", [])] for c in task}
+    assert ports == {"webserver": [3000], "gateway": [8080]}
+    (gateway,) = [c for c in task if c["Name"] == "gateway"]
+    assert gateway["Command"] == ["python", "/opt/dagster/app/infra/launch_gateway.py"]
+    assert "127.0.0.1:8080/health" in " ".join(gateway["HealthCheck"]["Command"])
+    assert "/health" in (INFRA / "launch_gateway.py").read_text()
+    gateway_env = {e["Name"]: e["Value"] for e in gateway["Environment"]}
+    assert gateway_env["PULSEOPS_GATEWAY_UPSTREAM"] == "http://127.0.0.1:3000/graphql"
+    assert gateway_env["PULSEOPS_GATEWAY_PORT"] == "8080"
+    # the trigger may open connections to the gateway only (and Secrets Manager over HTTPS)
+    egress = resources["TriggerSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert {(e["FromPort"], e.get("DestinationSecurityGroupId", {}).get("Ref")) for e in egress} == {
+        (8080, "DagsterWebserverSecurityGroup"), (443, None)}
+    lambda_url = " ".join(strings(resources["TriggerFunction"]["Properties"]["Environment"]["Variables"][
+        "DAGSTER_GRAPHQL_URL"]))
+    assert ":8080/graphql" in lambda_url
+    # Redis: Superset only
+    assert [(r["FromPort"], r["SourceSecurityGroupId"]) for r in ingress_rules(template, "CacheSecurityGroup")] == [
+        (6379, {"Ref": "SupersetSecurityGroup"})]
+
+
+def test_the_trigger_reads_its_token_from_secrets_manager(template):
+    resources = template["Resources"]
+    variables = resources["TriggerFunction"]["Properties"]["Environment"]["Variables"]
+    assert "DAGSTER_AUTH_HEADER" not in variables
+    assert variables["DAGSTER_TOKEN_SECRET_ARN"] == {"Ref": "LaunchGatewayToken"}
+    reads = [s for s in statements(resources["TriggerRole"]) if "secretsmanager:GetSecretValue" in as_list(s["Action"])]
+    assert [(s["Effect"], s["Resource"]) for s in reads] == [("Allow", {"Ref": "LaunchGatewayToken"})]
+    gateway = next(c for c in containers(template) if c["Name"] == "gateway")
+    assert gateway["Secrets"] == [{"Name": "PULSEOPS_GATEWAY_TOKEN", "ValueFrom": {"Ref": "LaunchGatewayToken"}}]
+    handler = (INFRA / "lambda_handler.py").read_text()
+    assert 'env.get("DAGSTER_TOKEN_SECRET_ARN"' in handler and "DAGSTER_AUTH_HEADER" not in handler
+
+
+def _secret_arns_read_by(role: dict) -> set[str]:
+    read = set()
+    for statement in statements(role):
+        if statement["Effect"] == "Allow" and "secretsmanager:GetSecretValue" in as_list(statement["Action"]):
+            for resource in as_list(statement["Resource"]):
+                assert resource != "*"
+                read.add(secret_reference(resource))
+    return read
+
+
+def test_each_task_has_its_own_execution_role_that_reads_only_its_own_secrets(template):
+    resources = template["Resources"]
+    tasks = of_type(template, "AWS::ECS::TaskDefinition")
+    execution_roles = [task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0] for task in tasks.values()]
+    assert len(set(execution_roles)) == len(tasks) == 5, execution_roles
+    for name, task in tasks.items():
+        role = resources[task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]]
+        injected = {secret_reference(s["ValueFrom"]) for c in task["Properties"]["ContainerDefinitions"]
+                    for s in c.get("Secrets", [])}
+        assert None not in injected and _secret_arns_read_by(role) == injected, name
+    # what all of them share: images from pulseops-* repositories, logs, the key; no secret
+    (shared,) = of_type(template, "AWS::IAM::ManagedPolicy").values()
+    assert sorted(r["Ref"] for r in shared["Properties"]["Roles"]) == sorted(execution_roles)
+    shared_statements = shared["Properties"]["PolicyDocument"]["Statement"]
+    assert not [s for s in shared_statements if any(a.startswith("secretsmanager:") for a in as_list(s["Action"]))]
+    pull = next(s for s in shared_statements if "ecr:BatchGetImage" in s["Action"])
+    assert " ".join(strings(pull["Resource"])).endswith(":repository/pulseops-*")
+    # no other role reads a secret the services do not hold already
+    services_reading = {"TriggerRole": {"LaunchGatewayToken"}, "DagsterRunRole": {"master"},
+                        "DagsterControlRole": {"master"}, "DagsterCodeServerRole": {"master"}}
+    for name, role in of_type(template, "AWS::IAM::Role").items():
+        if name not in execution_roles:
+            assert _secret_arns_read_by(role) == services_reading.get(name, set()), name
+
+
+def test_superset_holds_the_analyst_login_and_production_settings_not_the_master_password(template):
+    resources = template["Resources"]
+    (superset,) = resources["SupersetTask"]["Properties"]["ContainerDefinitions"]
+    secrets = {s["Name"]: secret_reference(s["ValueFrom"]) for s in superset["Secrets"]}
+    assert "master" not in secrets.values() and "PULSEOPS_DB_PASSWORD" not in secrets
+    assert secrets == {"SUPERSET_SECRET_KEY": "SupersetSecretKey", "SUPERSET_ADMIN_PASSWORD": "SupersetAdminPassword",
+                       "PULSEOPS_ANALYST_PASSWORD": "AnalystPassword", "PULSEOPS_CLIENT_LOGIN_KEY": "ClientLoginKey",
+                       "PULSEOPS_SUPERSET_DB_PASSWORD": "SupersetDatabasePassword"}
+    env = {e["Name"]: e["Value"] for e in superset["Environment"]}
+    assert env["PULSEOPS_ENV"] == "production"
+    redis_url = env["SUPERSET_CACHE_REDIS_URL"]["Fn::Sub"]
+    assert redis_url.startswith("rediss://${SupersetCache.PrimaryEndPoint.Address}:")
+    assert "PULSEOPS_METADATA_DB" not in env  # it creates no database: it has no login that could
+    cache = resources["SupersetCache"]["Properties"]
+    assert cache["TransitEncryptionEnabled"] is True and cache["AtRestEncryptionEnabled"] is True
+    assert cache["SecurityGroupIds"] == [{"Ref": "CacheSecurityGroup"}]
+    # generated once and kept: a stack update does not change them, no run regenerates them
+    for secret in ("AnalystPassword", "ClientLoginKey", "SupersetDatabasePassword"):
+        generated = resources[secret]["Properties"]["GenerateSecretString"]
+        assert generated["PasswordLength"] >= 32 and "SecretString" not in resources[secret]["Properties"]
+    assert resources["ClientLoginKey"]["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    # the dbt steps (code server, runs) set the analyst login's password; the code server derives client logins
+    for task, expected in [("DagsterCodeServerTask", {"AnalystPassword", "ClientLoginKey", "SupersetDatabasePassword"}),
+                           ("DagsterRunTask", {"AnalystPassword"})]:
+        (container,) = resources[task]["Properties"]["ContainerDefinitions"]
+        assert expected <= {secret_reference(s["ValueFrom"]) for s in container["Secrets"]}, task
+    # Superset's metadata login is created by the code server, which the stack starts first
+    assert "DagsterCodeServerService" in resources["SupersetService"]["DependsOn"]
+
+
+def _rendered(resource) -> list[str]:
+    """An S3 ARN pattern with S3KeyPrefix empty and set ("acme/")."""
+    if isinstance(resource, dict) and "Fn::Sub" in resource and isinstance(resource["Fn::Sub"], list):
+        text, names = resource["Fn::Sub"]
+        return [text.replace("${Bucket}", "arn:aws:s3:::bucket").replace("${Prefix}", prefix)
+                for prefix in ("", "acme/")] if set(names) == {"Bucket", "Prefix"} else [text]
+    if isinstance(resource, dict) and resource.get("Fn::GetAtt") == ["DataBucket", "Arn"]:
+        return ["arn:aws:s3:::bucket"]
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        return [resource["Fn::Sub"].replace("${DataBucket.Arn}", "arn:aws:s3:::bucket")]
+    return [" ".join(strings(resource))]
+
+
+@pytest.mark.parametrize("role_name", ["DagsterRunRole", "DagsterCodeServerRole"])
+def test_the_pipeline_roles_cannot_overwrite_or_delete_landing_files(template, role_name):
+    import fnmatch
+
+    role = template["Resources"][role_name]
+    allowed, denied = [], []
+    for statement in statements(role):
+        for action in as_list(statement["Action"]):
+            if action.startswith("s3:"):
+                for resource in as_list(statement["Resource"]):
+                    for pattern in _rendered(resource):
+                        (allowed if statement["Effect"] == "Allow" else denied).append((action, pattern))
+
+    def may(action: str, key: str) -> bool:
+        arn = f"arn:aws:s3:::bucket/{key}"
+        if any(a == action and fnmatch.fnmatchcase(arn, p) for a, p in denied):
+            return False
+        return any(a == action and fnmatch.fnmatchcase(arn, p) for a, p in allowed)
+
+    for prefix in ("", "acme/"):
+        assert may("s3:GetObject", f"{prefix}landing/psa/tickets/t.csv")
+        for zone in ("raw", "quarantine", "models"):
+            # runs write their zones; the code server (sensors) writes nowhere
+            assert may("s3:PutObject", f"{prefix}{zone}/psa/tickets/x") == (role_name == "DagsterRunRole"), zone
+        landing_file = f"{prefix}landing/psa/tickets/t.csv"
+        for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"):
+            assert not may(action, landing_file), action
+            # not even allowed and then denied: the Deny is a second line, not the only one
+            assert not [p for a, p in allowed if a == action and fnmatch.fnmatchcase(f"arn:aws:s3:::bucket/{landing_file}", p)]
+    assert not [a for a, _ in allowed if a.startswith("s3:Delete")]
+    assert not [p for _, p in allowed if p.endswith("bucket/*")], "no action on the whole bucket"
+
+
+def test_runs_start_from_the_templates_run_task_definition_only(template):
+    resources = template["Resources"]
+    run_task = resources["DagsterRunTask"]["Properties"]
+    assert run_task["TaskRoleArn"] == {"Fn::GetAtt": ["DagsterRunRole", "Arn"]}
+    (run_container,) = run_task["ContainerDefinitions"]
+    shipped = yaml.safe_load((INFRA / "dagster" / "dagster.yaml").read_text())["run_launcher"]["config"]
+    assert shipped["task_definition"] == {"env": "DAGSTER_RUN_TASK_DEFINITION"}
+    assert shipped["container_name"] == run_container["Name"]
+    for task in ("DagsterWebserverTask", "DagsterDaemonTask"):
+        container = resources[task]["Properties"]["ContainerDefinitions"][0]
+        assert {"Name": "DAGSTER_RUN_TASK_DEFINITION", "Value": {"Ref": "DagsterRunTask"}} in container["Environment"]
+    control = statements(resources["DagsterControlRole"])
+    actions = {a for s in control for a in as_list(s["Action"])}
+    assert "ecs:RegisterTaskDefinition" not in actions  # nothing can register a task with other roles
+    (run_task_statement,) = [s for s in control if "ecs:RunTask" in as_list(s["Action"])]
+    assert run_task_statement["Resource"]["Fn::Sub"].endswith(":task-definition/pulseops-${Environment}-dagster-run:*")
+    assert run_task["Family"] == {"Fn::Sub": "pulseops-${Environment}-dagster-run"}
+    (pass_role,) = [s for s in control if "iam:PassRole" in as_list(s["Action"])]
+    assert pass_role["Resource"] == [{"Fn::GetAtt": ["DagsterRunRole", "Arn"]},
+                                     {"Fn::GetAtt": ["RunExecutionRole", "Arn"]}]
+
+
+def test_long_running_dagster_tasks_are_replaced_when_their_database_password_is_rotated(template):
+    resources = template["Resources"]
+    for task in ("DagsterWebserverTask", "DagsterDaemonTask", "DagsterCodeServerTask"):
+        container = resources[task]["Properties"]["ContainerDefinitions"][0]
+        assert container["HealthCheck"]["Command"] == [
+            "CMD", "python", "/opt/dagster/app/infra/docker/entrypoint.py", "--check-database"], task
+        env = {e["Name"]: e["Value"] for e in container["Environment"]}
+        assert secret_reference(env["PULSEOPS_DB_SECRET_ARN"]) == "master", task
+    (run_container,) = resources["DagsterRunTask"]["Properties"]["ContainerDefinitions"]
+    assert secret_reference({e["Name"]: e["Value"] for e in run_container["Environment"]}["PULSEOPS_DB_SECRET_ARN"]) == "master"
+
+
+def test_the_run_launcher_starts_runs_from_the_run_task_definition(template, s3_endpoint):
+    """The shipped launcher config, built against the ECS API (moto_server stands in for the AWS control
+    plane): it finds the template's run task definition and its container, and registers nothing."""
+    import boto3
+    from dagster._core.instance.config import dagster_instance_config
+    from dagster_aws.ecs import EcsRunLauncher
+
+    aws = {"AWS_ENDPOINT_URL_ECS": s3_endpoint,
+           # moto accepts any credentials; these are not secrets of any real account
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    run_task = template["Resources"]["DagsterRunTask"]["Properties"]
+    family = f"pulseops-test-{uuid.uuid4().hex[:6]}-dagster-run"
+    with environment(**aws):
+        ecs = boto3.client("ecs")
+        registered = ecs.register_task_definition(
+            family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu=run_task["Cpu"],
+            memory=run_task["Memory"], containerDefinitions=[
+                {"name": c["Name"], "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/pulseops-dagster:t"}
+                for c in run_task["ContainerDefinitions"]])["taskDefinition"]
+        values = {"PULSEOPS_DB_HOST": "db", "PULSEOPS_DB_PORT": "5432", "PULSEOPS_DB_USER": "u",
+                  "PULSEOPS_DB_PASSWORD": uuid.uuid4().hex, "PULSEOPS_METADATA_DB": "dagster",
+                  "DAGSTER_RUN_TASK_DEFINITION": family}
+        with environment(**values):
+            config = dagster_instance_config(str(INFRA / "dagster"))[0]["run_launcher"]["config"]
+            launcher = EcsRunLauncher(inst_data=None, **config)
+            assert launcher.task_definition == registered["taskDefinitionArn"]
+            # a task definition without the container the config names is refused at start
+            other = ecs.register_task_definition(family=family + "-other", containerDefinitions=[
+                {"name": "app", "image": "x", "memory": 512}])["taskDefinition"]
+            with environment(DAGSTER_RUN_TASK_DEFINITION=other["taskDefinitionArn"]):
+                with pytest.raises(Exception, match="container"):
+                    EcsRunLauncher(inst_data=None, **dagster_instance_config(str(INFRA / "dagster"))[0][
+                        "run_launcher"]["config"])
+        assert [arn for arn in ecs.list_task_definitions(familyPrefix=family)["taskDefinitionArns"]] == [
+            registered["taskDefinitionArn"]]

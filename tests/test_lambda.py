@@ -2,17 +2,24 @@
 
 Only the AWS control plane is stood in for: the Lambda service, S3's event delivery and SQS cannot run
 here, so the handler is called directly with events of AWS's documented shapes (tests/data/*.json)
-and the test plays SQS's part (redelivering what the handler reports as failed). S3 itself is
-moto_server, Dagster is real, and so are its runs and the rows they load. A loopback HTTP server in
-front of Dagster fails on purpose, to count retries.
+and the test plays SQS's part (redelivering what the handler reports as failed). S3 and Secrets
+Manager (the gateway token) are moto_server; Dagster is real, with the run coordinator of the AWS
+instance (infra/run_tag_policy.py), and so are its runs and the rows they load. The launch gateway
+(infra/launch_gateway.py) is a real process in front of it. A loopback HTTP server in front of Dagster
+fails on purpose, to count retries.
 """
 from __future__ import annotations
 
 import copy
 import json
 import logging
+import os
+import secrets
+import subprocess
+import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -26,7 +33,8 @@ import pandas as pd
 import pytest
 
 from infra import lambda_handler
-from tests.support import environment, free_port, make_bucket, s3_environment, scalar, throwaway_database
+from orchestration.instance import DAGSTER_YAML
+from tests.support import REPO, environment, free_port, make_bucket, s3_environment, scalar, throwaway_database
 
 DATA = Path(__file__).parent / "data"
 BUCKET = "pulseops-lambda"
@@ -59,8 +67,15 @@ def stack(s3_endpoint, tmp_path_factory):
     client = make_bucket(s3_endpoint, BUCKET)
     landing = generate(SCALES["XS"], date(2026, 11, 25))[0]
     state = tmp_path_factory.mktemp("lambda-state")
+    # The local instance, with the run coordinator the AWS instance uses (infra/dagster/dagster.yaml).
+    (state / "dagster").mkdir()
+    (state / "dagster" / "dagster.yaml").write_text(DAGSTER_YAML.replace(
+        "module: dagster._core.run_coordinator\n  class: QueuedRunCoordinator",
+        "module: infra.run_tag_policy\n  class: NoEcsTagsRunCoordinator"))
+    assert "NoEcsTagsRunCoordinator" in (state / "dagster" / "dagster.yaml").read_text()
     with throwaway_database() as url:
-        env = {"PULSEOPS_HOME": str(state), "DATABASE_URL": url, **s3_environment(s3_endpoint, BUCKET)}
+        env = {"PULSEOPS_HOME": str(state), "DATABASE_URL": url, **s3_environment(s3_endpoint, BUCKET),
+               "PYTHONPATH": str(REPO)}
         dagster = start_dagster(state, free_port(), env=env)
         try:
             stack = Stack(dagster.url, url, client, landing)
@@ -68,6 +83,47 @@ def stack(s3_endpoint, tmp_path_factory):
             yield stack
         finally:
             dagster.stop()
+
+
+@dataclass
+class Gateway:
+    url: str
+    token: str
+    token_secret_arn: str
+
+
+@pytest.fixture(scope="module")
+def gateway(stack, s3_endpoint):
+    """The launch gateway as a real process in front of Dagster; its token in (moto) Secrets Manager."""
+    import boto3
+
+    token = secrets.token_urlsafe(36)
+    # moto accepts any credentials; these are not secrets of any real account
+    client = boto3.client("secretsmanager", endpoint_url=s3_endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    arn = client.create_secret(Name=f"gateway-token-{uuid.uuid4().hex[:8]}", SecretString=token)["ARN"]
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PULSEOPS_GATEWAY_TOKEN": token,
+           "PULSEOPS_GATEWAY_UPSTREAM": stack.graphql_url, "PULSEOPS_GATEWAY_HOST": "127.0.0.1",
+           "PULSEOPS_GATEWAY_PORT": str(port), "PULSEOPS_S3_BUCKET": BUCKET, "DAGSTER_LOCATION": "pulseops",
+           "DAGSTER_JOB": "ingest_job"}
+    process = subprocess.Popen([sys.executable, str(REPO / "infra" / "launch_gateway.py")], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=2).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "the gateway did not start"
+                time.sleep(0.2)
+        with environment(AWS_ENDPOINT_URL_SECRETS_MANAGER=s3_endpoint, AWS_ACCESS_KEY_ID="testing",
+                         AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"):
+            yield Gateway(f"{url}/graphql", token, arn)
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 # --- events of AWS's documented shapes -----------------------------------------------------------
@@ -102,8 +158,11 @@ def sqs_batch(*bodies: dict) -> dict:
 def graphql(url: str, query: str, variables: dict) -> dict:
     request = urllib.request.Request(url, json.dumps({"query": query, "variables": variables}).encode(),
                                      {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["data"]
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["data"]
+    except urllib.error.HTTPError as error:  # Dagster answers a PythonError result with HTTP 500
+        return json.loads(error.read())["data"]
 
 
 def stop_landing_sensor(stack: Stack) -> None:
@@ -159,7 +218,8 @@ def flaky_endpoint(upstream: str | None, refuse: set[int] = frozenset(), lose: s
             seen.headers.append(dict(self.headers))
             status, reply = 503, b"Service Unavailable"
             if upstream and seen.requests not in refuse:
-                request = urllib.request.Request(upstream, body, {"Content-Type": "application/json"})
+                request = urllib.request.Request(upstream, body, {
+                    "Content-Type": "application/json", "Authorization": self.headers.get("Authorization", "")})
                 with urllib.request.urlopen(request, timeout=30) as response:
                     if seen.requests not in lose:
                         status, reply = response.status, response.read()
@@ -183,12 +243,13 @@ def flaky_endpoint(upstream: str | None, refuse: set[int] = frozenset(), lose: s
 
 # --- against a real Dagster ----------------------------------------------------------------------
 
-def test_s3_notification_launches_one_run_and_a_repeat_starts_none(stack):
+def test_s3_notification_launches_one_run_and_a_repeat_starts_none(stack, gateway):
     key = "landing/psa/clients/clients 2026-11-25.csv"  # a space: S3 notifications URL-encode keys
     etag = stack.put(key, "psa/clients")
     event = s3_notification((key, etag), ("exports/readme.txt", "x"), ("landing/psa/clients/_SUCCESS", "y"))
 
-    reply = invoke(event, stack.graphql_url)
+    # as deployed: through the launch gateway, with the token read from Secrets Manager
+    reply = invoke(event, gateway.url, DAGSTER_TOKEN_SECRET_ARN=gateway.token_secret_arn)
 
     assert reply["batchItemFailures"] == []
     launched, outside, marker = reply["results"]
@@ -196,7 +257,8 @@ def test_s3_notification_launches_one_run_and_a_repeat_starts_none(stack):
         "launched", key, "psa", "clients")
     assert outside["status"] == marker["status"] == "ignored"
     # S3 delivers at least once: the same event again, and the object twice in one batch
-    again = invoke(s3_notification((key, etag), (key, etag)), stack.graphql_url)
+    again = invoke(s3_notification((key, etag), (key, etag)), gateway.url,
+                   DAGSTER_TOKEN_SECRET_ARN=gateway.token_secret_arn)
     assert [(r["status"], r["run_id"]) for r in again["results"]] == [("duplicate", launched["run_id"])] * 2
 
     assert wait_for_run(stack, launched["run_id"]) == "SUCCESS"
@@ -207,21 +269,20 @@ def test_s3_notification_launches_one_run_and_a_repeat_starts_none(stack):
     assert scalar(stack.database_url, "select count(*) from raw.psa__clients") == len(stack.landing["psa/clients"])
 
 
-def test_transient_errors_are_retried_without_ever_launching_twice(stack):
+def test_transient_errors_are_retried_without_ever_launching_twice(stack, gateway):
     key = "landing/saas/applications/applications.csv"
     batch = sqs_batch(eventbridge_event(key, stack.put(key, "saas/applications")))
-    token = uuid.uuid4().hex
 
     # 1: lookup refused (503); 2: lookup, nothing yet; 3: launch reaches Dagster but its answer is lost;
     # 4: lookup again finds the run that 3 created
-    with flaky_endpoint(stack.graphql_url, refuse={1}, lose={3}) as endpoint:
-        reply = invoke(batch, endpoint.url, DAGSTER_AUTH_HEADER=f"Authorization: Bearer {token}")
+    with flaky_endpoint(gateway.url, refuse={1}, lose={3}) as endpoint:
+        reply = invoke(batch, endpoint.url, DAGSTER_TOKEN_SECRET_ARN=gateway.token_secret_arn)
 
     assert reply["batchItemFailures"] == []
     (result,) = reply["results"]
     assert endpoint.requests == 4
     assert [r["runId"] for r in runs_for(stack, key)] == [result["run_id"]]
-    assert all(h.get("Authorization") == f"Bearer {token}" for h in endpoint.headers)
+    assert all(h.get("Authorization") == f"Bearer {gateway.token}" for h in endpoint.headers)
     assert wait_for_run(stack, result["run_id"]) == "SUCCESS"
     assert scalar(stack.database_url, "select count(*) from raw.saas__applications") == len(
         stack.landing["saas/applications"])
@@ -268,6 +329,101 @@ def test_dagster_down_fails_the_messages_and_redelivery_loads_them(stack):
         assert scalar(stack.database_url, f"select count(*) from {table}") == len(stack.landing[entity])
 
 
+def all_run_ids(stack: Stack) -> set[str]:
+    reply = graphql(stack.graphql_url, "{ runsOrError { ... on Runs { results { runId } } } }", {})
+    return {r["runId"] for r in reply["runsOrError"]["results"]}
+
+
+def post(url: str, body: dict | bytes, token: str | None, method: str = "POST") -> int:
+    """The HTTP status the gateway answers."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    request = urllib.request.Request(url, data if method == "POST" else None, headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_gateway_forwards_only_the_ingestion_launch(stack, gateway):
+    key = "landing/psa/tickets/tickets.csv"
+    obj = {"bucket": BUCKET, "key": key, "etag": stack.put(key, "psa/tickets")}
+    launch = {"query": lambda_handler.LAUNCH_RUN,
+              "variables": lambda_handler.launch_variables("pulseops", "ingest_job", obj, key, "psa", "tickets")}
+
+    def changed(edit) -> dict:
+        request = copy.deepcopy(launch)
+        edit(request["variables"]["executionParams"])
+        return request
+
+    other_graphql = [
+        # the launch mutation asking for ECS task overrides, another role, more memory
+        changed(lambda p: p["executionMetadata"]["tags"].append(
+            {"key": "ecs/task_overrides", "value": json.dumps({"taskRoleArn": "arn:aws:iam::1:role/admin"})})),
+        changed(lambda p: p["executionMetadata"]["tags"].append({"key": "ecs/memory", "value": "30720"})),
+        changed(lambda p: p["executionMetadata"]["tags"].append({"key": "team", "value": "x"})),
+        # another job, another asset, another file, another bucket
+        changed(lambda p: p["selector"].update(jobName="__ASSET_JOB")),
+        changed(lambda p: p["selector"].update(assetSelection=[{"path": ["raw", "psa__clients"]}])),
+        changed(lambda p: p["runConfigData"]["ops"]["raw__psa__tickets"]["config"].update(
+            object_keys=["landing/psa/clients/clients 2026-11-25.csv"])),
+        changed(lambda p: p["executionMetadata"]["tags"][1].update(value="someone-elses-bucket")),
+        changed(lambda p: p.update(mode="default")),
+        # the same mutation text with one more field asked for, a different mutation, queries
+        {**launch, "query": lambda_handler.LAUNCH_RUN.replace("runId", "runId status", 1)},
+        {"query": "mutation($id: String) { stopSensor(id: $id) { __typename } }", "variables": {"id": "x"}},
+        {"query": "mutation { deletePipelineRun(runId: \"x\") { __typename } }", "variables": {}},
+        {"query": "{ runsOrError { ... on Runs { results { runId tags { key value } } } } }", "variables": {}},
+        {"query": lambda_handler.FIND_RUNS, "variables": {"filter": {"statuses": ["SUCCESS"]}}},
+        {**launch, "operationName": "LaunchRun"},
+    ]
+    before = all_run_ids(stack)
+
+    assert [post(gateway.url, request, gateway.token) for request in other_graphql] == [403] * len(other_graphql)
+    assert post(gateway.url, launch, None) == 401
+    assert post(gateway.url, launch, gateway.token[:-1] + "x") == 401
+    assert post(gateway.url, b"{not json", gateway.token) == 400
+    assert post(gateway.url.replace("/graphql", "/graphql/"), launch, gateway.token) == 404
+    assert post(gateway.url, launch, gateway.token, method="GET") == 405
+    assert all_run_ids(stack) == before  # nothing reached Dagster's run storage
+
+    # the one allowed request, as the trigger sends it, launches the file's run
+    assert post(gateway.url, launch, gateway.token) == 200
+    (launched,) = all_run_ids(stack) - before
+    assert wait_for_run(stack, launched) == "SUCCESS"
+    assert scalar(stack.database_url, "select count(*) from raw.psa__tickets") == len(stack.landing["psa/tickets"])
+
+
+def test_dagster_refuses_runs_with_ecs_tags_from_any_caller(stack):
+    """Signed-in people reach GraphQL directly: the instance's run coordinator refuses ecs/* tags."""
+    key = "landing/psa/time_entries/time_entries.csv"
+    obj = {"bucket": BUCKET, "key": key, "etag": stack.put(key, "psa/time_entries")}
+    variables = lambda_handler.launch_variables("pulseops", "ingest_job", obj, key, "psa", "time_entries")
+    tags = variables["executionParams"]["executionMetadata"]["tags"]
+    tags.append({"key": "ecs/run_task_kwargs", "value": json.dumps({"launchType": "EC2"})})
+
+    refused = graphql(stack.graphql_url, lambda_handler.LAUNCH_RUN, variables)["launchRun"]
+
+    assert refused["__typename"] == "PythonError" and "ecs/run_task_kwargs" in refused["message"]
+    (run,) = runs_for(stack, key)
+    events = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status
+                  eventConnection { events { __typename } } } } }"""
+    refused_run = graphql(stack.graphql_url, events, {"id": run["runId"]})["runOrError"]
+    kinds = {e["__typename"] for e in refused_run["eventConnection"]["events"]}
+    assert refused_run["status"] == "FAILURE" and "RunFailureEvent" in kinds
+    assert not kinds & {"RunEnqueuedEvent", "RunStartingEvent", "RunStartEvent", "ExecutionStepStartEvent"}, kinds
+
+    # a re-execution copies the launcher's own bookkeeping tags from its parent: blanked, not refused
+    tags[-1] = {"key": "ecs/cluster", "value": "arn:aws:ecs:us-east-1:123456789012:cluster/elsewhere"}
+    launched = graphql(stack.graphql_url, lambda_handler.LAUNCH_RUN, variables)["launchRun"]
+
+    assert launched["__typename"] == "LaunchRunSuccess"
+    assert wait_for_run(stack, launched["run"]["runId"]) == "SUCCESS"
+    rerun = next(r for r in runs_for(stack, key) if r["runId"] == launched["run"]["runId"])
+    assert {"key": "ecs/cluster", "value": ""} in rerun["tags"]
+
+
 # --- without Dagster -----------------------------------------------------------------------------
 
 def test_direct_invocation_raises_so_lambda_retries_and_dead_letters(caplog):
@@ -307,3 +463,24 @@ def test_both_event_forms_name_the_same_object():
     expected = [{"bucket": BUCKET, "key": key, "etag": "e"}]
     assert lambda_handler.s3_objects(s3_notification((key, "e"))) == expected
     assert lambda_handler.s3_objects(eventbridge_event(key, "e")) == expected
+
+
+def test_a_rotated_token_is_read_again_after_the_gateway_refuses_the_old_one(stack, gateway):
+    import boto3
+
+    client = boto3.client("secretsmanager")  # moto_server, through the gateway fixture's environment
+    stale = client.create_secret(Name=f"stale-{uuid.uuid4().hex[:8]}", SecretString=secrets.token_urlsafe(36))["ARN"]
+    key = "landing/psa/invoices/invoices.csv"
+    event = sqs_batch(s3_notification((key, stack.put(key, "psa/invoices"))))
+
+    # a warm Lambda still holds the token from before the rotation: refused, not retried
+    refused = invoke(event, gateway.url, DAGSTER_TOKEN_SECRET_ARN=stale)["results"][0]
+    assert (refused["status"], refused["retryable"]) == ("failed", False) and "HTTP 401" in refused["error"]
+    assert runs_for(stack, key) == []
+
+    # the secret now holds the token the gateway was restarted with; the next invocation reads it again
+    client.put_secret_value(SecretId=stale, SecretString=gateway.token)
+    (launched,) = invoke(event, gateway.url, DAGSTER_TOKEN_SECRET_ARN=stale)["results"]
+
+    assert launched["status"] == "launched"
+    assert wait_for_run(stack, launched["run_id"]) == "SUCCESS"
