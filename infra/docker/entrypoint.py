@@ -10,8 +10,8 @@ definition, image or command line; the URLs that embed one exist only in the con
     PULSEOPS_DB_SECRET_ARN  the master user's secret: read again when the injected password is refused
                             (RDS rotated it since the task started)
     PULSEOPS_METADATA_DB    Dagster's own database, created with the master user when missing
-    PULSEOPS_ANALYST_PASSWORD   -> PULSEOPS_WAREHOUSE_URI and PULSEOPS_ANALYST_URI, as the read-only
-                            login pulseops_analyst (Superset's warehouse connections)
+    PULSEOPS_ANALYST_PASSWORD   -> PULSEOPS_ANALYST_URI, as the read-only login pulseops_analyst
+                            (Superset's warehouse connections)
     PULSEOPS_SUPERSET_DB_PASSWORD   -> SUPERSET_METADATA_URL, as the login pulseops_superset on the
                             database superset. Where the master user is present too (the Dagster code
                             server), that login and database are created, or re-keyed to the secret.
@@ -71,7 +71,7 @@ def derived_environment(env: Mapping[str, str]) -> dict[str, str]:
         derived["DATABASE_URL"] = server_url(env, database)
     if database and env.get("PULSEOPS_ANALYST_PASSWORD"):
         analyst = server_url(env, database, "postgresql+psycopg2", ANALYST_LOGIN, env["PULSEOPS_ANALYST_PASSWORD"])
-        derived["PULSEOPS_WAREHOUSE_URI"] = derived["PULSEOPS_ANALYST_URI"] = analyst
+        derived["PULSEOPS_ANALYST_URI"] = analyst
     if env.get("PULSEOPS_SUPERSET_DB_PASSWORD"):
         derived["SUPERSET_METADATA_URL"] = server_url(env, SUPERSET_DATABASE, "postgresql+psycopg2", SUPERSET_LOGIN,
                                                       env["PULSEOPS_SUPERSET_DB_PASSWORD"])
