@@ -64,6 +64,11 @@ class ChurnParams:
     gap_periods: int = 0  # snapshot periods dropped between training and test
     top_drivers: int = 3
     calibration_bins: int = 10
+    # Before a model is trained at all: ids that churned, and ids that stayed, among the labelled
+    # rows. Below ten churners the held-out months hold one or two of them, and no metric (nor
+    # the calibration) can be told apart from luck.
+    min_churned_ids: int = 10
+    min_stayed_ids: int = 10
     # OpenMP threads for boosting. Feature tables are small, and on a shared machine waiting
     # threads cost far more than they save (a 2,000-row fit: 0.1 s on one thread, up to 5 s on two).
     threads: int = 1
@@ -156,6 +161,10 @@ def _evaluate(features: pd.DataFrame, labels: np.ndarray, groups: np.ndarray, ti
     when the evaluation was k-fold, else None). Each model's decision threshold is the one that
     maximised F1 on out-of-fold predictions of its own training rows, never on test rows."""
     split = _time_split(times, params) if times is not None else None
+    if split is not None and len(np.unique(labels[split[0]])) < 2:
+        # Every churner left in the latest months: the past alone cannot be trained on, so the
+        # evaluation falls back to folds grouped by id (the metrics name which one was used).
+        split = None
     if split is not None:
         held_out, probability, thresholds, info = _time_evaluation(features, labels, groups, split, spec, params)
     else:
@@ -167,6 +176,39 @@ def _evaluate(features: pd.DataFrame, labels: np.ndarray, groups: np.ndarray, ti
                "baselines": {"logistic_regression": scored["logistic_regression"],
                              "majority_class": scored["majority_class"]}}
     return metrics, (probability["model"] if split is None else None)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a feature table can train a churn model, and in words why not."""
+
+    ready: bool
+    reason: str
+    churned_ids: int
+    stayed_ids: int
+    labelled_rows: int
+
+
+def churn_readiness(frame: pd.DataFrame, id_column: str, label_column: str, time_column: str | None = None,
+                    params: ChurnParams = ChurnParams(), exclude: tuple[str, ...] = ()) -> Readiness:
+    """Decide from the table alone whether `train_churn` can learn from it: enough labelled rows
+    whose ids churned (`min_churned_ids`) and whose ids stayed (`min_stayed_ids`), counted on the
+    rows training would use. The reason is a sentence for the people who see the scores."""
+    table = _read_table(frame, id_column, label_column, time_column, exclude)
+    churned = len(np.unique(table.groups[table.labels == 1]))
+    stayed = len(np.unique(table.groups[table.labels == 0])) if len(table.labels) else 0
+    rows = int(table.labelled.sum())
+    if rows == 0:
+        reason = "no churn outcomes known yet: no snapshot is old enough for its outcome to have played out"
+    elif churned < params.min_churned_ids:
+        reason = f"not enough churn history yet: {churned} churned client{'s' if churned != 1 else ''}, " \
+                 f"need {params.min_churned_ids}"
+    elif stayed < params.min_stayed_ids:
+        reason = f"not enough clients who stayed yet: {stayed}, need {params.min_stayed_ids}"
+    else:
+        reason = f"trained on {rows} labelled snapshots: {churned} churned clients, {stayed} who stayed"
+    ready = rows > 0 and churned >= params.min_churned_ids and stayed >= params.min_stayed_ids
+    return Readiness(ready, reason, churned, stayed, rows)
 
 
 @dataclass
@@ -314,7 +356,10 @@ def train_churn(frame: pd.DataFrame, id_column: str, label_column: str, time_col
     with threadpool_limits(params.threads):
         probability = model.predict(frame.loc[chosen])
         drivers = model.explain(frame.loc[chosen])
-    if oof is not None:  # no time column: every row is scored, labelled ones out-of-fold
+    # Without a time column every row is scored, so labelled rows take their out-of-fold score.
+    # With one, a short history may still be evaluated by k-fold, but only the latest rows are
+    # scored and those are not the rows the folds held out.
+    if oof is not None and time_column is None:
         probability[table.labelled] = oof
     scores = frame.loc[chosen, [id_column] + ([time_column] if time_column else [])].copy()
     scores["churn_probability"] = probability.round(4)
@@ -329,3 +374,11 @@ def score_churn(frame: pd.DataFrame, id_column: str, label_column: str, params: 
     """(scores, metrics) of `train_churn`, for callers that do not keep the model."""
     run = train_churn(frame, id_column, label_column, time_column, params)
     return run.scores, run.metrics
+
+
+def no_scores(id_column: str) -> pd.DataFrame:
+    """The scores table of `train_churn` with no rows, each column typed: what is written while
+    the model cannot be trained, so readers of the table find it and find it empty."""
+    return pd.DataFrame({id_column: pd.Series(dtype=object), "churn_probability": pd.Series(dtype=float),
+                         "churn_predicted": pd.Series(dtype=bool), "drivers": pd.Series(dtype=object),
+                         "model_version": pd.Series(dtype=object)})

@@ -263,7 +263,50 @@ def forecast(frame: pd.DataFrame, time_column: str, value_column: str, series_co
                                                    interval=params.interval)
              for key, values in series]
     columns = ([series_column] if series_column else []) + ["month", "forecast", "lower", "upper", "interval"]
-    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns] if parts else _no_forecast(series_column)
+
+
+def _no_forecast(series_column: str | None) -> pd.DataFrame:
+    """`forecast`'s columns, typed, without rows (a table written from it keeps its column types)."""
+    typed = {"month": "datetime64[ns]", "forecast": float, "lower": float, "upper": float, "interval": float}
+    columns = {**({series_column: pd.Series(dtype=object)} if series_column else {}),
+               **{name: pd.Series(dtype=dtype) for name, dtype in typed.items()}}
+    return pd.DataFrame(columns)
+
+
+@dataclass(frozen=True)
+class ForecastReadiness:
+    """Which series have the history to be forecast, and a sentence saying what the forecast is."""
+
+    ready: bool  # at least one series can be forecast
+    reason: str
+    months_by_series: dict
+
+
+def forecast_readiness(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str | None = None,
+                       params: ForecastParams = ForecastParams(), noun: str = "series") -> ForecastReadiness:
+    """Decide from the data alone what `forecast` can do: a series needs `min_history` whole months
+    to be forecast at all and `min_seasonal_cycles` years for month-of-year effects. `noun` names a
+    series in the reason ("department")."""
+    totals = monthly_totals(frame, time_column, value_column, series_column)
+    months = {str(key): len(values) for key, values in _series_of(totals, series_column)} if len(totals) else {}
+    ready = {key: n for key, n in months.items() if n >= params.min_history}
+    seasonal_months = 12 * params.min_seasonal_cycles
+    if not months:
+        reason = "no spend to forecast yet: not one whole month of data"
+    elif not ready:
+        longest = max(months.values())
+        reason = (f"not enough history yet: {longest} whole month{'s' if longest != 1 else ''}, "
+                  f"need {params.min_history}")
+    else:
+        short = sorted(set(months) - set(ready))
+        reason = f"forecast for {len(ready)} of {len(months)} {noun}s"
+        if short:
+            reason += f" ({', '.join(short)}: under {params.min_history} whole months)"
+        longest = max(ready.values())
+        reason += ("; with month-of-year effects" if longest >= seasonal_months else
+                   f"; trend only: month-of-year effects need {seasonal_months} whole months, have {longest}")
+    return ForecastReadiness(bool(ready), reason, months)
 
 
 def _mape(actual: np.ndarray, predicted: np.ndarray) -> float | None:

@@ -245,7 +245,7 @@ def churn_prevention(scores: pd.DataFrame, min_probability: float = 0.2) -> pd.D
     rows = []
     for row in scores.itertuples(index=False):
         probability, mrr = float(row.churn_probability), float(row.mrr)
-        if probability < min_probability or not mrr > 0:
+        if not probability >= min_probability or not mrr > 0:  # an unscored (NaN) client is left out too
             continue
         at_risk = probability * mrr
         rows.append({
@@ -296,7 +296,9 @@ def rank(*recommendations: pd.DataFrame) -> pd.DataFrame:
     """All recommendations in one list, biggest monthly impact first, with `rank` from 1."""
     frames = [r for r in recommendations if r is not None and not r.empty]
     if not frames:
-        return pd.DataFrame(columns=["rank", *COLUMNS])
+        empty = _frame([])  # typed, so a table written from it keeps numbers as numbers
+        empty.insert(0, "rank", pd.Series(dtype="int64"))
+        return empty
     ranked = pd.concat(frames, ignore_index=True).sort_values("monthly_impact", ascending=False, kind="stable")
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
     return ranked.reset_index(drop=True)

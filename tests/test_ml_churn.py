@@ -7,7 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_assets.churn import ChurnModel, ChurnParams, evaluate_churn, score_churn, train_churn
+from ml_assets.churn import (
+    ChurnModel,
+    ChurnParams,
+    churn_readiness,
+    evaluate_churn,
+    no_scores,
+    score_churn,
+    train_churn,
+)
 from ml_assets.features import split_features
 from tests.ml_data import churn_panel
 
@@ -149,3 +157,48 @@ def test_clear_errors_for_unusable_tables(panel):
         evaluate_churn(panel.assign(churns_90d=panel["p1_tickets"]), "client_id", "churns_90d")
     with pytest.raises(ValueError, match="two examples of each class"):
         evaluate_churn(panel.assign(churns_90d=False).head(50), "client_id", "churns_90d")
+
+
+def _churners_only(panel: pd.DataFrame, churned_ids: list[str]) -> pd.DataFrame:
+    """The panel with the label true only for the named ids, in every month."""
+    return panel.assign(churns_90d=panel["client_id"].isin(churned_ids))
+
+
+def test_too_few_churned_clients_is_not_ready_and_says_how_many(panel):
+    few = _churners_only(panel, ["C0003", "C0007"])
+    readiness = churn_readiness(few, "client_id", "churns_90d", "month")
+    assert not readiness.ready
+    assert readiness.reason == "not enough churn history yet: 2 churned clients, need 10"
+    assert (readiness.churned_ids, readiness.stayed_ids, readiness.labelled_rows) == (2, 198, 2400)
+
+
+def test_enough_churned_clients_is_ready(panel):
+    ten = _churners_only(panel, [f"C{i:04d}" for i in range(10)])
+    assert churn_readiness(ten, "client_id", "churns_90d", "month").ready
+    assert not churn_readiness(ten, "client_id", "churns_90d", "month", ChurnParams(min_churned_ids=11)).ready
+
+
+def test_no_known_outcome_or_no_stayer_is_not_ready(panel):
+    unknown = panel.assign(churns_90d=None)
+    assert churn_readiness(unknown, "client_id", "churns_90d", "month").reason.startswith("no churn outcomes known")
+    everyone = panel.head(30).assign(churns_90d=True)
+    assert churn_readiness(everyone, "client_id", "churns_90d", "month").reason == \
+        "not enough clients who stayed yet: 0, need 10"
+
+
+def test_a_history_too_short_for_the_time_split_still_scores_each_id_once():
+    # Four snapshot months and a 3-month gap leave no training months: the evaluation falls back
+    # to folds grouped by client, and the scores stay one per client of the latest month.
+    short = churn_panel(clients=60, months=4, seed=2)
+    run = train_churn(short, "client_id", "churns_90d", "month", ChurnParams(max_iter=40, gap_periods=3))
+    assert run.metrics["evaluation"] == "stratified_group_kfold"
+    assert len(run.scores) == 60 and (run.scores["month"] == short["month"].max()).all()
+    assert run.scores["churn_probability"].between(0, 1).all()
+
+
+def test_no_scores_is_typed_and_empty():
+    empty = no_scores("client_id")
+    assert len(empty) == 0
+    assert empty.dtypes.astype(str).to_dict() == {"client_id": "object", "churn_probability": "float64",
+                                                  "churn_predicted": "bool", "drivers": "object",
+                                                  "model_version": "object"}

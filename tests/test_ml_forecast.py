@@ -5,7 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_assets.forecast import ForecastParams, backtest, forecast, forecast_series, monthly_totals
+from ml_assets.forecast import (
+    ForecastParams,
+    backtest,
+    forecast,
+    forecast_readiness,
+    forecast_series,
+    monthly_totals,
+)
 from tests.ml_data import daily_spend
 
 
@@ -117,3 +124,33 @@ def test_daily_spend_per_department_gives_whole_months_and_a_forecast_each():
 def test_too_short_a_history_is_refused():
     with pytest.raises(ValueError, match="at least 4 months"):
         forecast_series(trended_seasonal(months=3))
+
+
+def _department_days(months_by_department: dict[str, int]) -> pd.DataFrame:
+    """Whole months of daily spend per department, all ending on 2026-06-30."""
+    parts = []
+    for department, months in months_by_department.items():
+        days = pd.date_range(pd.Timestamp("2026-07-01") - pd.DateOffset(months=months), "2026-06-30", freq="D")
+        parts.append(pd.DataFrame({"day": days, "cost": 100.0, "department": department}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_readiness_says_how_much_history_is_missing():
+    params = ForecastParams()
+    short = forecast_readiness(_department_days({"IT": 3, "Sales": 2}), "day", "cost", "department", params)
+    assert not short.ready and short.reason == "not enough history yet: 3 whole months, need 4"
+    assert short.months_by_series == {"IT": 3, "Sales": 2}
+    mixed = forecast_readiness(_department_days({"IT": 6, "Sales": 2}), "day", "cost", "department", params,
+                               noun="department")
+    assert mixed.ready and mixed.reason == ("forecast for 1 of 2 departments (Sales: under 4 whole months); "
+                                            "trend only: month-of-year effects need 24 whole months, have 6")
+    long = forecast_readiness(_department_days({"IT": 25}), "day", "cost", "department", params, noun="department")
+    assert long.reason == "forecast for 1 of 1 departments; with month-of-year effects"
+    nothing = forecast_readiness(_department_days({"IT": 1}).head(10), "day", "cost", "department", params)
+    assert not nothing.ready and nothing.reason == "no spend to forecast yet: not one whole month of data"
+
+
+def test_too_short_a_history_gives_a_typed_empty_forecast():
+    result = forecast(_department_days({"IT": 3}), "day", "cost", "department")
+    assert result.empty and list(result.columns) == ["department", "month", "forecast", "lower", "upper", "interval"]
+    assert str(result["month"].dtype) == "datetime64[ns]" and str(result["forecast"].dtype) == "float64"

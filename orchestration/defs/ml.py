@@ -8,12 +8,13 @@ to a table in `ml` and report the metrics as asset metadata.
 import json
 from datetime import datetime, timezone
 
+import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
 from ml_assets.anomalies import DetectorParams, detect
-from ml_assets.churn import ChurnParams, train_churn
-from ml_assets.forecast import ForecastParams, backtest, forecast
+from ml_assets.churn import ChurnParams, churn_readiness, no_scores, train_churn
+from ml_assets.forecast import ForecastParams, backtest, forecast, forecast_readiness
 from ml_assets.health import health_scores, load_health_config
 from ml_assets.recommendations import (
     billing_drift,
@@ -24,6 +25,7 @@ from ml_assets.recommendations import (
     right_size_at_renewal,
     upsell_opportunities,
 )
+from orchestration.model_runs import COMPUTED, NOT_TRAINED, TRAINED, record_model_state
 from orchestration.resources import ObjectStoreResource, WarehouseResource
 from orchestration.warehouse import read_frame, replace_table
 
@@ -41,6 +43,11 @@ class ChurnConfig(Config):
                                      description="L2 penalty on leaf values.")
     calibration: str = Field(default=_DEFAULT_CHURN.calibration,
                              description="isotonic, sigmoid, or auto (isotonic from 1,000 training rows).")
+    min_churned_clients: int = Field(default=_DEFAULT_CHURN.min_churned_ids, ge=2,
+                                     description="Churned clients the labelled history must hold before a model "
+                                                 "is trained; until then the scores stay empty and say why.")
+    min_stayed_clients: int = Field(default=_DEFAULT_CHURN.min_stayed_ids, ge=2,
+                                    description="Clients who stayed that the labelled history must hold.")
 
 
 class AnomalyConfig(Config):
@@ -49,50 +56,55 @@ class AnomalyConfig(Config):
     window: int = Field(default=56, description="Recent days whose residuals give the trend correction and spread.")
 
 
-def record_model_run(conn, store, model: str, artefact: bytes, metadata: dict, run_id: str) -> str:
+def record_model_run(conn, store, model: str, artefact: bytes, metadata: dict, run_id: str, reason: str) -> str:
     """Version the fitted model in the object store beside its metrics and list it in ml.model_runs."""
     version = metadata["version"]
     key = f"models/{model}/{version}.pkl"
     store.put_bytes(key, artefact)
     store.put_bytes(f"models/{model}/{version}.json", json.dumps(metadata, indent=2, default=str).encode())
-    conn.execute("create schema if not exists ml")
-    conn.execute("""
-        create table if not exists ml.model_runs (
-            dagster_run_id text, model text not null, version text not null, trained_at timestamptz not null,
-            artefact_key text not null, roc_auc double precision, pr_auc double precision,
-            brier double precision, metrics jsonb not null
-        )""")
-    metrics = metadata["metrics"]
-    conn.execute("insert into ml.model_runs values (%s, %s, %s, now(), %s, %s, %s, %s, %s)",
-                 (run_id, model, version, key, metrics.get("roc_auc"), metrics.get("pr_auc"), metrics.get("brier"),
-                  json.dumps(metrics, default=str)))
-    conn.commit()
+    record_model_state(conn, model, run_id, TRAINED, reason, metadata["metrics"], version, key)
     return key
 
 
 @asset(key=AssetKey(["ml", "churn_scores"]), deps=[AssetKey(["marts", "client_churn_features"])], group_name="ml",
        kinds={"scikitlearn", "postgres"},
        description="Churn probability per client with its top drivers; trained on earlier snapshot months and "
-                   "evaluated on later ones; every run's model versioned in the object store and ml.model_runs.")
+                   "evaluated on later ones; every run's model versioned in the object store and ml.model_runs. "
+                   "Empty, with the reason in ml.model_runs, until the history holds enough churned clients.")
 def churn_scores(context: AssetExecutionContext, config: ChurnConfig, warehouse: WarehouseResource,
                  object_store: ObjectStoreResource) -> MaterializeResult:
     params = ChurnParams(config.learning_rate, config.max_iter, config.max_depth, config.folds,
                          min_samples_leaf=config.min_samples_leaf or None,
-                         l2_regularization=config.l2_regularization, calibration=config.calibration, gap_periods=3)
+                         l2_regularization=config.l2_regularization, calibration=config.calibration, gap_periods=3,
+                         min_churned_ids=config.min_churned_clients, min_stayed_ids=config.min_stayed_clients)
+    arguments = ("client_id", "churns_within_90d", "snapshot_month", params)
     with warehouse.connect() as conn:
         features = read_frame(conn, "select * from marts.client_churn_features")
         # Months whose 90 days have not passed yet are scored, not learned from.
         features["churns_within_90d"] = features["churns_within_90d"].where(features["outcome_observable"])
-        run = train_churn(features, "client_id", "churns_within_90d", "snapshot_month", params,
-                          exclude=("outcome_observable",))
+        readiness = churn_readiness(features, *arguments, exclude=("outcome_observable",))
+        if not readiness.ready:
+            scores = no_scores("client_id")
+            scores["scored_at"] = pd.Series(dtype="datetime64[ns]")
+            replace_table(conn, "ml.churn_scores", scores)
+            record_model_state(conn, "churn", context.run_id, NOT_TRAINED, readiness.reason,
+                               {"churned_clients": readiness.churned_ids, "stayed_clients": readiness.stayed_ids,
+                                "labelled_rows": readiness.labelled_rows})
+            context.log.warning(f"churn model not trained: {readiness.reason}")
+            return MaterializeResult(metadata={"state": NOT_TRAINED, "reason": readiness.reason,
+                                               "churned_clients": readiness.churned_ids,
+                                               "stayed_clients": readiness.stayed_ids, "scored_clients": 0})
+        run = train_churn(features, *arguments, exclude=("outcome_observable",))
         scores = run.scores.drop(columns=["snapshot_month"])
         scores["scored_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         replace_table(conn, "ml.churn_scores", scores)
         artefact, metadata = run.model.artefact()
-        key = record_model_run(conn, object_store.store(), "churn", artefact, metadata, context.run_id)
+        key = record_model_run(conn, object_store.store(), "churn", artefact, metadata, context.run_id,
+                               readiness.reason)
     metrics = run.metrics
     context.log.info(f"churn model {metadata['version']} ({key}): {metrics}")
     return MaterializeResult(metadata={
+        "state": TRAINED, "reason": readiness.reason, "scored_clients": len(scores),
         "roc_auc": metrics["roc_auc"], "pr_auc": metrics["pr_auc"], "brier": metrics["brier"],
         "f1": metrics["f1"], "evaluation": metrics["evaluation"],
         "logistic_regression_roc_auc": metrics["baselines"]["logistic_regression"]["roc_auc"],
@@ -114,6 +126,10 @@ def spend_anomalies(context: AssetExecutionContext, config: AnomalyConfig,
         for column in ("charge_date", "end_time", "peak_time"):
             incidents[column] = incidents[column].astype("datetime64[ns]")
         replace_table(conn, "ml.spend_anomalies", incidents)
+        days = int(pd.to_datetime(spend["charge_date"]).nunique())
+        reason = (f"{len(incidents)} incidents in {spend['department'].nunique()} departments over {days} days "
+                  f"of spend" if days else "no spend to judge yet")
+        record_model_state(conn, "spend_anomalies", context.run_id, COMPUTED, reason, {"incidents": len(incidents)})
     context.log.info(f"{len(incidents)} spend incidents")
     return MaterializeResult(metadata={"incidents": len(incidents),
                                        "by_kind": MetadataValue.json(incidents["kind"].value_counts().to_dict())})
@@ -191,10 +207,17 @@ def client_health(context: AssetExecutionContext, config: HealthScoreConfig,
         table = scores.join(inputs_by_column)
         table["scored_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         replace_table(conn, "ml.client_health", table)
+        unscored = int(table["health_score"].isna().sum())
+        reason = (f"needs no training: {len(table) - unscored} active client"
+                  f"{'s' if len(table) - unscored != 1 else ''} scored from the factors they have data for"
+                  + (f", {unscored} with no factor data yet" if unscored else ""))
+        record_model_state(conn, "client_health", context.run_id, COMPUTED, reason,
+                           {"clients": len(table), "unscored": unscored})
     bands = table["health_band"].value_counts().to_dict()
     context.log.info(f"health of {len(table)} clients: {bands}")
     return MaterializeResult(metadata={
-        "clients": len(table), "mean_score": round(float(table["health_score"].mean()), 1),
+        "state": COMPUTED, "reason": reason, "clients": len(table),
+        "mean_score": round(float(table["health_score"].mean()), 1) if len(table) else None,
         "by_band": MetadataValue.json(bands),
         "weights": MetadataValue.json({f.name: {"column": f.column, "weight": f.weight, "bad": f.bad, "good": f.good}
                                        for f in health_config.factors}),
@@ -225,22 +248,35 @@ def spend_forecast(context: AssetExecutionContext, config: ForecastConfig,
                             calibration=config.calibration, min_calibration=config.min_calibration)
     with warehouse.connect() as conn:
         spend = read_frame(conn, "select charge_date, department, billed_cost from marts.department_daily_spend")
+        readiness = forecast_readiness(spend, "charge_date", "billed_cost", "department", params, noun="department")
         predicted = forecast(spend, "charge_date", "billed_cost", "department", params)
         quality = backtest(spend, "charge_date", "billed_cost", "department", params, origins=config.backtest_origins)
-        first_month = predicted.groupby("department")["month"].transform("min")
-        predicted.insert(2, "months_ahead", ((predicted["month"].dt.year - first_month.dt.year) * 12
-                                             + predicted["month"].dt.month - first_month.dt.month + 1).astype(int))
+        predicted.insert(2, "months_ahead", _months_ahead(predicted))
         predicted["month"] = predicted["month"].astype("datetime64[ns]")
         predicted["forecast_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         replace_table(conn, "ml.spend_forecast", predicted)
-    context.log.info(f"forecast for {predicted['department'].nunique()} departments; backtest {quality}")
+        state = TRAINED if readiness.ready else NOT_TRAINED
+        record_model_state(conn, "spend_forecast", context.run_id, state, readiness.reason,
+                           {"months_by_department": readiness.months_by_series, "backtest": quality})
+    log = context.log.info if readiness.ready else context.log.warning
+    log(f"spend forecast {state}: {readiness.reason}; backtest {quality}")
     return MaterializeResult(metadata={
+        "state": state, "reason": readiness.reason,
         "departments": int(predicted["department"].nunique()), "horizon_months": config.horizon,
         "interval": config.interval, "backtest_mape": quality["mape"],
         "backtest_seasonal_naive_mape": quality["seasonal_naive_mape"],
         "backtest_interval_coverage": quality["coverage"], "backtest_forecasts": quality["forecasts"],
-        "backtest_interval_coverage_by_horizon": MetadataValue.json(quality["coverage_by_horizon"]),
+        "backtest_interval_coverage_by_horizon": MetadataValue.json(quality.get("coverage_by_horizon", {})),
         "backtest": MetadataValue.json(quality)})
+
+
+def _months_ahead(predicted: pd.DataFrame) -> pd.Series:
+    """1 for each department's first forecast month, 2 for the next ..."""
+    if predicted.empty:
+        return pd.Series(dtype="int64")
+    first_month = predicted.groupby("department")["month"].transform("min")
+    return ((predicted["month"].dt.year - first_month.dt.year) * 12
+            + predicted["month"].dt.month - first_month.dt.month + 1).astype(int)
 
 
 # --- recommendations ----------------------------------------------------------------------------
@@ -342,10 +378,14 @@ def recommendations(context: AssetExecutionContext, config: RecommendationsConfi
         ranked["audience"] = ranked["client_id"].map(lambda c: "it" if c is None or c != c else "msp")
         ranked["recommended_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         replace_table(conn, "ml.recommendations", ranked)
+        reason = f"needs no training: {len(ranked)} recommendations from rules over the marts"
+        if at_risk.empty:
+            reason += "; churn prevention waits for churn scores"
+        record_model_state(conn, "recommendations", context.run_id, COMPUTED, reason, {"recommendations": len(ranked)})
     by_kind = _kind_summary(ranked)
     context.log.info(f"{len(ranked)} recommendations: {by_kind}")
     return MaterializeResult(metadata={
-        "recommendations": len(ranked), "monthly_impact": round(float(ranked["monthly_impact"].sum()), 2),
+        "state": COMPUTED, "reason": reason, "recommendations": len(ranked), "monthly_impact": round(float(ranked["monthly_impact"].sum()), 2),
         "by_kind": MetadataValue.json(by_kind),
         "top_5": MetadataValue.md("\n".join(f"{r.rank}. {r.reason}" for r in ranked.head(5).itertuples()))})
 
