@@ -17,15 +17,17 @@ from dagster import (
 
 from ingestion.contracts import CONTRACTS
 from ingestion.loader import LEDGER, pending_files
+from orchestration.defs.step_outcomes import step_outcome_hooks
 from orchestration.resources import ObjectStoreResource, WarehouseResource
 
 # In-process: on small machines a process per step costs more than the steps themselves.
 pulseops_job = define_asset_job(
     "pulseops_job", selection=AssetSelection.all(), executor_def=in_process_executor,
-    description="Everything: landing -> raw -> dbt models and tests -> ML scores.")
+    hooks=step_outcome_hooks, description="Everything: landing -> raw -> dbt models and tests -> ML scores.")
 ingest_job = define_asset_job(
     "ingest_job", selection=AssetSelection.groups(*sorted({f"raw_{c.source}" for c in CONTRACTS})),
-    executor_def=in_process_executor, description="Landing -> raw only (launched per file by the S3 Lambda).")
+    executor_def=in_process_executor, hooks=step_outcome_hooks,
+    description="Landing -> raw only (launched per file by the S3 Lambda).")
 
 # Runs the schedule and the sensor launch carry Dagster's schedule/sensor tag, which makes the dbt
 # step the scheduled build once the warehouse exists (orchestration/defs/dbt.py).
