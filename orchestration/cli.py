@@ -36,7 +36,8 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def _run_pipeline(settings: Settings) -> bool:
+def _run_pipeline(settings: Settings):
+    """Run the main job once in the local Dagster instance; its result (success or not)."""
     from dagster import DagsterInstance
 
     from orchestration.instance import prepare_dagster_home
@@ -52,12 +53,25 @@ def _run_pipeline(settings: Settings) -> bool:
     if result.success:
         print(f"Pipeline finished in {time.monotonic() - started:.0f} s (run {result.run_id}).")
     else:
-        print(f"Pipeline failed (run {result.run_id}):\n{failure_summary(result)}", file=sys.stderr)
-    return result.success
+        print(f"Pipeline failed (run {result.run_id}); these assets failed:\n{failure_summary(result)}",
+              file=sys.stderr, flush=True)
+    return result
 
 
 def cmd_pipeline(args) -> int:
-    return 0 if _run_pipeline(Settings.from_env()) else 1
+    return 0 if _run_pipeline(Settings.from_env()).success else 1
+
+
+def _where_to_look(result, dagster_url: str, superset_url: str) -> str:
+    """After a run with failures: which assets failed and where their story is told."""
+    from orchestration.pipeline import failed_steps
+
+    assets = ", ".join(step.asset for step in failed_steps(result)) or "a step"
+    return (f"The last run failed in: {assets}.\n"
+            f"  its log:     {dagster_url}/runs/{result.run_id}\n"
+            f"  Data Health: {superset_url}/superset/dashboard/data-health/ (failed checks and model states)\n"
+            f"  The dashboards show what the other assets wrote; re-run with `pulseops pipeline` or from the "
+            f"Dagster UI once it is fixed.")
 
 
 def cmd_up(args) -> int:
@@ -74,8 +88,9 @@ def cmd_up(args) -> int:
     if not store.list("landing/"):
         print(f"Landing zone empty: writing demo data (scale {args.scale}) ...", flush=True)
         write_to_landing(store, args.scale, date.today())
-    if not _run_pipeline(settings):
-        return 1
+    # A failed asset is a failed asset, not a failed product: the UIs come up either way, to show
+    # what the other assets wrote and to tell the story of the failure.
+    result = _run_pipeline(settings)
     dagster = start_dagster(settings.state_dir, args.dagster_port)
     print(f"Dagster UI: {dagster.url}  (log: {dagster.log_path})", flush=True)
     password_file = settings.secrets_dir / "superset_admin_password"
@@ -90,6 +105,8 @@ def cmd_up(args) -> int:
         print(f"            password {superset.admin_password}  (shown once; kept owner-only in {password_file})")
     else:
         print(f"            password: as given in SUPERSET_ADMIN_PASSWORD or kept owner-only in {password_file}")
+    if not result.success:
+        print(_where_to_look(result, dagster.url, superset.url), file=sys.stderr, flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
@@ -104,7 +121,7 @@ def cmd_up(args) -> int:
         print("Stopping ...")
         superset.stop()
         dagster.stop()
-    return 0
+    return 0 if result.success else 1
 
 
 def cmd_ingest(args) -> int:
