@@ -13,6 +13,8 @@ TRAINED = "trained"
 NOT_TRAINED = "not trained"
 COMPUTED = "computed"
 
+# Kept equal to the pre-hook of dbt_project/models/reporting/model_status.sql, which creates the
+# table before any model has run.
 _CREATE = """
 create table if not exists ml.model_runs (
     dagster_run_id text, model text not null, version text, trained_at timestamptz not null,

@@ -1,13 +1,21 @@
-{{ config(materialized='view') }}
+{{ config(
+    materialized='view',
+    pre_hook=[
+        "create schema if not exists ml",
+        "create table if not exists ml.model_runs (
+            dagster_run_id text, model text not null, version text, trained_at timestamptz not null,
+            artefact_key text, roc_auc double precision, pr_auc double precision,
+            brier double precision, metrics jsonb not null, state text, reason text
+        )",
+        "alter table ml.model_runs add column if not exists state text",
+        "alter table ml.model_runs add column if not exists reason text"
+    ]
+) }}
 -- The model-state tile of Data Health: each model's latest run, whether it trained (or, for the
 -- scores that need no training, was computed) and in words why not when it did not.
--- depends_on: {{ source('ml', 'churn_scores') }}
--- depends_on: {{ source('ml', 'spend_anomalies') }}
--- depends_on: {{ source('ml', 'client_health') }}
--- depends_on: {{ source('ml', 'spend_forecast') }}
--- depends_on: {{ source('ml', 'recommendations') }}
--- (the ML assets write ml.model_runs, so this view is built after them; a view, so the tile shows
--- the latest run even when a later step of that run failed)
+-- It waits for no ML asset: a view built with the marts, so the tile shows every model's latest
+-- row even when one of them failed. The pre-hook creates ml.model_runs as
+-- orchestration/model_runs.py does, for a warehouse where no model has run yet.
 with latest as (
     select distinct on (model) *
     from {{ source('ml', 'model_runs') }}
