@@ -34,8 +34,16 @@ def _root_cause(error) -> str:
         error = error.cause
     if error is None:
         return "failed"
-    first_line = (error.message or "").strip().splitlines()[:1]
-    return first_line[0] if first_line else error.cls_name or "failed"
+    lines = [line.strip() for line in (error.message or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return error.cls_name or "failed"
+    # dbt's failures open with the whole command and end with what failed: keep both ends.
+    first, last = _shortened(lines[0]), _shortened(lines[-1])
+    return first if first == last else f"{first} ... {last}"
+
+
+def _shortened(line: str, limit: int = 200) -> str:
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 def failed_steps(result: ExecuteInProcessResult) -> list[FailedStep]:
