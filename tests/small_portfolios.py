@@ -19,8 +19,9 @@ NEW_CUSTOMER = Scale(clients=10, months=4, employees=20, usage_days=21)
 PORTFOLIOS = {"10 clients, 4 months": NEW_CUSTOMER, "XS demo": SCALES["XS"]}
 
 
-def write_frames(run: PipelineRun, frames: dict[str, pd.DataFrame], as_of: date = AS_OF) -> None:
-    """Put each entity into the landing zone as its source delivers it (the demo's own writer)."""
+def write_frames(run: PipelineRun, frames: dict[str, pd.DataFrame | str], as_of: date = AS_OF) -> None:
+    """Put each entity into the landing zone as its source delivers it: a frame through the demo's
+    own writer, a text (CSV written by hand) as it is."""
     from ingestion.contracts import BY_NAME
     from ingestion.demo.landing import GZIPPED, write_csv
 
@@ -28,12 +29,15 @@ def write_frames(run: PipelineRun, frames: dict[str, pd.DataFrame], as_of: date 
     with TemporaryDirectory(prefix="pulseops-small-") as tmp:
         for name, frame in frames.items():
             source, entity = name.split("/")
+            if isinstance(frame, str):
+                store.put_bytes(f"landing/{source}/{entity}/{entity}_{as_of.isoformat()}.csv", frame.encode())
+                continue
             path = Path(tmp) / f"{entity}_{as_of.isoformat()}{'.csv.gz' if name in GZIPPED else '.csv'}"
             write_csv(frame, BY_NAME[f"{source}__{entity}"], path)
             store.put_file(path, f"landing/{source}/{entity}/{path.name}")
 
 
-def run_pipeline(run: PipelineRun, frames: dict[str, pd.DataFrame]):
+def run_pipeline(run: PipelineRun, frames: dict[str, pd.DataFrame | str]):
     """Land the frames and run the whole pipeline once; the Dagster result."""
     from orchestration.pipeline import run_job
     from orchestration.settings import Settings
