@@ -1,0 +1,37 @@
+"""How a failed step is named and explained, in the warehouse and in the terminal (no server needed)."""
+from __future__ import annotations
+
+from dagster._utils.error import SerializableErrorInfo
+
+from orchestration.defs.step_outcomes import error_text, step_asset
+from orchestration.pipeline import _root_cause
+
+
+def test_a_step_is_named_by_the_asset_it_writes():
+    assert step_asset("ml__churn_scores") == "ml/churn_scores"
+    assert step_asset("raw__psa__clients") == "raw/psa__clients"
+    assert step_asset("warehouse_models_3") == "warehouse_models_3"  # the dbt models of one step
+
+
+def test_the_recorded_error_is_the_root_cause():
+    try:
+        try:
+            raise ValueError("need at least two examples of each class")
+        except ValueError as cause:
+            raise RuntimeError("Error occurred while executing op") from cause
+    except RuntimeError as wrapped:
+        assert error_text(wrapped) == "ValueError: need at least two examples of each class"
+    assert error_text(None) is None
+    assert len(error_text(ValueError("x" * 2000))) == 500
+
+
+def test_the_terminal_gets_the_root_cause_and_both_ends_of_a_long_message():
+    cause = SerializableErrorInfo("ObjectNotInPrerequisiteState: \"client_health\" is not a table\nHINT: ...",
+                                  [], "ObjectNotInPrerequisiteState")
+    wrapper = SerializableErrorInfo("DagsterExecutionStepExecutionError: Error occurred", [], "X", cause=cause)
+    assert _root_cause(wrapper) == ("ObjectNotInPrerequisiteState: \"client_health\" is not a table ... HINT: ...")
+    dbt = SerializableErrorInfo("DbtBuildFailed: dbt build --select " + "model " * 100 + "failed:\n"
+                                "test.relationships_invoices: fail Got 1 result", [], "DbtBuildFailed")
+    summary = _root_cause(dbt)
+    assert summary.startswith("DbtBuildFailed: dbt build --select model") and len(summary) < 260
+    assert summary.endswith("... test.relationships_invoices: fail Got 1 result")
