@@ -191,9 +191,10 @@ class Readiness:
 
 def churn_readiness(frame: pd.DataFrame, id_column: str, label_column: str, time_column: str | None = None,
                     params: ChurnParams = ChurnParams(), exclude: tuple[str, ...] = ()) -> Readiness:
-    """Decide from the table alone whether `train_churn` can learn from it: enough labelled rows
-    whose ids churned (`min_churned_ids`) and whose ids stayed (`min_stayed_ids`), counted on the
-    rows training would use. The reason is a sentence for the people who see the scores."""
+    """Decide from the table alone whether `train_churn` can learn from it: enough ids with a
+    labelled row where they churned (`min_churned_ids`) and ids with one where they stayed
+    (`min_stayed_ids`; a churner's earlier months count), on the rows training would use. The
+    reason is a sentence for the people who see the scores."""
     table = _read_table(frame, id_column, label_column, time_column, exclude)
     churned = len(np.unique(table.groups[table.labels == 1]))
     stayed = len(np.unique(table.groups[table.labels == 0])) if len(table.labels) else 0
@@ -204,9 +205,10 @@ def churn_readiness(frame: pd.DataFrame, id_column: str, label_column: str, time
         reason = f"not enough churn history yet: {churned} churned client{'s' if churned != 1 else ''}, " \
                  f"need {params.min_churned_ids}"
     elif stayed < params.min_stayed_ids:
-        reason = f"not enough clients who stayed yet: {stayed}, need {params.min_stayed_ids}"
+        reason = f"not enough history of clients staying yet: {stayed} clients, need {params.min_stayed_ids}"
     else:
-        reason = f"trained on {rows} labelled snapshots: {churned} churned clients, {stayed} who stayed"
+        clients = len(np.unique(table.groups))
+        reason = f"trained on {rows} labelled snapshots of {clients} clients, {churned} of whom churned"
     ready = rows > 0 and churned >= params.min_churned_ids and stayed >= params.min_stayed_ids
     return Readiness(ready, reason, churned, stayed, rows)
 

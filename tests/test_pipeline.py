@@ -108,11 +108,19 @@ def test_ml_outputs(pipeline):
 def test_churn_model_is_versioned_with_its_metrics(pipeline):
     from ml_assets.churn import ChurnModel
 
-    runs = query(pipeline.database_url, "select version, artefact_key, roc_auc, metrics ->> 'evaluation' "
-                                        "from ml.model_runs where model = 'churn'")
+    runs = query(pipeline.database_url, "select version, artefact_key, roc_auc, metrics ->> 'evaluation', state, "
+                                        "reason from ml.model_runs where model = 'churn'")
     assert len(runs) == 1
-    version, key, roc_auc, evaluation = runs[0]
+    version, key, roc_auc, evaluation, state, reason = runs[0]
     assert evaluation == "time_split" and 0.5 < roc_auc <= 1
+    # A churner is learned from once a snapshot it left within 90 days of has aged 90 days: with
+    # data to 2026-11-25 the last such snapshot is July's, so those who left by 2026-10-29.
+    last_aged_month_end = (pd.Timestamp(pipeline.truth["as_of"]) - pd.Timedelta(days=90)).to_period("M") \
+        .start_time - pd.Timedelta(days=1)
+    learned = [c for c in pipeline.truth["churners"]
+               if pd.Timestamp(c["churn_date"]) <= last_aged_month_end + pd.Timedelta(days=90)]
+    clients = len(pipeline.landing["psa/clients"])
+    assert state == "trained" and reason.endswith(f"snapshots of {clients} clients, {len(learned)} of whom churned")
     with pipeline.activate():
         model = ChurnModel.from_bytes(pipeline.store().get_bytes(key))
     assert key == f"models/churn/{version}.pkl" and model.metrics["roc_auc"] == roc_auc

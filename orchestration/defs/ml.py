@@ -87,7 +87,7 @@ def churn_scores(context: AssetExecutionContext, config: ChurnConfig, warehouse:
             scores = no_scores("client_id")
             scores["scored_at"] = pd.Series(dtype="datetime64[ns]")
             replace_table(conn, "ml.churn_scores", scores)
-            record_model_state(conn, "churn", context.run_id, NOT_TRAINED, readiness.reason,
+            record_model_state(conn, "churn", context.run.run_id, NOT_TRAINED, readiness.reason,
                                {"churned_clients": readiness.churned_ids, "stayed_clients": readiness.stayed_ids,
                                 "labelled_rows": readiness.labelled_rows})
             context.log.warning(f"churn model not trained: {readiness.reason}")
@@ -99,7 +99,7 @@ def churn_scores(context: AssetExecutionContext, config: ChurnConfig, warehouse:
         scores["scored_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         replace_table(conn, "ml.churn_scores", scores)
         artefact, metadata = run.model.artefact()
-        key = record_model_run(conn, object_store.store(), "churn", artefact, metadata, context.run_id,
+        key = record_model_run(conn, object_store.store(), "churn", artefact, metadata, context.run.run_id,
                                readiness.reason)
     metrics = run.metrics
     context.log.info(f"churn model {metadata['version']} ({key}): {metrics}")
@@ -129,7 +129,7 @@ def spend_anomalies(context: AssetExecutionContext, config: AnomalyConfig,
         days = int(pd.to_datetime(spend["charge_date"]).nunique())
         reason = (f"{len(incidents)} incidents in {spend['department'].nunique()} departments over {days} days "
                   f"of spend" if days else "no spend to judge yet")
-        record_model_state(conn, "spend_anomalies", context.run_id, COMPUTED, reason, {"incidents": len(incidents)})
+        record_model_state(conn, "spend_anomalies", context.run.run_id, COMPUTED, reason, {"incidents": len(incidents)})
     context.log.info(f"{len(incidents)} spend incidents")
     return MaterializeResult(metadata={"incidents": len(incidents),
                                        "by_kind": MetadataValue.json(incidents["kind"].value_counts().to_dict())})
@@ -211,7 +211,7 @@ def client_health(context: AssetExecutionContext, config: HealthScoreConfig,
         reason = (f"needs no training: {len(table) - unscored} active client"
                   f"{'s' if len(table) - unscored != 1 else ''} scored from the factors they have data for"
                   + (f", {unscored} with no factor data yet" if unscored else ""))
-        record_model_state(conn, "client_health", context.run_id, COMPUTED, reason,
+        record_model_state(conn, "client_health", context.run.run_id, COMPUTED, reason,
                            {"clients": len(table), "unscored": unscored})
     bands = table["health_band"].value_counts().to_dict()
     context.log.info(f"health of {len(table)} clients: {bands}")
@@ -256,7 +256,7 @@ def spend_forecast(context: AssetExecutionContext, config: ForecastConfig,
         predicted["forecast_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         replace_table(conn, "ml.spend_forecast", predicted)
         state = TRAINED if readiness.ready else NOT_TRAINED
-        record_model_state(conn, "spend_forecast", context.run_id, state, readiness.reason,
+        record_model_state(conn, "spend_forecast", context.run.run_id, state, readiness.reason,
                            {"months_by_department": readiness.months_by_series, "backtest": quality})
     log = context.log.info if readiness.ready else context.log.warning
     log(f"spend forecast {state}: {readiness.reason}; backtest {quality}")
@@ -381,7 +381,7 @@ def recommendations(context: AssetExecutionContext, config: RecommendationsConfi
         reason = f"needs no training: {len(ranked)} recommendations from rules over the marts"
         if at_risk.empty:
             reason += "; churn prevention waits for churn scores"
-        record_model_state(conn, "recommendations", context.run_id, COMPUTED, reason, {"recommendations": len(ranked)})
+        record_model_state(conn, "recommendations", context.run.run_id, COMPUTED, reason, {"recommendations": len(ranked)})
     by_kind = _kind_summary(ranked)
     context.log.info(f"{len(ranked)} recommendations: {by_kind}")
     return MaterializeResult(metadata={
