@@ -13,6 +13,7 @@ Postgres `raw`, and record the outcome in the ingestion ledger.
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import json
 import threading
@@ -22,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from tempfile import TemporaryDirectory
 
 import numpy as np
-import pandas as pd
+import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -32,11 +33,30 @@ from ingestion.contracts import EXTRAS_COLUMN, Contract
 from ingestion.file_reading import FileFormat, FileProblem, count_rows, iter_batches, read_header, sniff_delimiter
 from ingestion.key_check import KeyTracker
 from ingestion.object_store import ObjectStore, StoredObject, sha256_of
-from ingestion.quarantine import keep_rejected_file, keep_rejected_rows, write_report
+from ingestion.quarantine import keep_rejected_file, keep_rejected_rows, object_name, write_report
 from ingestion.raw_tables import LEDGER, ensure_raw_schema  # noqa: F401  (re-exported for callers)
-from ingestion.typed_read import apply_contract_types, arrow_schema, arrow_types_by_header, to_pandas
-from ingestion.validation import BatchValidator, HeaderMapping, RuleViolation, ViolationLog, check_header
+from ingestion.typed_read import (
+    apply_contract_types,
+    arrow_schema,
+    as_numbers,
+    exact_amounts,
+    arrow_types_by_header,
+    to_pandas,
+)
+from ingestion.validation import (
+    BatchValidator,
+    HeaderMapping,
+    RuleViolation,
+    ViolationLog,
+    cell_rules,
+    check_header,
+    non_finite_numbers,
+)
 
+# Operating-system errors of the state folder or the machine (full, read-only, no rights), as
+# opposed to those a file's content provokes.
+INFRASTRUCTURE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SOURCE_ROW = "_source_row"  # the row's number in the delivered file, kept in the raw-zone Parquet
 COPY_BLOCK = 1 << 20
 PARQUET_COMPRESSION = "snappy"  # zstd saves a fifth of the bytes for twice the time in the hot path
@@ -131,15 +151,21 @@ def _scan(contract: Contract, path: Path, header: list[str], mapping: HeaderMapp
             first_row = rows + 1
             if typed:
                 clean = _contract_table(contract, table, mapping, contract_schema)
-                frame = clean.to_pandas(date_as_object=False)
-                log.extend(validator.check(frame, first_row))
+                numbers = as_numbers(contract, clean)
+                frame = numbers.to_pandas(date_as_object=False)
+                not_finite = non_finite_numbers(contract, numbers, first_row)
+                log.extend(not_finite)
+                log.extend(_without_unparsed(validator.check(frame, first_row), not_finite))
+                log.extend(cell_rules(contract, frame, first_row))
             else:
-                text = _contract_table(contract, table, mapping,
-                                       pa.schema([pa.field(f.name, pa.string()) for f in contract_schema]))
-                frame, type_violations = apply_contract_types(contract, to_pandas(text), first_row)
+                text = to_pandas(_contract_table(contract, table, mapping,
+                                                 pa.schema([pa.field(f.name, pa.string()) for f in contract_schema])))
+                frame, type_violations = apply_contract_types(contract, text, first_row)
                 log.extend(type_violations)
                 log.extend(_without_unparsed(validator.check(frame, first_row), type_violations))
-                clean = pa.Table.from_pandas(frame, schema=contract_schema, preserve_index=False)
+                log.extend(cell_rules(contract, frame, first_row))
+                clean = pa.Table.from_pandas(exact_amounts(contract, text, frame), schema=contract_schema,
+                                             preserve_index=False)
             keys.add(frame, first_row)
             writer.write_table(_with_source_rows(clean, first_row, schema))
             rows += table.num_rows
@@ -150,7 +176,8 @@ def _scan(contract: Contract, path: Path, header: list[str], mapping: HeaderMapp
 
 
 def _without_unparsed(violations: list[RuleViolation], type_violations: list[RuleViolation]) -> list[RuleViolation]:
-    """A cell that failed to parse is empty after typing: report it once, as a type error."""
+    """A cell that failed to parse (or is no finite number) is empty after typing: report it once,
+    as a type error."""
     unparsed = {(v.column, row) for v in type_violations for row in v.rows}
     kept = []
     for violation in violations:
@@ -215,6 +242,21 @@ def _filtered_parquet(parquet_path: Path, drop_rows: np.ndarray, target: Path) -
             writer.write_table(pa.Table.from_batches([batch]).filter(pa.array(keep)))
 
 
+def is_infrastructure_error(error: BaseException) -> bool:
+    """An error of the machinery around a load (the database, the state folder), not of the file."""
+    if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)):
+        return True
+    return isinstance(error, OSError) and error.errno in INFRASTRUCTURE_ERRNOS
+
+
+def spreadsheet_safe(value):
+    """A cell an operator may open in a spreadsheet: text that would start a formula gets a leading
+    quote (OWASP's advice for CSV injection), so it shows as delivered and never runs."""
+    if isinstance(value, str) and value[:1] in FORMULA_PREFIXES:
+        return "'" + value
+    return value
+
+
 def _write_rejected_rows(path: Path, header: list[str], log: ViolationLog, bad_rows: np.ndarray, target: Path) -> None:
     """The bad rows as delivered, with their row number and the rules they break."""
     rules_of_row: dict[int, list[str]] = {}
@@ -231,13 +273,13 @@ def _write_rejected_rows(path: Path, header: list[str], log: ViolationLog, bad_r
                 picked = table.take(pa.array(wanted - first)).to_pylist()
                 for row_number, record in zip(wanted.tolist(), picked):
                     writer.writerow([row_number, " ".join(rules_of_row.get(row_number, [])),
-                                     *[record[h] for h in header]])
+                                     *[spreadsheet_safe(record[h]) for h in header]])
             first += table.num_rows
 
 
 def _parquet_key(contract: Contract, file_key: str, checksum: str, loaded_at: datetime) -> str:
     return (f"raw/{contract.source}/{contract.entity}/load_date={loaded_at.date().isoformat()}/"
-            f"{PurePosixPath(file_key).name}.{checksum[:12]}.parquet")
+            f"{object_name(PurePosixPath(file_key).name)}.{checksum[:12]}.parquet")
 
 
 def _quarantine_whole_file(conn, store, contract, result: LoadResult, path: Path, loaded_at) -> LoadResult:
@@ -265,7 +307,11 @@ def load_file(conn, store: ObjectStore, contract: Contract, stored: StoredObject
             return _load(conn, store, contract, path, Path(tmp), result, loaded_at)
         except FileProblem as problem:
             result.violations = [RuleViolation(problem.rule, None, detail=problem.detail)]
-            return _quarantine_whole_file(conn, store, contract, result, path, loaded_at)
+        except Exception as error:  # noqa: BLE001 - whatever a file holds, it must not stop the files after it
+            if is_infrastructure_error(error):
+                raise  # not the file's fault: the caller stops and says so
+            result.violations = [RuleViolation("unreadable", None, detail=f"{type(error).__name__}: {error}"[:1000])]
+        return _quarantine_whole_file(conn, store, contract, result, path, loaded_at)
 
 
 def _load(conn, store, contract: Contract, path: Path, workdir: Path, result: LoadResult, loaded_at) -> LoadResult:
@@ -283,10 +329,13 @@ def _load(conn, store, contract: Contract, path: Path, workdir: Path, result: Lo
     if FileFormat.of(path).kind == "csv" and not mapping.extras:
         streaming = _RawCopy(conn, contract, path, [mapping.rename[h] for h in header])
         streaming.start()
+    typed = True
     try:
         scan = _scan(contract, path, header, mapping, meta, workdir, typed=True)
     except pa.ArrowInvalid:
-        # A value the fast parser refused: read it all again as text to find every bad cell.
+        # A value the fast parser refused: read it all again as text to find every bad cell (or to
+        # convert what COPY would take differently, such as a timestamp with a UTC offset).
+        typed = False
         scan = _scan(contract, path, header, mapping, meta, workdir, typed=False)
     finally:
         if streaming:
@@ -297,12 +346,14 @@ def _load(conn, store, contract: Contract, path: Path, workdir: Path, result: Lo
 
     bad_rows = scan.log.bad_rows()
     result.violations = scan.log.violations
-    if scan.log and (not contract.reject_rows or len(bad_rows) == 0):
-        # file-level findings, or a contract that takes its file whole or not at all
+    if scan.log and (not contract.reject_rows or len(bad_rows) in (0, scan.rows)):
+        # file-level findings, a contract that takes its file whole or not at all, or no good row
         return _quarantine_whole_file(conn, store, contract, result, path, loaded_at)
 
     parquet_path = scan.parquet_path
-    if len(bad_rows) or streaming is None or streaming.error is not None:
+    # The delivered bytes went to COPY as they are: keep them only if the fast parser read every
+    # value as COPY does; otherwise load the converted rows of the scan.
+    if len(bad_rows) or streaming is None or streaming.error is not None or not typed:
         conn.rollback()
         raw_tables.begin_file_load(conn, contract, result.file_key, file_id)
         if len(bad_rows):

@@ -1,6 +1,7 @@
 """Quarantine: a readable error report beside a copy of the rejected file (or of its bad rows)."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path, PurePosixPath
 
@@ -8,8 +9,21 @@ from ingestion.contracts import Contract
 from ingestion.object_store import ObjectStore
 
 
+# Object names derived from a delivered file's name stay well under the 255 bytes file systems allow.
+MAX_NAME_BYTES = 160
+
+
+def object_name(name: str) -> str:
+    """`name`, or for a very long one its start and a digest of the whole (still unique)."""
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    return name.encode()[:100].decode(errors="ignore") + "~" + hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
 def quarantine_prefix(contract: Contract, file_key: str) -> str:
-    return f"quarantine/{contract.source}/{contract.entity}/{PurePosixPath(file_key).name}"
+    """Beside the file's path below its landing folder, so files of one name in two folders stay apart."""
+    relative = PurePosixPath(file_key.removeprefix(contract.landing_prefix))
+    return f"quarantine/{contract.source}/{contract.entity}/{relative.parent / object_name(relative.name)}"
 
 
 def write_report(store: ObjectStore, contract: Contract, result, whole_file: bool) -> str:

@@ -1,8 +1,15 @@
-"""`pulseops ingest PATH --source S [--entity E]`: load given files now, outside the schedule."""
+"""`pulseops ingest PATH --source S [--entity E]`: load given files now, outside the schedule.
+
+Exit codes: 0 every file loaded, 1 some file broke its contract (rows held back or the file
+quarantined, each with its report), 2 could not run (bad arguments, the database unreachable, the
+state folder not writable or full).
+"""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+import psycopg
 
 from ingestion.contracts import CONTRACTS, Contract
 from ingestion.loader import LoadResult, ensure_raw_schema, load_file
@@ -24,11 +31,14 @@ def choose_contract(source: str, entity: str | None) -> Contract:
     raise UsageError(f"source {source!r} has several entities, name one with --entity: {known}")
 
 
-def files_under(path: Path) -> list[Path]:
+def files_under(path: Path) -> dict[str, Path]:
+    """Each file to load by its landing name: its path below the folder given (so files of one
+    name in two sub-folders of a delivery stay two files), or its name for a single file."""
     if path.is_file():
-        return [path]
+        return {path.name: path}
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return {p.relative_to(path).as_posix(): p for p in sorted(path.rglob("*"))
+                if p.is_file() and not p.name.startswith(".")}
     raise UsageError(f"{path}: no such file or folder")
 
 
@@ -43,13 +53,13 @@ def report_line(result: LoadResult, store) -> str:
     return line
 
 
-def ingest(paths: list[Path], contract: Contract, warehouse, store) -> list[LoadResult]:
+def ingest(paths: dict[str, Path], contract: Contract, warehouse, store) -> list[LoadResult]:
     """Put each file into the landing zone (kept as delivered) and load it."""
     results = []
     with warehouse.connect() as conn:
         ensure_raw_schema(conn, [contract])
-        for path in paths:
-            key = f"{contract.landing_prefix}{path.name}"
+        for name, path in paths.items():
+            key = f"{contract.landing_prefix}{name}"
             store.put_file(path, key)
             stored = next(o for o in store.list(contract.landing_prefix) if o.key == key)
             result = load_file(conn, store, contract, stored)
@@ -67,7 +77,13 @@ def run(path: str, source: str, entity: str | None) -> int:
     except UsageError as error:
         print(f"pulseops ingest: {error}", file=sys.stderr)
         return 2
-    results = ingest(paths, contract, WarehouseResource(), ObjectStoreResource().store())
+    try:
+        results = ingest(paths, contract, WarehouseResource(), ObjectStoreResource().store())
+    except (psycopg.Error, OSError) as error:
+        # Not a file's fault: one line that says what could not run (no traceback).
+        print(f"pulseops ingest: could not run: {type(error).__name__}: {str(error).strip().splitlines()[0]}",
+              file=sys.stderr)
+        return 2
     bad = [r for r in results if r.status in ("quarantined", "loaded_with_rejects")]
     if bad:
         print(f"pulseops ingest: {len(bad)} of {len(results)} file(s) broke the {contract.name} contract",

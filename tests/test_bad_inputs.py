@@ -2,6 +2,8 @@
 expected outcome and error, the original is kept, good rows still load, nothing else is disturbed."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from ingestion.contracts import BY_NAME, CONTRACTS
 from ingestion.loader import load_file
 from ingestion.object_store import LocalObjectStore
+from ingestion.quarantine import quarantine_prefix
 from ingestion.raw_tables import ensure_raw_schema
 from tests.support import throwaway_database
 
@@ -32,8 +35,9 @@ def store(tmp_path_factory):
 
 
 def test_corpus_is_large_enough():
-    assert len([c for c in CASES if c["status"] != "loaded"]) >= 20
-    assert len({c["errors"][0]["rule"] for c in CASES if c["errors"]}) >= 12
+    assert len([c for c in CASES if c["status"] != "loaded"]) >= 36
+    assert len({c["errors"][0]["rule"] for c in CASES if c["errors"]}) >= 16
+    assert len([c for c in CASES if "stored" in c]) >= 14, "outcomes are checked on the values stored"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
@@ -67,17 +71,26 @@ def test_bad_input(case, warehouse, store):
                                "where file_key = %s", (key,)).fetchone()
     assert ledger[:3] == (result.status, result.rows_loaded, result.rows_rejected)
     assert loaded == result.rows_loaded
+    quarantined = quarantine_prefix(contract, key)
     if result.status == "quarantined":
         assert loaded == 0
         report = json.loads(store.get_bytes(ledger[3]))
         assert report["file"] == key and report["errors"][0]["rule"] == case["errors"][0]["rule"]
-        assert store.get_bytes(f"quarantine/{contract.source}/{contract.entity}/{case['file']}") == original
+        assert store.get_bytes(quarantined) == original
     elif result.status == "loaded_with_rejects":
         assert result.rows_loaded == result.rows_in - result.rows_rejected > 0
-        rejected = store.get_bytes(f"quarantine/{contract.source}/{contract.entity}/{case['file']}.rejected.csv")
-        assert len(rejected.decode().strip().splitlines()) - 1 == result.rows_rejected
+        rejected = store.get_bytes(f"{quarantined}.rejected.csv").decode()
+        assert len(list(csv.reader(io.StringIO(rejected)))) - 1 == result.rows_rejected
+        assert case.get("rejected_contains", "") in rejected
     else:
         assert result.rows_loaded == result.rows_in > 0 and ledger[3] is None
+    if "stored" in case:
+        # exactly what was delivered, in the order of the file's keys
+        column = case["stored"]["column"]
+        values = [value for (value,) in warehouse.execute(
+            f'select "{column}"::text from {contract.raw_table} join raw._ingestion_ledger on file_id = _file_id '
+            f'where file_key = %s order by "{contract.key[0]}"', (key,))]
+        assert values == case["stored"]["values"]
 
     # the same delivery again adds nothing
     again = load_file(warehouse, store, contract, stored)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, scalar, throwaway_database
+from tests.support import REPO, query, scalar, throwaway_database
 
 CORPUS = REPO / "tests" / "data" / "bad_inputs"
 
@@ -49,3 +49,50 @@ def test_unknown_source_is_a_usage_error(operator_env):
     done = pulseops(env, "ingest", str(CORPUS / "empty.csv"), "--source", "psa")
     assert done.returncode == 2
     assert "has several entities, name one with --entity" in done.stderr
+
+
+def test_a_folder_of_hostile_files_loads_its_good_ones(operator_env, tmp_path):
+    """One file of each kind that once raised, beside good files and two of one name in two
+    sub-folders: every file ends loaded or quarantined with its report, none stops the others."""
+    env, url = operator_env
+    delivery = tmp_path / "delivery"
+    for sub in ("site-a", "site-b"):
+        (delivery / sub).mkdir(parents=True)
+    header = ("ticket_id,client_id,priority,category,created_at,first_response_at,resolved_at,"
+              "sla_response_met,sla_resolution_met,reopen_count\n")
+    (delivery / "site-a" / "tickets.csv").write_text(header + "FA1,C1,P1,Net,2024-03-01T10:00:00,,,true,,0\n")
+    (delivery / "site-b" / "tickets.csv").write_text(header + "FB1,C1,P2,Net,2024-03-01T11:00:00,,,true,,0\n"
+                                                              "FB2,C1,P3,Net,2024-03-01T12:00:00,,,true,,1\n")
+    hostile = {name: (CORPUS / name).read_bytes() for name in (
+        "mixed_utc_offsets.csv", "integer_beyond_bigint.csv", "cr_only_line_endings.csv", "every_row_bad.csv",
+        "t" * 236 + ".csv", "implausible_dates.csv")}
+    hostile["field_beyond_the_csv_limit.csv"] = (header.rstrip("\n") + "," + "x" * 200_000 + "\n").encode()
+    hostile["nested.jsonl"] = b'{"ticket_id": "FJ1", "client_id": {"id": 1}}\n'
+    for name, data in hostile.items():
+        (delivery / name).write_bytes(data)
+
+    done = pulseops(env, "ingest", str(delivery), "--source", "psa", "--entity", "tickets")
+
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    ledger = dict(query(url, "select file_key, status from raw._ingestion_ledger where source = 'psa' "
+                             "and entity = 'tickets' and file_key like %s", ("%/tickets/%",)))
+    prefix = "landing/psa/tickets/"
+    assert ledger[f"{prefix}site-a/tickets.csv"] == ledger[f"{prefix}site-b/tickets.csv"] == "loaded"
+    assert ledger[f"{prefix}field_beyond_the_csv_limit.csv"] == "quarantined"
+    assert ledger[f"{prefix}nested.jsonl"] == "quarantined"
+    assert ledger[f"{prefix}every_row_bad.csv"] == "quarantined"
+    assert ledger[f"{prefix}mixed_utc_offsets.csv"] == "loaded"
+    assert {f"{prefix}{name}" for name in hostile} <= set(ledger), "every file has its ledger entry"
+    assert sorted(t for (t,) in query(url, "select ticket_id from raw.psa__tickets where ticket_id like 'F%'")) == [
+        "FA1", "FB1", "FB2"]
+    assert "unreadable" in done.stdout and "field larger than field limit" in done.stdout
+
+
+def test_an_unreachable_database_is_one_line_and_exit_2(operator_env):
+    env, _ = operator_env
+    done = pulseops({**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}, "ingest",
+                    str(CORPUS / "windows_crlf_bom.csv"), "--source", "psa", "--entity", "clients")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("pulseops ingest: could not run: OperationalError:")
