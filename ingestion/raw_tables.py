@@ -8,7 +8,13 @@ follows the bytes written.
 """
 from __future__ import annotations
 
+import logging
+
+import psycopg
+
 from ingestion.contracts import EXTRAS_COLUMN, PG_TYPES, Contract
+
+log = logging.getLogger(__name__)
 
 LEDGER = "raw._ingestion_ledger"
 FILE_IDS = "raw._ingestion_file_id"
@@ -55,6 +61,7 @@ def ensure_raw_schema(conn, contracts) -> None:
             )""")
         for name, type_ in _columns(contract):
             conn.execute(f'alter table {contract.raw_table} add column if not exists "{name}" {type_}')
+        _lift_numeric_scale_cap(conn, contract)
         _move_to_file_ids(conn, contract)
         # No index: it would slow every COPY several fold to speed up only the rare re-delivery.
     conn.commit()
@@ -73,6 +80,24 @@ def _move_to_file_ids(conn, contract: Contract) -> None:
     conn.execute(f"alter table {table} drop column _file_key, drop column if exists _file_checksum, "
                  "alter column _file_id set not null, "
                  "alter column _file_id set default current_setting('pulseops.file_id')::bigint")
+
+
+def _lift_numeric_scale_cap(conn, contract: Contract) -> None:
+    """Tables made when amounts were numeric(18,4) take any scale from now on. PostgreSQL refuses
+    while views read the column (dbt's staging views): then the cap stays, and the log says how to
+    lift it."""
+    capped = [name for (name,) in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s"
+        " and data_type = 'numeric' and numeric_scale is not null", (contract.name,))]
+    if not capped:
+        return
+    try:
+        with conn.transaction():
+            for name in capped:
+                conn.execute(f'alter table {contract.raw_table} alter column "{name}" type numeric')
+    except (psycopg.errors.FeatureNotSupported, psycopg.errors.DependentObjectsStillExist):
+        log.warning("%s keeps numeric(18,4) in %s while views read it: to lift it, `drop schema staging "
+                    "cascade` and run the pipeline (dbt recreates the views)", contract.raw_table, capped)
 
 
 def new_file_id(conn) -> int:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 PG_TYPES = {
     "text": "text",
     "integer": "bigint",
-    "numeric": "numeric(18,4)",
+    # no scale cap: a cloud line item may cost 0.0000008, and rounding it would make totals drift
+    "numeric": "numeric",
     "date": "date",
     "timestamp": "timestamp",
     "boolean": "boolean",
