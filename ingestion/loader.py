@@ -16,7 +16,10 @@ import csv
 import errno
 import gzip
 import json
+import shutil
+import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -55,8 +58,10 @@ from ingestion.validation import (
 
 # Operating-system errors of the state folder or the machine (full, read-only, no rights), as
 # opposed to those a file's content provokes.
-INFRASTRUCTURE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+INFRASTRUCTURE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+WORKDIR_PREFIX = "pulseops-load-"
+ABANDONED_AFTER_S = 24 * 3600  # no load runs for a day
 SOURCE_ROW = "_source_row"  # the row's number in the delivered file, kept in the raw-zone Parquet
 COPY_BLOCK = 1 << 20
 PARQUET_COMPRESSION = "snappy"  # zstd saves a fifth of the bytes for twice the time in the hot path
@@ -284,6 +289,8 @@ def _parquet_key(contract: Contract, file_key: str, checksum: str, loaded_at: da
 
 def _quarantine_whole_file(conn, store, contract, result: LoadResult, path: Path, loaded_at) -> LoadResult:
     conn.rollback()
+    # The object under this key is now the rejected one: none of an earlier delivery's rows stay.
+    raw_tables.forget_earlier_delivery(conn, contract, result.file_key)
     result.status, result.rows_loaded, result.rows_rejected = "quarantined", 0, result.rows_in
     keep_rejected_file(store, contract, result.file_key, path)
     result.report_key = write_report(store, contract, result, whole_file=True)
@@ -292,10 +299,22 @@ def _quarantine_whole_file(conn, store, contract, result: LoadResult, path: Path
     return result
 
 
+def _remove_abandoned_workdirs() -> None:
+    """A load killed outright (SIGKILL, power loss) cannot remove its work folder: a later one does."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            if time.time() - folder.stat().st_mtime > ABANDONED_AFTER_S:
+                shutil.rmtree(folder, ignore_errors=True)
+        except FileNotFoundError:
+            pass  # another load removed it first
+
+
 def load_file(conn, store: ObjectStore, contract: Contract, stored: StoredObject) -> LoadResult:
     """Ingest one landing object. Never raises for bad content: the result says what happened."""
     file_key = stored.key
-    with store.local_copy(file_key) as path, TemporaryDirectory(prefix="pulseops-load-") as tmp:
+    _remove_abandoned_workdirs()
+    with (raw_tables.file_lock(conn, file_key), store.local_copy(file_key) as path,
+          TemporaryDirectory(prefix=WORKDIR_PREFIX) as tmp):
         checksum = sha256_of(path)
         result = LoadResult(file_key, "loaded", checksum=checksum, object_version=stored.version)
         if raw_tables.ledger_checksum(conn, file_key) == checksum:
@@ -303,15 +322,49 @@ def load_file(conn, store: ObjectStore, contract: Contract, stored: StoredObject
             result.status = "unchanged"
             return result
         loaded_at = datetime.now(timezone.utc)
+        writes = _ObjectsOfThisLoad(store)
         try:
-            return _load(conn, store, contract, path, Path(tmp), result, loaded_at)
-        except FileProblem as problem:
-            result.violations = [RuleViolation(problem.rule, None, detail=problem.detail)]
-        except Exception as error:  # noqa: BLE001 - whatever a file holds, it must not stop the files after it
-            if is_infrastructure_error(error):
-                raise  # not the file's fault: the caller stops and says so
-            result.violations = [RuleViolation("unreadable", None, detail=f"{type(error).__name__}: {error}"[:1000])]
-        return _quarantine_whole_file(conn, store, contract, result, path, loaded_at)
+            try:
+                return _load(conn, writes, contract, path, Path(tmp), result, loaded_at)
+            except FileProblem as problem:
+                result.violations = [RuleViolation(problem.rule, None, detail=problem.detail)]
+            except Exception as error:  # noqa: BLE001 - whatever a file holds, it must not stop the files after it
+                if is_infrastructure_error(error):
+                    raise  # not the file's fault: the caller stops and says so
+                result.violations = [RuleViolation("unreadable", None,
+                                                   detail=f"{type(error).__name__}: {error}"[:1000])]
+            writes.discard()
+            return _quarantine_whole_file(conn, writes, contract, result, path, loaded_at)
+        except BaseException:
+            writes.discard()
+            raise
+
+
+class _ObjectsOfThisLoad:
+    """The object store as one load writes to it, noting each object, so that a load whose
+    transaction does not commit leaves nothing the ledger does not know of."""
+
+    def __init__(self, store: ObjectStore):
+        self.store, self.keys = store, []
+
+    def put_file(self, local_path: Path, key: str) -> None:
+        self.keys.append(key)
+        self.store.put_file(local_path, key)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self.keys.append(key)
+        self.store.put_bytes(key, data)
+
+    def uri(self, key: str) -> str:
+        return self.store.uri(key)
+
+    def discard(self) -> None:
+        for key in self.keys:
+            try:
+                self.store.delete(key)
+            except Exception:  # noqa: BLE001 - the store may be what failed; the ledger stays the truth
+                pass
+        self.keys = []
 
 
 def _load(conn, store, contract: Contract, path: Path, workdir: Path, result: LoadResult, loaded_at) -> LoadResult:

@@ -97,22 +97,36 @@ def test_silent_source_fails_its_freshness_check(ingested):
 
 
 def test_landing_sensor_requests_a_run_only_for_new_files(ingested):
-    from dagster import RunRequest, SkipReason, build_sensor_context
+    from dagster import DagsterInstance, DagsterRunStatus, RunRequest, SkipReason, build_sensor_context
+    from dagster._core.test_utils import create_run_for_test
+
+    from orchestration.defs.automation import FINGERPRINT_TAG, SENSOR_ATTEMPTS
 
     from orchestration.definitions import defs
     from orchestration.resources import ObjectStoreResource, WarehouseResource
 
     sensor = defs.get_sensor_def("landing_sensor")
     resources = {"warehouse": WarehouseResource(), "object_store": ObjectStoreResource()}
-    with ingested.activate():
-        idle = sensor(build_sensor_context(resources=resources))
+    with ingested.activate(), DagsterInstance.ephemeral() as instance:
+        def tick():
+            return sensor(build_sensor_context(resources=resources, instance=instance))
+
+        idle = tick()
         ingested.store().put_bytes("landing/saas/applications/applications_next_day.csv",
                                    ingested.landing["saas/applications"].to_csv(index=False).encode())
-        woken = sensor(build_sensor_context(resources=resources))
-        again = sensor(build_sensor_context(resources=resources))
+        woken = tick()
+        again = tick()
+        # its run failed (after its own retries): the sensor starts the files again, a bounded number of times
+        attempts = []
+        for _ in range(SENSOR_ATTEMPTS):
+            create_run_for_test(instance, job_name="pulseops_job", status=DagsterRunStatus.FAILURE,
+                                tags={FINGERPRINT_TAG: woken.tags[FINGERPRINT_TAG]})
+            attempts.append(tick())
     assert isinstance(idle, SkipReason)
     assert isinstance(woken, RunRequest) and woken.tags["pulseops/files"] == "1"
     assert again.run_key == woken.run_key  # the same new file never starts a second run
+    assert [a.run_key for a in attempts[:-1]] == [f"{woken.run_key}-{n}" for n in range(1, SENSOR_ATTEMPTS)]
+    assert isinstance(attempts[-1], SkipReason) and "failed 3 runs" in attempts[-1].skip_message
 
 
 def test_a_landing_folder_of_hostile_files_loads_its_good_ones_through_the_asset(ingested):
