@@ -143,3 +143,51 @@ def test_a_symlink_in_the_landing_zone_is_no_delivery(database, store, tmp_path)
     with psycopg.connect(database) as conn:
         assert load_file(conn, store, CONTRACT, good).status == "loaded"
     assert table_rows(database, "GOODLINK") == 2 and table_rows(database, "OUTSIDE") == 0
+
+
+def test_a_server_restart_in_the_middle_of_a_load_loses_and_doubles_nothing(tmp_path):
+    """The embedded PostgreSQL is stopped while a load holds its file (and started again): the
+    attempt fails as an infrastructure error, leaves no object behind, and the next one loads all."""
+    import time
+
+    from bench.ingest_bench import usage_file
+    from orchestration import embedded_postgres
+
+    contract = BY_NAME["saas__daily_usage"]
+    state = tmp_path / "state"
+    server = embedded_postgres.ensure_running(state, state / "secrets")
+    try:
+        store = LocalObjectStore(tmp_path / "objects")
+        path = tmp_path / "usage.csv"
+        usage_file(path, 600_000)
+        key = f"{contract.landing_prefix}usage.csv"
+        store.put_file(path, key)
+        stored = next(iter(store.list(contract.landing_prefix)))
+        with psycopg.connect(server.url) as conn:
+            ensure_raw_schema(conn, CONTRACTS)
+        failure = []
+
+        def load():
+            try:
+                with psycopg.connect(server.url) as conn:
+                    load_file(conn, store, contract, stored)
+            except psycopg.OperationalError as error:
+                failure.append(error)
+
+        worker = threading.Thread(target=load)
+        worker.start()
+        with psycopg.connect(server.url, autocommit=True) as watcher:  # wait until the load holds its file
+            while not watcher.execute("select count(*) from pg_locks where locktype = 'advisory'").fetchone()[0]:
+                time.sleep(0.05)
+        embedded_postgres.stop(state)
+        worker.join(120)
+        server = embedded_postgres.ensure_running(state, state / "secrets")
+        assert failure, "the load was cut off by the restart"
+        assert [o.key for o in store.list("") if not o.key.startswith("landing/")] == [], "no orphan objects"
+        with psycopg.connect(server.url) as conn:
+            assert conn.execute("select count(*) from raw.saas__daily_usage").fetchone()[0] == 0
+            assert load_file(conn, store, contract, stored).status == "loaded"
+            assert conn.execute("select count(*) from raw.saas__daily_usage").fetchone()[0] == 600_000
+        assert len(store.list("raw/")) == 1
+    finally:
+        embedded_postgres.stop(state)
