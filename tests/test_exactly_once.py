@@ -10,6 +10,7 @@ import threading
 import psycopg
 import pytest
 
+from bench.faults import commits_refused, wait_until_a_load_holds_its_file
 from ingestion.contracts import BY_NAME, CONTRACTS
 from ingestion.loader import load_file
 from ingestion.object_store import LocalObjectStore
@@ -91,17 +92,9 @@ def test_a_quarantined_redelivery_leaves_none_of_the_earlier_rows(database, stor
 def test_a_commit_the_database_refuses_leaves_no_rows_and_no_objects(database, store):
     stored = deliver(store, "refused.csv", tickets("REFUSED", 5))
     # A real refusal at commit time: a deferred trigger on the ledger raises when the load commits.
-    with psycopg.connect(database, autocommit=True) as owner:
-        owner.execute("create function refuse_commit() returns trigger language plpgsql as "
-                      "$$ begin raise exception 'the database refuses this commit'; end $$")
-        owner.execute("create constraint trigger refuse_commit after insert or update on raw._ingestion_ledger "
-                      "deferrable initially deferred for each row execute function refuse_commit()")
-        try:
-            with psycopg.connect(database) as conn, pytest.raises(psycopg.Error, match="refuses this commit"):
-                load_file(conn, store, CONTRACT, stored)
-        finally:
-            owner.execute("drop trigger refuse_commit on raw._ingestion_ledger")
-            owner.execute("drop function refuse_commit()")
+    with commits_refused(database):
+        with psycopg.connect(database) as conn, pytest.raises(psycopg.Error, match="refuses this commit"):
+            load_file(conn, store, CONTRACT, stored)
     assert table_rows(database, "REFUSED") == 0
     left = [o.key for o in store.list("") if not o.key.startswith("landing/")]
     assert left == [], "nothing in raw/ or quarantine/ the database did not keep"
@@ -148,8 +141,6 @@ def test_a_symlink_in_the_landing_zone_is_no_delivery(database, store, tmp_path)
 def test_a_server_restart_in_the_middle_of_a_load_loses_and_doubles_nothing(tmp_path):
     """The embedded PostgreSQL is stopped while a load holds its file (and started again): the
     attempt fails as an infrastructure error, leaves no object behind, and the next one loads all."""
-    import time
-
     from bench.ingest_bench import usage_file
     from orchestration import embedded_postgres
 
@@ -176,9 +167,7 @@ def test_a_server_restart_in_the_middle_of_a_load_loses_and_doubles_nothing(tmp_
 
         worker = threading.Thread(target=load)
         worker.start()
-        with psycopg.connect(server.url, autocommit=True) as watcher:  # wait until the load holds its file
-            while not watcher.execute("select count(*) from pg_locks where locktype = 'advisory'").fetchone()[0]:
-                time.sleep(0.05)
+        wait_until_a_load_holds_its_file(server.url)
         embedded_postgres.stop(state)
         worker.join(120)
         server = embedded_postgres.ensure_running(state, state / "secrets")
