@@ -99,7 +99,7 @@ def sniff_delimiter(header: list[str]) -> str | None:
     return next((d for d in (";", "\t", "|") if d in header[0]), None)
 
 
-def _csv_reader(source, header: list[str], column_types: dict[str, pa.DataType]):
+def _csv_reader(source, header: list[str], column_types: dict[str, pa.DataType], null_markers=()):
     """Every column as text unless `column_types` names a type for it."""
     return pacsv.open_csv(
         source,
@@ -108,7 +108,7 @@ def _csv_reader(source, header: list[str], column_types: dict[str, pa.DataType])
         convert_options=pacsv.ConvertOptions(
             column_types={**{name: pa.string() for name in header}, **column_types}, true_values=TRUE_WORDS, false_values=FALSE_WORDS,
             timestamp_parsers=[pacsv.ISO8601, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"],
-            strings_can_be_null=True, quoted_strings_can_be_null=False, null_values=[""]),
+            strings_can_be_null=True, quoted_strings_can_be_null=False, null_values=["", *null_markers]),
     )
 
 
@@ -120,20 +120,21 @@ def _as_text(batch: pa.RecordBatch | pa.Table) -> pa.Table:
     return pa.table({name: table.column(name).cast(pa.string()) for name in table.column_names})
 
 
-def iter_batches(path: Path, header: list[str], column_types: dict[str, pa.DataType] | None = None
-                 ) -> Iterator[pa.Table]:
+def iter_batches(path: Path, header: list[str], column_types: dict[str, pa.DataType] | None = None,
+                 null_markers: tuple[str, ...] = ()) -> Iterator[pa.Table]:
     """Batches of the file. With `column_types` (by delivered header) cells are parsed to those types
-    and a bad value raises pa.ArrowInvalid; without, every column is text."""
+    and a bad value raises pa.ArrowInvalid; without, every column is text. A cell that is empty or
+    one of `null_markers` is null."""
     fmt = FileFormat.of(path)
     try:
         if fmt.kind == "csv":
-            yield from _gathered(_csv_reader(path, header, column_types or {}))
+            yield from _gathered(_csv_reader(path, header, column_types or {}, null_markers))
         elif fmt.kind == "parquet":
             for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
-                yield _typed_or_text(_as_text(batch), column_types)
+                yield _typed_or_text(_as_text(batch), column_types, null_markers)
         else:
             for table in _json_tables(path, fmt, header):
-                yield _typed_or_text(table, column_types)
+                yield _typed_or_text(table, column_types, null_markers)
     except pa.ArrowInvalid as error:
         message = str(error)
         if "UTF8" in message or "UTF-8" in message:
@@ -197,15 +198,15 @@ def _gathered(reader) -> Iterator[pa.Table]:
         yield pa.Table.from_batches(pending)
 
 
-def _typed_or_text(table: pa.Table, column_types: dict[str, pa.DataType] | None) -> pa.Table:
+def _typed_or_text(table: pa.Table, column_types: dict[str, pa.DataType] | None, null_markers=()) -> pa.Table:
     """Parquet and JSON cells arrive as text here; parse them like CSV cells so every format
     follows one set of rules."""
-    if not column_types:
+    if not column_types and not null_markers:
         return table
     buffer = io.BytesIO()
     pacsv.write_csv(table, buffer)
     buffer.seek(0)
-    return _csv_reader(buffer, table.column_names, column_types).read_all()
+    return _csv_reader(buffer, table.column_names, column_types or {}, null_markers).read_all()
 
 
 def count_rows(path: Path, header: list[str]) -> int:

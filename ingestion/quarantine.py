@@ -33,13 +33,15 @@ def write_report(store: ObjectStore, contract: Contract, result, whole_file: boo
         "file": result.file_key,
         "checksum": result.checksum,
         "contract": contract.name,
-        "outcome": "file rejected" if whole_file else "bad rows held back, good rows loaded",
+        "outcome": "file rejected" if whole_file else (
+            "bad rows held back, good rows loaded" if result.rows_rejected else "loaded"),
         "rows_in": result.rows_in,
         "rows_loaded": result.rows_loaded,
         "rows_rejected": result.rows_rejected,
         "errors": [v.as_dict() for v in result.violations],
+        "notes": result.notes,
         "rows_are": "1-based data rows; the header line is row 0",
-        "rejected_rows_file": None if whole_file else f"{prefix}.rejected.csv",
+        "rejected_rows_file": f"{prefix}.rejected.csv" if result.rows_rejected and not whole_file else None,
     }
     report_key = f"{prefix}.report.json"
     store.put_bytes(report_key, json.dumps(report, indent=2).encode())

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+import psycopg.rows
 
 from ingestion.contracts import EXTRAS_COLUMN, PG_TYPES, Contract
 
@@ -26,7 +27,7 @@ LOAD_METADATA = ("_file_id", "_loaded_at")
 
 def _columns(contract: Contract) -> list[tuple[str, str]]:
     columns = [(c.name, PG_TYPES[c.type]) for c in contract.columns]
-    if contract.keep_extra_prefix:
+    if contract.keeps_extra_columns:
         columns.append((EXTRAS_COLUMN, "jsonb"))
     return columns
 
@@ -160,9 +161,11 @@ def record_in_ledger(conn, contract: Contract, result, parquet_key: str | None, 
          parquet_key, loaded_at))
 
 
-def ledger_checksum(conn, file_key: str) -> str | None:
-    row = conn.execute(f"select checksum from {LEDGER} where file_key = %s", (file_key,)).fetchone()
-    return row[0] if row else None
+def ledger_entry(conn, file_key: str) -> dict | None:
+    """What the ledger says of a file key: checksum, status, row counts, report."""
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
+        return cursor.execute(f"select checksum, status, rows_in, rows_loaded, rows_rejected, report_key from {LEDGER} "
+                              "where file_key = %s", (file_key,)).fetchone()
 
 
 def remember_version(conn, file_key: str, version: str) -> None:

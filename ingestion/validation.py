@@ -94,7 +94,8 @@ def check_header(contract: Contract, header: list[str], delimiter_hint: str | No
                     "duplicate_columns", target, detail=f"'{seen[target]}' and '{name}' are the same column")])
             seen[target] = name
             rename[name] = target
-        elif contract.keep_extra_prefix and name.startswith(contract.keep_extra_prefix):
+        elif (contract.keep_extra_prefix and name.startswith(contract.keep_extra_prefix)
+              or contract.keep_unknown_columns):
             if name in extras:
                 return HeaderMapping({}, [], [RuleViolation(
                     "duplicate_columns", None, detail=f"'{name}' appears twice")])

@@ -43,11 +43,16 @@ def files_under(path: Path) -> dict[str, Path]:
 
 
 def report_line(result: LoadResult, store) -> str:
-    line = f"{result.file_key}: {result.status}, {result.rows_loaded} of {result.rows_in} rows loaded"
+    status = result.status
+    if result.previous_status:
+        status = f"unchanged since it was loaded: {result.previous_status}"
+    line = f"{result.file_key}: {status}, {result.rows_loaded} of {result.rows_in} rows loaded"
     if result.rows_rejected:
         line += f", {result.rows_rejected} rejected"
     for violation in result.violations:
         line += f"\n    {violation.describe()}"
+    for note in result.notes:
+        line += f"\n    note: {note}"
     if result.report_key:
         line += f"\n    report: {store.uri(result.report_key)}"
     return line
@@ -84,7 +89,7 @@ def run(path: str, source: str, entity: str | None) -> int:
         print(f"pulseops ingest: could not run: {type(error).__name__}: {str(error).strip().splitlines()[0]}",
               file=sys.stderr)
         return 2
-    bad = [r for r in results if r.status in ("quarantined", "loaded_with_rejects")]
+    bad = [r for r in results if r.broke_its_contract]
     if bad:
         print(f"pulseops ingest: {len(bad)} of {len(results)} file(s) broke the {contract.name} contract",
               file=sys.stderr)

@@ -96,3 +96,41 @@ def test_an_unreachable_database_is_one_line_and_exit_2(operator_env):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("pulseops ingest: could not run: OperationalError:")
+
+
+def test_the_published_focus_sample_loads_whole_at_full_precision(operator_env):
+    """The FinOps Foundation's own FOCUS 1.0 sample (tests/data/focus/README.md): NULL markers, a
+    column outside the spec, eleven-decimal costs and 'Usage-based' all load, reported, to the last digit."""
+    import csv
+    from decimal import Decimal
+
+    env, url = operator_env
+    sample = REPO / "tests" / "data" / "focus" / "focus_1.0_sample.csv"
+    with sample.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    file_sum = sum(Decimal(r["BilledCost"]) for r in rows if r["BilledCost"] != "NULL")
+
+    done = pulseops(env, "ingest", str(sample), "--source", "focus")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "landing/focus/costs/focus_1.0_sample.csv: loaded, 1000 of 1000 rows loaded" in done.stdout
+    assert "note: columns outside the contract kept in extra_columns: ['Id']" in done.stdout
+    assert "note: ChargeFrequency: 'Usage-based' stored as 'Usage-Based' on 7 row(s)" in done.stdout
+    assert str(scalar(url, "select sum(billed_cost) from raw.focus__costs")) == str(file_sum) == "20.52022672899"
+    assert scalar(url, "select count(*) from raw.focus__costs where resource_id = 'NULL' or resource_id is null") \
+        == sum(1 for r in rows if r["ResourceId"] == "NULL")
+    assert scalar(url, "select count(*) from raw.focus__costs where resource_id = 'NULL'") == 0
+    assert scalar(url, "select count(*) from raw.focus__costs where extra_columns ->> 'Id' = '11472'") == 1
+
+
+def test_a_rerun_says_how_the_file_ended_the_first_time(operator_env):
+    env, _ = operator_env
+    args = ("--source", "psa", "--entity", "clients")
+    first = pulseops(env, "ingest", str(CORPUS / "missing_column.csv"), *args)
+    again = pulseops(env, "ingest", str(CORPUS / "missing_column.csv"), *args)
+    assert first.returncode == again.returncode == 1
+    assert "landing/psa/clients/missing_column.csv: unchanged since it was loaded: quarantined" in again.stdout
+    assert "report: " in again.stdout and "broke the psa__clients contract" in again.stderr
+    good = pulseops(env, "ingest", str(CORPUS / "windows_crlf_bom.csv"), *args)
+    assert good.returncode == 0
+    assert "unchanged since it was loaded: loaded, 2 of 2 rows loaded" in good.stdout
