@@ -36,6 +36,7 @@ from ingestion import raw_tables
 from ingestion.contracts import EXTRAS_COLUMN, Contract
 from ingestion.file_reading import FileFormat, FileProblem, count_rows, iter_batches, read_header, sniff_delimiter
 from ingestion.key_check import KeyTracker
+from ingestion.mapping_profiles import profile_for_key
 from ingestion.object_store import ObjectStore, StoredObject, sha256_of
 from ingestion.quarantine import keep_rejected_file, keep_rejected_rows, object_name, write_report
 from ingestion.raw_tables import LEDGER, ensure_raw_schema  # noqa: F401  (re-exported for callers)
@@ -381,7 +382,8 @@ def load_file(conn, store: ObjectStore, contract: Contract, stored: StoredObject
         writes = _ObjectsOfThisLoad(store)
         try:
             try:
-                return _load(conn, writes, contract, path, Path(tmp), result, loaded_at)
+                return _load(conn, writes, contract, _readable(path, contract, file_key, Path(tmp)), Path(tmp),
+                             result, loaded_at, delivered=path)
             except FileProblem as problem:
                 result.violations = [RuleViolation(problem.rule, None, detail=problem.detail)]
             except Exception as error:  # noqa: BLE001 - whatever a file holds, it must not stop the files after it
@@ -423,13 +425,26 @@ class _ObjectsOfThisLoad:
         self.keys = []
 
 
-def _load(conn, store, contract: Contract, path: Path, workdir: Path, result: LoadResult, loaded_at) -> LoadResult:
+def _readable(path: Path, contract: Contract, file_key: str, workdir: Path) -> Path:
+    """The file as the contract reads it: through the mapping profile its landing key names, if any."""
+    profile = profile_for_key(file_key)
+    if profile is None:
+        return path
+    if profile.contract != contract:
+        raise FileProblem("profile_mismatch", f"profile {profile.name} maps onto {profile.contract.name}, "
+                                              f"not {contract.name}")
+    return profile.apply(path, workdir)
+
+
+def _load(conn, store, contract: Contract, path: Path, workdir: Path, result: LoadResult, loaded_at,
+          delivered: Path) -> LoadResult:
+    """Load `path` (the delivered file, or what its profile made of it); quarantine `delivered`."""
     header = read_header(path)
     mapping = check_header(contract, header, sniff_delimiter(header))
     if mapping.violations:
         result.rows_in = count_rows(path, header)
         result.violations = mapping.violations
-        return _quarantine_whole_file(conn, store, contract, result, path, loaded_at)
+        return _quarantine_whole_file(conn, store, contract, result, delivered, loaded_at)
     file_id = raw_tables.new_file_id(conn)  # a sequence: kept whatever happens to the transaction
     raw_tables.begin_file_load(conn, contract, result.file_key, file_id)
     meta = {"_file_key": result.file_key, "_file_checksum": result.checksum, "_loaded_at": loaded_at,
@@ -459,7 +474,7 @@ def _load(conn, store, contract: Contract, path: Path, workdir: Path, result: Lo
     result.violations = scan.log.violations
     if scan.log and (not contract.reject_rows or len(bad_rows) in (0, scan.rows)):
         # file-level findings, a contract that takes its file whole or not at all, or no good row
-        return _quarantine_whole_file(conn, store, contract, result, path, loaded_at)
+        return _quarantine_whole_file(conn, store, contract, result, delivered, loaded_at)
 
     parquet_path = scan.parquet_path
     # The delivered bytes went to COPY as they are: keep them only if the fast parser read every

@@ -58,13 +58,15 @@ def report_line(result: LoadResult, store) -> str:
     return line
 
 
-def ingest(paths: dict[str, Path], contract: Contract, warehouse, store) -> list[LoadResult]:
+def ingest(paths: dict[str, Path], contract: Contract, warehouse, store, profile: str | None = None
+           ) -> list[LoadResult]:
     """Put each file into the landing zone (kept as delivered) and load it."""
     results = []
+    folder = contract.landing_prefix + (f"profile={profile}/" if profile else "")
     with warehouse.connect() as conn:
         ensure_raw_schema(conn, [contract])
         for name, path in paths.items():
-            key = f"{contract.landing_prefix}{name}"
+            key = f"{folder}{name}"
             store.put_file(path, key)
             stored = next(o for o in store.list(contract.landing_prefix) if o.key == key)
             result = load_file(conn, store, contract, stored)
@@ -73,7 +75,7 @@ def ingest(paths: dict[str, Path], contract: Contract, warehouse, store) -> list
     return results
 
 
-def run(path: str, source: str, entity: str | None) -> int:
+def run(path: str, source: str, entity: str | None, profile: str | None = None) -> int:
     from orchestration.resources import ObjectStoreResource, WarehouseResource
 
     try:
@@ -83,7 +85,7 @@ def run(path: str, source: str, entity: str | None) -> int:
         print(f"pulseops ingest: {error}", file=sys.stderr)
         return 2
     try:
-        results = ingest(paths, contract, WarehouseResource(), ObjectStoreResource().store())
+        results = ingest(paths, contract, WarehouseResource(), ObjectStoreResource().store(), profile)
     except (psycopg.Error, OSError) as error:
         # Not a file's fault: one line that says what could not run (no traceback).
         print(f"pulseops ingest: could not run: {type(error).__name__}: {str(error).strip().splitlines()[0]}",

@@ -134,3 +134,26 @@ def test_a_rerun_says_how_the_file_ended_the_first_time(operator_env):
     good = pulseops(env, "ingest", str(CORPUS / "windows_crlf_bom.csv"), *args)
     assert good.returncode == 0
     assert "unchanged since it was loaded: loaded, 2 of 2 rows loaded" in good.stdout
+
+
+def test_a_servicenow_export_loads_through_its_profile(operator_env):
+    """Each incident's latest row, priorities as P1-P4, day-first dates read as such."""
+    env, url = operator_env
+    export = REPO / "tests" / "data" / "profiles" / "servicenow_incidents.csv"
+    done = pulseops(env, "ingest", str(export), "--source", "psa", "--entity", "tickets", "--profile", "servicenow")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "landing/psa/tickets/profile=servicenow/servicenow_incidents.csv: loaded, 3 of 3 rows loaded" in done.stdout
+    assert query(url, "select ticket_id, client_id, priority, created_at::text, resolved_at::text, "
+                      "sla_response_met, reopen_count from raw.psa__tickets where ticket_id like 'INC%' order by 1") == [
+        ("INC0010001", "C00001", "P2", "2026-11-03 08:15:22", "2026-11-14 17:40:00", False, 1),
+        ("INC0010002", "C00001", "P4", "2026-11-05 13:01:00", "2026-11-05 15:30:00", True, 0),
+        ("INC0010003", "C00002", "P1", "2026-11-20 07:45:10", None, True, 0)]
+
+
+def test_a_file_the_profile_does_not_fit_is_quarantined_naming_the_profile(operator_env):
+    env, url = operator_env
+    done = pulseops(env, "ingest", str(CORPUS / "wrong_type_integer.csv"), "--source", "psa", "--entity", "tickets",
+                    "--profile", "servicenow")
+    assert done.returncode == 1
+    assert "profile=servicenow/wrong_type_integer.csv: quarantined" in done.stdout
+    assert "profile_mismatch on the file profile servicenow: missing columns ['company', 'made_sla'" in done.stdout
