@@ -30,10 +30,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml_assets.timeseries import infer_period, infer_step, prefers_log, regular_series
+from ml_assets.timeseries import (
+    MAX_WINDOW,
+    infer_period,
+    infer_step,
+    log_offset,
+    prefers_log,
+    regular_series,
+    value_resolution,
+)
 
 MAD_TO_SIGMA = 1.4826  # the MAD of a normal sample times this estimates its standard deviation
 TRIMMED_SD_AT_3 = 0.9866  # standard deviation of a normal sample cut at +-3 sigma, in sigmas
+TAIL_EVERY = 12  # points between updates of the tail quantile (it moves slowly; sorting is not free)
+MEAN_AD_TO_SIGMA = 1.2533  # the mean absolute deviation of a normal sample times this estimates its sd
 POINT_COLUMNS = ["time", "value", "expected", "lower", "upper", "score", "flagged", "direction", "level_shift"]
 INCIDENT_COLUMNS = ["kind", "start_time", "end_time", "peak_time", "value", "expected", "score", "change", "points"]
 
@@ -44,13 +54,14 @@ class DetectorParams:
 
     sensitivity: float = 1.0
     threshold: float = 4.0  # robust z-score that flags a point at sensitivity 1
-    period: int | None = None  # points per seasonal cycle; None: inferred
+    period: int | None = None  # points per seasonal cycle; None: inferred (1: no season)
     seasons_back: int = 4  # earlier cycles whose median gives the expected value
-    window: int | None = None  # recent residuals for the trend correction and spread; None: 8 cycles (56 points)
-    shift_run: int | None = None  # flagged points in a row that make a level shift; None: half a cycle, >= 3
+    window: int | None = None  # recent residuals for the trend correction and spread; None: 8 cycles, <= 4032
+    shift_run: int = 4  # flagged points in a row on one side that make a level shift
     merge_gap: int = 1  # normal points allowed inside one incident
     transform: str = "auto"  # "log", "none", or "auto" (log when positive and the noise grows with the level)
-    min_relative_spread: float = 0.01  # spread floor as a share of the level, so flat series stay quiet
+    tail_quantile: float = 0.995  # quantile of the recent |z-scores| a point must also pass ...
+    tail_factor: float = 1.3  # ... times this, so heavy-tailed noise raises its own bar
 
 
 @dataclass
@@ -62,14 +73,20 @@ class _Walk:
     expected: np.ndarray
     spread: np.ndarray
     score: np.ndarray
+    bar: np.ndarray  # the |z| a point had to pass: the threshold, or the series' own tail when higher
     shift: np.ndarray
 
 
 def _robust_spread(residuals: np.ndarray, centre: float) -> float:
     """Standard deviation of the residuals within 3 MAD-sigmas of their median, rescaled to a full
-    normal's: as robust as the MAD but about twice as steady on a few weeks of points."""
-    mad_sigma = MAD_TO_SIGMA * float(np.median(np.abs(residuals - centre)))
-    inside = residuals[np.abs(residuals - centre) <= 3 * mad_sigma]
+    normal's: as robust as the MAD but about twice as steady on a few weeks of points. When most
+    residuals are equal (quantized data: the MAD is zero), the mean absolute deviation stands in,
+    since it still sees the steps the MAD ignores."""
+    deviation = np.abs(residuals - centre)
+    mad_sigma = MAD_TO_SIGMA * float(np.median(deviation))
+    if mad_sigma == 0:
+        return MEAN_AD_TO_SIGMA * float(np.mean(deviation))
+    inside = residuals[deviation <= 3 * mad_sigma]
     if len(inside) < 3:
         return mad_sigma
     return float(np.sqrt(np.mean((inside - centre) ** 2))) / TRIMMED_SD_AT_3
@@ -80,40 +97,56 @@ def _lags(clean: np.ndarray, t: int, period: int, count: int) -> np.ndarray:
     return lags[np.isfinite(lags)]
 
 
-def _walk(y: np.ndarray, period: int, params: DetectorParams, log_scale: bool) -> _Walk:
+def default_window(period: int) -> int:
+    """Residuals that set the trend correction and the spread: eight cycles (eight weeks of daily
+    data), at most two weeks of 5-minute points so a fine cadence does not slow the walk."""
+    return min(8 * (period if period > 1 else 7), MAX_WINDOW)
+
+
+def _walk(y: np.ndarray, period: int, params: DetectorParams, floor) -> _Walk:
+    """`floor(expected)`: the smallest spread the data can show at that expected value."""
     n = len(y)
-    window = params.window or 8 * (period if period > 1 else 7)
+    window = params.window or default_window(period)
     lag_count = params.seasons_back if period > 1 else max(params.seasons_back, 7)
-    shift_run = params.shift_run or max(3, int(np.ceil(period / 2)))
     threshold = params.threshold / params.sensitivity
     settled = min(window // 2, 14)  # residuals needed before the spread is trusted
-    warmup = period + max(period, settled)
+    warmup = period + settled
     state = _Walk(y.copy(), deque(maxlen=window), np.full(n, np.nan), np.full(n, np.nan),
-                  np.full(n, np.nan), np.zeros(n, dtype=bool))
+                  np.full(n, np.nan), np.full(n, np.inf), np.zeros(n, dtype=bool))
     run: list[int] = []  # flagged points in a row on one side, not yet judged
+    seen = deque(maxlen=MAX_WINDOW)  # |z| of recent points, flagged or not: what this series calls usual
+    tail = 0.0
     for t in range(n):
+        if not np.isfinite(y[t]):
+            continue  # a missing point neither breaks nor extends a run
         lags = _lags(state.clean, t, period, lag_count)
-        if not len(lags) or not np.isfinite(y[t]):
+        if not len(lags):
             run = []
             continue
         recent = np.array(state.residuals) if state.residuals else np.zeros(1)
         bias = float(np.median(recent))
         expected = float(np.median(lags)) + bias
-        floor = params.min_relative_spread * (1.0 if log_scale else max(abs(expected), 1e-9))
-        spread = max(_robust_spread(recent, bias), floor)
+        spread = max(_robust_spread(recent, bias), floor(expected))
         residual = y[t] - expected
         state.expected[t], state.spread[t] = expected, spread
         if t < warmup or len(state.residuals) < settled:
             state.residuals.append(residual + bias)
             continue
         state.score[t] = residual / spread
-        if abs(state.score[t]) <= threshold:
+        if len(seen) >= settled and t % TAIL_EVERY == 0:
+            tail = params.tail_factor * float(np.quantile(seen, params.tail_quantile)) / params.sensitivity
+        state.bar[t] = max(threshold, tail)
+        if abs(state.score[t]) <= state.bar[t]:
+            seen.append(abs(state.score[t]))
             state.residuals.append(residual + bias)
             run = []
             continue
+        seen.append(abs(state.score[t]))  # so a series full of bursts learns that bursts are its usual
         state.clean[t] = expected  # an outlier must not shape the baseline
         run = run + [t] if run and np.sign(state.score[run[-1]]) == np.sign(residual) else [t]
-        if len(run) >= shift_run:
+        if len(run) >= params.shift_run:
+            # A level shift is accepted after a fixed number of points, not a share of a cycle,
+            # so recovery does not take longer as the sampling gets finer.
             offset = float(np.median(y[run] - state.expected[run]))
             state.clean[:run[0]] += offset
             state.clean[run] = y[run]
@@ -129,14 +162,34 @@ def score_series(times: pd.Series, values: pd.Series, params: DetectorParams = D
     belongs to a level shift."""
     step = infer_step(times)
     series = regular_series(times, values, step)
-    period = params.period or infer_period(series, step)
-    log_scale = params.transform == "log" or (params.transform == "auto" and prefers_log(series, period))
-    y = np.log(series.to_numpy()) if log_scale else series.to_numpy()
-    walk = _walk(y, period, params, log_scale)
-    threshold = params.threshold / params.sensitivity
-    lower, upper = walk.expected - threshold * walk.spread, walk.expected + threshold * walk.spread
-    to_value = np.exp if log_scale else (lambda a: a)
-    flagged = np.abs(np.nan_to_num(walk.score)) > threshold
+    offset = log_offset(series)
+    period = params.period
+    if not period:
+        # The season is judged on the scale the detector will likely use (decided from
+        # neighbouring points), then the scale is settled with that season.
+        guess = offset is not None and params.transform != "none" and (
+            params.transform == "log" or prefers_log(series, 1))
+        period = infer_period(np.log(series + offset) if guess else series, step, params.window)
+    log_scale = offset is not None and (params.transform == "log" or (
+        params.transform == "auto" and prefers_log(series, period)))
+    resolution = value_resolution(series)
+    if log_scale:
+        y = np.log(series.to_numpy() + offset)
+        def to_value(a):
+            return np.exp(a) - offset
+        # One resolution step above the expected value, measured on the log scale.
+        def floor(expected):
+            return float(np.log1p(resolution / np.exp(expected)))
+    else:
+        y = series.to_numpy()
+        def to_value(a):
+            return a
+        def floor(expected):
+            return resolution
+    walk = _walk(y, period, params, floor)
+    bar = np.where(np.isfinite(walk.bar), walk.bar, params.threshold / params.sensitivity)
+    lower, upper = walk.expected - bar * walk.spread, walk.expected + bar * walk.spread
+    flagged = np.abs(np.nan_to_num(walk.score)) > walk.bar
     return pd.DataFrame({
         "time": series.index, "value": series.to_numpy(), "expected": to_value(walk.expected),
         "lower": to_value(lower), "upper": to_value(upper), "score": walk.score, "flagged": flagged,
