@@ -1,21 +1,27 @@
 """Anomalies in any timestamped series: spikes, drops and level shifts, one incident each.
 
-Each series is put on a regular grid at its own frequency; its seasonal period is inferred (a week
-for daily data, a day for hourly data) and kept only when it explains the data. Positive series
-whose noise grows with their level are modelled on the log scale, so a weekend that is half of a
-weekday stays half as the series grows; series with steady noise stay on their own scale.
+Each series is put on a regular grid at its own cadence (a missing step is a gap, never a zero).
+The seasonal periods that make sense for that cadence are tried (a day and a week for sub-daily
+data, a week for daily data; none when the history is shorter than three cycles) and the one whose
+forecasts miss by the least is kept (`ml_assets.timeseries.infer_period`). Positive series whose
+noise grows with their level are modelled on the log scale, so a weekend that is half of a weekday
+stays half as the series grows; series with steady noise stay on their own scale.
 
 Then, walking forward in time, a point's expected value is the median of the same point in the
-previous `seasons_back` cycles, corrected by the median of recent residuals (which is what a trend
-leaves behind: lags from a rising series sit below today by a steady amount). The spread is a
-robust standard deviation of recent residuals (MAD-trimmed). A point whose robust z-score passes
-`threshold / sensitivity` is flagged and replaced by its expectation in the history, so an outlier
-never inflates the baseline that judges the next point.
+previous `seasons_back` cycles (of the previous 7 points without a season), corrected by the median
+of recent residuals (which is what a trend leaves behind). The spread is a robust standard
+deviation of recent residuals (MAD-trimmed; the mean absolute deviation when quantized values make
+the MAD zero), never below the value resolution (one step of a count, a percentage or a cent).
+A point is flagged when its robust z-score passes `threshold / sensitivity`, and also the series'
+own 99.5th percentile of recent |z| times `tail_factor`: heavy-tailed metrics (request counts,
+tweets) raise their own bar instead of alerting on every burst. A flagged point is replaced by its
+expectation in the history, so an outlier never inflates the baseline that judges the next one.
 
 When `shift_run` flagged points in a row lie on the same side, the series has moved to a new level:
-the history is shifted by the run's median offset and the points are taken as the new normal. So
-a level shift gives one incident (its start and the point it was confirmed), not an alert every day
-until a moving average catches up. Consecutive flagged points of one sign form one incident.
+the history is shifted by the run's median offset and the points are taken as the new normal. The
+run is a fixed number of points, so recovery does not take longer at a finer cadence, and a level
+shift gives one incident (its start and the point it was confirmed). Flagged points of one sign no
+more than `merge_gap` points apart form one incident, with its start, peak and end.
 
 `attribute` names the sub-series (department, application, service ...) that drove an anomaly in
 a total: each sub-series is scored the same way and its excess over expectation during the

@@ -73,6 +73,8 @@ def detector_counts(series: list, params: DetectorParams) -> list[dict]:
 def published_counts(folder: Path, series: list, detector: str) -> list[dict] | None:
     """A published detector replayed from its scores in `results/`, flagged at its standard threshold."""
     thresholds = json.loads((folder / "config" / "thresholds.json").read_text())
+    if detector not in thresholds:
+        return None
     threshold = thresholds[detector]["standard"]["threshold"]
     counts = []
     for name, _, windows in series:
@@ -112,3 +114,35 @@ def sensitivity_curve(path: str | os.PathLike | None, params: DetectorParams,
     series = series_of(folder, DEVELOPMENT)
     return [{"sensitivity": s, **summarise_windows(detector_counts(series, replace(params, sensitivity=s)))}
             for s in sensitivities]
+
+
+def nab_report(path: str | os.PathLike | None = None, params: DetectorParams = DetectorParams()) -> dict | None:
+    """What `make eval` reports: the development categories with every detector, the detector's
+    sensitivity curve there, and the held-out categories as an independent check."""
+    result = evaluate_nab(path, params)
+    if result is None:
+        print(HOW_TO_GET, flush=True)
+        return None
+    result["sensitivity"] = sensitivity_curve(path, params)
+    result["held_out"] = evaluate_nab(path, params, HELD_OUT, published=False)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m orchestration.nab_benchmark [NAB_DIR]`: the NAB figures alone, as JSON."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("nab_dir", nargs="?", help="a NAB copy (default: PULSEOPS_NAB_DIR)")
+    parser.add_argument("--sensitivity", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    result = evaluate_nab(args.nab_dir, DetectorParams(sensitivity=args.sensitivity))
+    if result is None:
+        print(HOW_TO_GET)
+        return 2
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
