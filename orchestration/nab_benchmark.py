@@ -31,7 +31,7 @@ PUBLISHED = {"contextOSE": "contextOSE", "ARTime": "ARTime", "numenta": "Numenta
              "twitterADVec": "Twitter ADVec", "randomCutForest": "AWS Random Cut Forest"}
 HOW_TO_GET = ("NAB is not in this repository (its files are published under their own licence). Get a copy "
               "with `git clone --depth 1 https://github.com/numenta/NAB` and give its folder as "
-              "PULSEOPS_NAB_DIR (or --nab-dir).")
+              "PULSEOPS_NAB_DIR (`make eval`) or as the argument of `python -m orchestration.nab_benchmark`.")
 
 
 def nab_dir(path: str | os.PathLike | None = None) -> Path | None:
