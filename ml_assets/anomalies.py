@@ -268,6 +268,24 @@ def detect(frame: pd.DataFrame, time_column: str, value_column: str, series_colu
     return incidents_from_points(points, series_column, params)
 
 
+def detect_with_total(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str,
+                      params: DetectorParams = DetectorParams()) -> pd.DataFrame:
+    """Incidents of every series and of their total, told apart by `scope` (`series_column` or
+    "total"; the total's rows have no series). A total's incident names the series that drove it
+    (`driver`, `driver_share`, `drivers` as in `attribute`), since several small moves that no series
+    shows alone can add up to one in the total."""
+    per_series = detect(frame, time_column, value_column, series_column, params).assign(scope=series_column)
+    totals = frame.groupby(time_column, as_index=False)[value_column].sum()
+    overall = detect(totals, time_column, value_column, None, params)
+    overall = attribute(frame, overall, time_column, value_column, series_column, None, params)
+    overall = overall.assign(scope="total", **{series_column: None})
+    parts = [part for part in (per_series, overall) if len(part)]
+    if not parts:
+        return per_series.assign(driver=None, driver_share=None, drivers=None).iloc[:0]
+    return pd.concat(parts, ignore_index=True)[[series_column, "scope", *INCIDENT_COLUMNS,
+                                                "driver", "driver_share", "drivers"]]
+
+
 def attribute(frame: pd.DataFrame, incidents: pd.DataFrame, time_column: str, value_column: str,
               breakdown_column: str, series_column: str | None = None, params: DetectorParams = DetectorParams(),
               top: int = 3) -> pd.DataFrame:
