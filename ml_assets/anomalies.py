@@ -13,8 +13,9 @@ of recent residuals (which is what a trend leaves behind). The spread is a robus
 deviation of recent residuals (MAD-trimmed; the mean absolute deviation when quantized values make
 the MAD zero), never below the value resolution (one step of a count, a percentage or a cent).
 A point is flagged when its robust z-score passes `threshold / sensitivity`, and also the series'
-own 99.5th percentile of recent |z| times `tail_factor`: heavy-tailed metrics (request counts,
-tweets) raise their own bar instead of alerting on every burst. A flagged point is replaced by its
+own 99.5th percentile of recent |z| (never above the 10th largest, so past anomalies do not count as
+noise) times `tail_factor`: heavy-tailed metrics (request counts, tweets) raise their own bar
+instead of alerting on every burst. A flagged point is replaced by its
 expectation in the history, so an outlier never inflates the baseline that judges the next one.
 
 When `shift_run` flagged points in a row lie on the same side, the series has moved to a new level:
@@ -48,6 +49,7 @@ from ml_assets.timeseries import (
 
 MAD_TO_SIGMA = 1.4826  # the MAD of a normal sample times this estimates its standard deviation
 TRIMMED_SD_AT_3 = 0.9866  # standard deviation of a normal sample cut at +-3 sigma, in sigmas
+TAIL_RANK = 10  # the tail is read no higher than the 10th largest |z|: fewer are past anomalies, not noise
 TAIL_EVERY = 12  # points between updates of the tail quantile (it moves slowly; sorting is not free)
 MEAN_AD_TO_SIGMA = 1.2533  # the mean absolute deviation of a normal sample times this estimates its sd
 POINT_COLUMNS = ["time", "value", "expected", "lower", "upper", "score", "flagged", "direction", "level_shift"]
@@ -67,7 +69,7 @@ class DetectorParams:
     merge_gap: int = 1  # normal points allowed inside one incident
     transform: str = "auto"  # "log", "none", or "auto" (log when positive and the noise grows with the level)
     tail_quantile: float = 0.995  # quantile of the recent |z-scores| a point must also pass ...
-    tail_factor: float = 1.3  # ... times this, so heavy-tailed noise raises its own bar
+    tail_factor: float = 1.6  # ... times this, so heavy-tailed noise raises its own bar
 
 
 @dataclass
@@ -101,6 +103,16 @@ def _robust_spread(residuals: np.ndarray, centre: float) -> float:
 def _lags(clean: np.ndarray, t: int, period: int, count: int) -> np.ndarray:
     lags = clean[[t - k * period for k in range(1, count + 1) if t - k * period >= 0]]
     return lags[np.isfinite(lags)]
+
+
+def _tail(scores: np.ndarray, quantile: float) -> float:
+    """The `quantile` of recent |z|, but never above the TAIL_RANK-th largest: on a short history the
+    top percent is a handful of points, and those are the real anomalies of the past, which must
+    not raise the bar for the next one."""
+    rank = max(TAIL_RANK, int(np.ceil((1 - quantile) * len(scores))))
+    if rank >= len(scores):
+        return 0.0
+    return float(np.partition(scores, len(scores) - rank)[len(scores) - rank])
 
 
 def default_window(period: int) -> int:
@@ -140,7 +152,7 @@ def _walk(y: np.ndarray, period: int, params: DetectorParams, floor) -> _Walk:
             continue
         state.score[t] = residual / spread
         if len(seen) >= settled and t % TAIL_EVERY == 0:
-            tail = params.tail_factor * float(np.quantile(seen, params.tail_quantile)) / params.sensitivity
+            tail = params.tail_factor * _tail(np.fromiter(seen, float), params.tail_quantile) / params.sensitivity
         state.bar[t] = max(threshold, tail)
         if abs(state.score[t]) <= state.bar[t]:
             seen.append(abs(state.score[t]))

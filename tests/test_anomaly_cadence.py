@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml_assets.anomalies import detect, score_series
+from ml_assets.anomalies import DetectorParams, detect, score_series
 from ml_assets.timeseries import candidate_periods, infer_period, regular_series, value_resolution
 
 FIVE_MINUTES = pd.Timedelta(minutes=5)
@@ -79,3 +79,16 @@ def test_missing_five_minute_points_are_gaps_that_break_nothing():
     points = score_series(frame["at"], frame["v"])
     assert len(points) == 3 * 2016 and points["value"].isna().sum() == 39
     assert not points["flagged"].any()
+
+
+def test_bursty_counts_raise_their_own_bar_but_a_burst_like_no_other_still_alerts():
+    rng = np.random.default_rng(9)
+    counts = rng.poisson(20, 4032).astype(float)
+    bursts = rng.choice(np.arange(600, 3900), 80, replace=False)
+    counts[bursts] *= rng.uniform(2.0, 3.0, len(bursts))  # 2 % of points: this series' usual chatter
+    fixed_bar = detect(_frame(counts), "at", "v", params=DetectorParams(tail_factor=0.0))
+    assert len(fixed_bar) >= 60  # a fixed 4-sigma bar alerts on most of the 80 bursts
+    assert len(detect(_frame(counts), "at", "v")) <= 15
+    counts[3950] = 20 * 12
+    found = detect(_frame(counts), "at", "v")
+    assert _frame(counts)["at"].iloc[3950] in found["start_time"].tolist()
