@@ -23,7 +23,6 @@ import pandas as pd
 
 from ml_assets.anomalies import DetectorParams, score_series
 from ml_assets.anomaly_eval import score_windows, summarise_windows
-from ml_assets.timeseries import regular_series
 
 DEVELOPMENT = ("artificialWithAnomaly", "realAdExchange", "realTraffic", "realTweets")
 HELD_OUT = ("realAWSCloudwatch", "realKnownCause", "artificialNoAnomaly")
