@@ -92,3 +92,18 @@ def test_bursty_counts_raise_their_own_bar_but_a_burst_like_no_other_still_alert
     counts[3950] = 20 * 12
     found = detect(_frame(counts), "at", "v")
     assert _frame(counts)["at"].iloc[3950] in found["start_time"].tolist()
+
+
+def test_a_change_of_level_in_a_daily_cycle_of_five_minute_points_is_one_incident():
+    # With a day of 288 points as the season, recovery must still take a handful of points, not
+    # half a cycle (12 hours) of alerts while the new level is doubted.
+    rng = np.random.default_rng(11)
+    steps = np.arange(8 * 288)
+    values = 100 + 30 * np.sin(2 * np.pi * steps / 288) + rng.normal(0, 2, len(steps))
+    values[6 * 288:] += 40
+    frame = _frame(values)
+    params = DetectorParams(period=288)
+    points = score_series(frame["at"], frame["v"], params)
+    assert points["flagged"].iloc[6 * 288:].sum() == 4 and not points["flagged"].iloc[6 * 288 + 4:].any()
+    found = detect(frame, "at", "v", params=params)
+    assert found[["kind", "start_time", "points"]].values.tolist() == [["level_shift", frame["at"].iloc[6 * 288], 4]]
