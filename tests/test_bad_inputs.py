@@ -7,31 +7,24 @@ import io
 import json
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from ingestion.contracts import BY_NAME, CONTRACTS
+from ingestion.contracts import BY_NAME
 from ingestion.loader import load_file
-from ingestion.object_store import LocalObjectStore
 from ingestion.quarantine import quarantine_prefix
-from ingestion.raw_tables import ensure_raw_schema
-from tests.support import throwaway_database
 
 CORPUS = Path(__file__).parent / "data" / "bad_inputs"
 CASES = json.loads((CORPUS / "expected.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def warehouse():
-    with throwaway_database() as url:
-        with psycopg.connect(url) as conn:
-            ensure_raw_schema(conn, CONTRACTS)
-            yield conn
+def warehouse(raw_warehouse):
+    return raw_warehouse
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return LocalObjectStore(tmp_path_factory.mktemp("objectstore"))
+def store(module_store):
+    return module_store
 
 
 def test_corpus_is_large_enough():

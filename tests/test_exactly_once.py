@@ -15,7 +15,6 @@ from ingestion.contracts import BY_NAME, CONTRACTS
 from ingestion.loader import load_file
 from ingestion.object_store import LocalObjectStore
 from ingestion.raw_tables import ensure_raw_schema
-from tests.support import throwaway_database
 
 CONTRACT = BY_NAME["psa__tickets"]
 HEADER = ("ticket_id,client_id,priority,category,created_at,first_response_at,resolved_at,"
@@ -28,11 +27,8 @@ def tickets(prefix: str, count: int, priority: str = "P2") -> bytes:
 
 
 @pytest.fixture(scope="module")
-def database():
-    with throwaway_database() as url:
-        with psycopg.connect(url) as conn:
-            ensure_raw_schema(conn, CONTRACTS)
-        yield url
+def database(raw_database):
+    return raw_database
 
 
 @pytest.fixture

@@ -13,16 +13,12 @@ import itertools
 import json
 
 import pandas as pd
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingestion.contracts import BY_NAME, CONTRACTS
+from ingestion.contracts import BY_NAME
 from ingestion.loader import load_file
-from ingestion.object_store import LocalObjectStore
-from ingestion.raw_tables import ensure_raw_schema
-from tests.support import throwaway_database
 
 CONTRACT = BY_NAME["psa__tickets"]
 OUTCOMES = {"loaded", "loaded_with_rejects", "quarantined"}
@@ -65,16 +61,13 @@ def delivered(rows: list[dict], shape: str) -> tuple[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def warehouse():
-    with throwaway_database() as url:
-        with psycopg.connect(url) as conn:
-            ensure_raw_schema(conn, CONTRACTS)
-            yield conn
+def warehouse(raw_warehouse):
+    return raw_warehouse
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return LocalObjectStore(tmp_path_factory.mktemp("objectstore"))
+def store(module_store):
+    return module_store
 
 
 def _instant(text: str) -> pd.Timestamp:
