@@ -50,6 +50,7 @@ infra-lint: $(VENV)/.installed
 # Speed and memory figures, each against a baseline measured in the same run -> BENCHMARKS.md.
 bench: install
 	$(VENV)/bin/python -m bench.ingest_bench
+	$(VENV)/bin/python -m bench.fault_bench
 	$(VENV)/bin/python -m bench.dbt_bench
 	$(VENV)/bin/python -m bench.superset_bench
 

@@ -236,12 +236,17 @@ def launch_variables(location: str, job: str, obj: dict, landing_key: str, sourc
     }}
 
 
+# A run that ended like this did not load the file: the object is launched again, not a duplicate.
+UNFINISHED_BUSINESS = ("FAILURE", "CANCELED")
+
+
 def existing_run(settings: Settings, obj: dict) -> str | None:
-    """The id of a run already launched for this exact object version, if any."""
+    """The id of the latest run for this exact object version, unless it failed or was canceled."""
     reply = call_dagster(settings, FIND_RUNS, find_runs_variables(obj))["runsOrError"]
     if reply["__typename"] != "Runs":
         raise RefusedError(f"run lookup failed: {reply.get('message', reply['__typename'])}")
-    return reply["results"][0]["runId"] if reply["results"] else None
+    latest = reply["results"][0] if reply["results"] else None
+    return latest["runId"] if latest and latest["status"] not in UNFINISHED_BUSINESS else None
 
 
 def launch_run(settings: Settings, obj: dict, landing_key: str, source: str, entity: str) -> str:

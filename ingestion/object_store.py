@@ -14,6 +14,14 @@ from tempfile import TemporaryDirectory
 from typing import Iterator, Protocol
 
 
+def _s3_client_config():
+    """Adaptive retries with backoff for throttling (503 SlowDown) and dropped connections, and
+    timeouts, so a stalled connection fails and is retried instead of hanging a load."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=10, read_timeout=60)
+
+
 @dataclass(frozen=True)
 class StoredObject:
     key: str
@@ -26,6 +34,7 @@ class ObjectStore(Protocol):
     def put_file(self, local_path: Path, key: str) -> None: ...
     def put_bytes(self, key: str, data: bytes) -> None: ...
     def get_bytes(self, key: str) -> bytes: ...
+    def delete(self, key: str) -> None: ...
     def local_copy(self, key: str) -> "contextmanager[Path]": ...
     def uri(self, key: str) -> str: ...
 
@@ -53,28 +62,39 @@ class LocalObjectStore:
         if not base.exists():
             return []
         found = []
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        # A symlink is no delivery: it may point anywhere on the machine, or nowhere.
+        root = self.root.resolve()
+        for path in sorted(p for p in base.rglob("*")
+                           if p.is_file() and not p.is_symlink() and root in p.resolve().parents):
             stat = path.stat()
             key = path.relative_to(self.root).as_posix()
             found.append(StoredObject(key, stat.st_size, f"{stat.st_mtime_ns}-{stat.st_size}"))
         return found
 
     def put_file(self, local_path: Path, key: str) -> None:
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".partial")
-        shutil.copyfile(local_path, partial)
-        partial.replace(target)  # readers never see half a file
+        self._put(key, lambda partial: shutil.copyfile(local_path, partial))
 
     def put_bytes(self, key: str, data: bytes) -> None:
+        self._put(key, lambda partial: partial.write_bytes(data))
+
+    def _put(self, key: str, write) -> None:
+        """Readers never see half an object: it is written beside its key and renamed; a write that
+        fails (a full disk) leaves nothing behind."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(data)
-        partial.replace(target)
+        try:
+            write(partial)
+            partial.replace(target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
 
     def get_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     @contextmanager
     def local_copy(self, key: str) -> Iterator[Path]:
@@ -90,7 +110,7 @@ class S3ObjectStore:
 
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client = client or boto3.client("s3", endpoint_url=endpoint_url)
+        self.client = client or boto3.client("s3", endpoint_url=endpoint_url, config=_s3_client_config())
 
     def _full(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -114,6 +134,9 @@ class S3ObjectStore:
 
     def get_bytes(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self._full(key))["Body"].read()
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._full(key))
 
     @contextmanager
     def local_copy(self, key: str) -> Iterator[Path]:

@@ -8,8 +8,18 @@ follows the bytes written.
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import psycopg.rows
+
 from ingestion.contracts import EXTRAS_COLUMN, PG_TYPES, Contract
 
+log = logging.getLogger(__name__)
+
+DDL_LOCK_TIMEOUT = "10s"
 LEDGER = "raw._ingestion_ledger"
 FILE_IDS = "raw._ingestion_file_id"
 LOAD_METADATA = ("_file_id", "_loaded_at")
@@ -17,7 +27,7 @@ LOAD_METADATA = ("_file_id", "_loaded_at")
 
 def _columns(contract: Contract) -> list[tuple[str, str]]:
     columns = [(c.name, PG_TYPES[c.type]) for c in contract.columns]
-    if contract.keep_extra_prefix:
+    if contract.keeps_extra_columns:
         columns.append((EXTRAS_COLUMN, "jsonb"))
     return columns
 
@@ -53,8 +63,16 @@ def ensure_raw_schema(conn, contracts) -> None:
                 _file_id bigint not null default current_setting('pulseops.file_id')::bigint,
                 _loaded_at timestamptz not null default now()
             )""")
+        present = {name for (name,) in conn.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s",
+            (contract.name,))}
         for name, type_ in _columns(contract):
-            conn.execute(f'alter table {contract.raw_table} add column if not exists "{name}" {type_}')
+            if name not in present:
+                # ALTER TABLE waits for every reader of the table (a long dashboard query) and holds
+                # up every query behind it: only when a column is really missing, and not for long.
+                conn.execute(f"set local lock_timeout = '{DDL_LOCK_TIMEOUT}'")
+                conn.execute(f'alter table {contract.raw_table} add column if not exists "{name}" {type_}')
+        _lift_numeric_scale_cap(conn, contract)
         _move_to_file_ids(conn, contract)
         # No index: it would slow every COPY several fold to speed up only the rare re-delivery.
     conn.commit()
@@ -75,20 +93,59 @@ def _move_to_file_ids(conn, contract: Contract) -> None:
                  "alter column _file_id set default current_setting('pulseops.file_id')::bigint")
 
 
+def _lift_numeric_scale_cap(conn, contract: Contract) -> None:
+    """Tables made when amounts were numeric(18,4) take any scale from now on. PostgreSQL refuses
+    while views read the column (dbt's staging views): then the cap stays, and the log says how to
+    lift it."""
+    capped = [name for (name,) in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s"
+        " and data_type = 'numeric' and numeric_scale is not null", (contract.name,))]
+    if not capped:
+        return
+    try:
+        with conn.transaction():
+            for name in capped:
+                conn.execute(f'alter table {contract.raw_table} alter column "{name}" type numeric')
+    except (psycopg.errors.FeatureNotSupported, psycopg.errors.DependentObjectsStillExist):
+        log.warning("%s keeps numeric(18,4) in %s while views read it: to lift it, `drop schema staging "
+                    "cascade` and run the pipeline (dbt recreates the views)", contract.raw_table, capped)
+
+
 def new_file_id(conn) -> int:
     return conn.execute(f"select nextval('{FILE_IDS}')").fetchone()[0]
 
 
-def begin_file_load(conn, contract: Contract, file_key: str, file_id: int) -> None:
-    """Inside the load's transaction: drop an earlier delivery's rows, stamp the new ones."""
+@contextmanager
+def file_lock(conn, file_key: str) -> Iterator[None]:
+    """Only one load of a landing object at a time, whoever starts it (sensor, Lambda, CLI, two
+    runs at once): PostgreSQL holds the lock for the session, across the load's rollbacks, and lets
+    it go if the process dies. Whoever comes second reads the ledger after the first committed."""
+    conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (file_key,))
+    conn.commit()
+    try:
+        yield
+    finally:
+        if not conn.closed:
+            conn.rollback()
+            conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (file_key,))
+            conn.commit()
+
+
+def forget_earlier_delivery(conn, contract: Contract, file_key: str) -> None:
+    """Inside the load's transaction: drop the rows of the earlier delivery under the same key."""
     conn.execute(f"delete from {contract.raw_table} where _file_id = (select file_id from {LEDGER} "
                  "where file_key = %s)", (file_key,))
+
+
+def begin_file_load(conn, contract: Contract, file_key: str, file_id: int) -> None:
+    """Inside the load's transaction: drop an earlier delivery's rows, stamp the new ones."""
+    forget_earlier_delivery(conn, contract, file_key)
     conn.execute("select set_config('pulseops.file_id', %s, true)", (str(file_id),))
 
 
 def record_in_ledger(conn, contract: Contract, result, parquet_key: str | None, loaded_at,
                      file_id: int | None = None) -> None:
-    """One row per file key. A quarantined re-delivery keeps the file id of the rows still loaded."""
+    """One row per file key: what the table holds of it."""
     conn.execute(f"""
         insert into {LEDGER} (file_key, file_id, source, entity, checksum, object_version, status, rows_in,
                               rows_loaded, rows_rejected, error_summary, report_key, parquet_key, loaded_at)
@@ -104,9 +161,11 @@ def record_in_ledger(conn, contract: Contract, result, parquet_key: str | None, 
          parquet_key, loaded_at))
 
 
-def ledger_checksum(conn, file_key: str) -> str | None:
-    row = conn.execute(f"select checksum from {LEDGER} where file_key = %s", (file_key,)).fetchone()
-    return row[0] if row else None
+def ledger_entry(conn, file_key: str) -> dict | None:
+    """What the ledger says of a file key: checksum, status, row counts, report."""
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
+        return cursor.execute(f"select checksum, status, rows_in, rows_loaded, rows_rejected, report_key from {LEDGER} "
+                              "where file_key = %s", (file_key,)).fetchone()
 
 
 def remember_version(conn, file_key: str, version: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion.contracts import Contract
 from ingestion.validation import SAMPLE_SIZE, RuleViolation
@@ -12,7 +13,9 @@ from ingestion.validation import SAMPLE_SIZE, RuleViolation
 ARROW_TYPES = {
     "text": pa.string(),
     "integer": pa.int64(),
-    "numeric": pa.float64(),
+    # Amounts travel as the text they were delivered as, so every digit reaches the warehouse's
+    # numeric; validation reads them as floats (as_numbers).
+    "numeric": pa.string(),
     "date": pa.date32(),
     "timestamp": pa.timestamp("us"),
     "boolean": pa.bool_(),
@@ -32,6 +35,25 @@ def arrow_schema(contract: Contract) -> pa.Schema:
     return pa.schema([(c.name, ARROW_TYPES[c.type]) for c in contract.columns])
 
 
+def as_numbers(contract: Contract, table: pa.Table) -> pa.Table:
+    """The table with its amounts as floats, for validation; a cell that is no number raises
+    pa.ArrowInvalid, as the fast parser does for the other types."""
+    for column in contract.columns:
+        if column.type == "numeric" and column.name in table.column_names:
+            index = table.column_names.index(column.name)
+            table = table.set_column(index, column.name, pc.cast(pc.utf8_trim_whitespace(table.column(index)), pa.float64()))
+    return table
+
+
+def exact_amounts(contract: Contract, text: pd.DataFrame, typed: pd.DataFrame) -> pd.DataFrame:
+    """The typed frame with each amount that parsed as the (trimmed) text it was delivered as."""
+    exact = typed.copy()
+    for column in contract.columns:
+        if column.type == "numeric" and column.name in typed.columns:
+            exact[column.name] = text[column.name].str.strip().where(typed[column.name].notna())
+    return exact
+
+
 def to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(date_as_object=False, types_mapper=PANDAS_TYPES.get)
 
@@ -41,15 +63,16 @@ def _convert(series: pd.Series, type_: str) -> pd.Series:
     if type_ == "text":
         return series
     if type_ in ("integer", "numeric"):
-        numbers = pd.to_numeric(text, errors="coerce")
+        numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+        numbers = numbers.where(np.isfinite(numbers))  # NaN and Infinity are no amounts
         if type_ == "integer":
-            whole = numbers.where(np.isclose(numbers % 1, 0) | numbers.isna())
+            whole = numbers.where(np.isclose(numbers % 1, 0) & (numbers.abs() < 2**63))
             return whole.astype("Int64")
         return numbers.astype("Float64")
     if type_ in ("date", "timestamp"):
-        moments = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        if getattr(moments.dt, "tz", None) is not None:
-            moments = moments.dt.tz_convert("UTC").dt.tz_localize(None)
+        # Each value with a UTC offset becomes that instant in UTC (offsets may differ row to row);
+        # a value without one is taken as UTC already, as the fast path and COPY take it.
+        moments = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True).dt.tz_localize(None)
         return moments.dt.normalize() if type_ == "date" else moments
     if type_ == "boolean":
         lowered = text.str.lower()
@@ -78,3 +101,4 @@ def apply_contract_types(contract: Contract, frame: pd.DataFrame, first_row: int
                                             f"expected {column.type}"))
         typed[column.name] = converted
     return typed, violations
+

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion.contracts import Contract
 
@@ -93,7 +94,11 @@ def check_header(contract: Contract, header: list[str], delimiter_hint: str | No
                     "duplicate_columns", target, detail=f"'{seen[target]}' and '{name}' are the same column")])
             seen[target] = name
             rename[name] = target
-        elif contract.keep_extra_prefix and name.startswith(contract.keep_extra_prefix):
+        elif (contract.keep_extra_prefix and name.startswith(contract.keep_extra_prefix)
+              or contract.keep_unknown_columns):
+            if name in extras:
+                return HeaderMapping({}, [], [RuleViolation(
+                    "duplicate_columns", None, detail=f"'{name}' appears twice")])
             extras.append(name)
         else:
             unexpected.append(name)
@@ -210,3 +215,47 @@ def _rule_detail(contract: Contract, rule: str, column: str | None) -> str:
     if rule == "range":
         return f"allowed range: {spec.minimum} to {spec.maximum}"
     return ""
+
+
+# Dates outside this span are typing slips or placeholders (0001-01-01, 9999-12-31), not events.
+EARLIEST_PLAUSIBLE = pd.Timestamp("1900-01-01")
+PLAUSIBLE_YEARS_AHEAD = 50
+
+
+def non_finite_numbers(contract: Contract, table: pa.Table, first_row: int) -> list[RuleViolation]:
+    """NaN or Infinity where an amount belongs (the fast parser reads them as floats; in pandas a
+    NaN would look like an empty cell, so this looks at the Arrow columns)."""
+    violations = []
+    for column in contract.columns:
+        if column.type == "numeric" and column.name in table.column_names:
+            values = table.column(column.name)
+            bad = pc.invert(pc.fill_null(pc.is_finite(values), True)).to_numpy(zero_copy_only=False)
+            if bad.any():
+                rows = (np.flatnonzero(bad) + first_row).tolist()
+                samples = [str(v) for v in values.filter(pa.array(bad)).to_pylist()[:SAMPLE_SIZE]]
+                violations.append(RuleViolation("type", column.name, rows, samples, "expected a finite number"))
+    return violations
+
+
+def cell_rules(contract: Contract, frame: pd.DataFrame, first_row: int) -> list[RuleViolation]:
+    """Rules on single values that hold for every contract: keys are not blank, dates are plausible."""
+    latest = pd.Timestamp.now().normalize() + pd.DateOffset(years=PLAUSIBLE_YEARS_AHEAD)
+    violations = []
+    for column in contract.columns:
+        if column.name not in frame.columns:
+            continue
+        values = frame[column.name]
+        if column.name in contract.key and column.type == "text":
+            bad, rule, detail = (values.notna() & (values.astype("string").str.strip() == "")).to_numpy(
+                dtype=bool, na_value=False), "not_blank", "a key of blanks only"
+        elif column.type in ("date", "timestamp"):
+            moments = pd.to_datetime(values)
+            bad = (moments.notna() & ((moments < EARLIEST_PLAUSIBLE) | (moments > latest))).to_numpy()
+            rule, detail = "plausible_date", f"expected between 1900 and {latest.year}"
+        else:
+            continue
+        if bad.any():
+            rows = (np.flatnonzero(bad) + first_row).tolist()
+            samples = [str(v) for v in values[bad].head(SAMPLE_SIZE)]
+            violations.append(RuleViolation(rule, column.name, rows, samples, detail))
+    return violations

@@ -58,3 +58,51 @@ def evaluate_alerts(alerts: pd.DataFrame, incidents: pd.DataFrame, series_months
             "alerts": int(len(alerts)), "true_alerts": true_alerts, "false_alerts": int(false_alerts),
             "incidents": int(len(incidents)), "detected": detected,
             "false_alerts_per_series_month": round(false_alerts / series_months, 4) if series_months else None}
+
+
+def merge_flags(flagged: np.ndarray, gap: int = 12) -> list[np.ndarray]:
+    """Flagged point positions grouped into alerts: two flagged points closer than `gap` points
+    belong to the same alert, so a burst of flags is read as the one event it is."""
+    positions = np.flatnonzero(np.asarray(flagged, dtype=bool))
+    if not len(positions):
+        return []
+    return np.split(positions, np.flatnonzero(np.diff(positions) >= gap) + 1)
+
+
+def score_windows(times: pd.Series, flagged: np.ndarray, windows: list[tuple], probation: float = 0.15,
+                  gap: int = 12) -> dict:
+    """Event-level counts for one series against labelled windows (NAB's convention).
+
+    Flags in the first `probation` share of the points are ignored (a detector is still learning
+    there); the rest are merged into alerts (`merge_flags`). An alert is true when one of its points
+    lies in a window; a window is found when an alert point lies in it. `days` is the time watched
+    after probation, the denominator of false alerts per series per day."""
+    times = pd.to_datetime(pd.Series(times)).to_numpy()
+    flagged = np.asarray(flagged, dtype=bool).copy()
+    start = int(np.floor(probation * len(times)))
+    flagged[:start] = False
+    in_window = np.zeros(len(times), dtype=bool)
+    for first, last in windows:
+        in_window |= (times >= np.datetime64(pd.Timestamp(first))) & (times <= np.datetime64(pd.Timestamp(last)))
+    alerts = merge_flags(flagged, gap)
+    found = sum(bool(flagged[(times >= np.datetime64(pd.Timestamp(first)))
+                             & (times <= np.datetime64(pd.Timestamp(last)))].any()) for first, last in windows)
+    watched = (times[-1] - times[start]) / np.timedelta64(1, "D") if len(times) > start else 0.0
+    return {"alerts": len(alerts), "true_alerts": int(sum(bool(in_window[a].any()) for a in alerts)),
+            "windows": len(windows), "found": int(found), "days": float(watched)}
+
+
+def summarise_windows(counts: list[dict]) -> dict:
+    """Precision (alerts inside a window), recall (windows found), their F1 and false alerts per
+    series per day, summed over the series of `score_windows`."""
+    alerts = sum(c["alerts"] for c in counts)
+    true_alerts = sum(c["true_alerts"] for c in counts)
+    windows, found = sum(c["windows"] for c in counts), sum(c["found"] for c in counts)
+    days = sum(c["days"] for c in counts)
+    precision = true_alerts / alerts if alerts else 0.0
+    recall = found / windows if windows else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"f1": round(f1, 3), "precision": round(precision, 3), "recall": round(recall, 3),
+            "false_alerts_per_series_day": round((alerts - true_alerts) / days, 3) if days else None,
+            "alerts": alerts, "true_alerts": true_alerts, "windows": windows, "found": found,
+            "series": len(counts)}

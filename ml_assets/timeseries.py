@@ -1,10 +1,14 @@
 """Putting any timestamped series on a regular grid and finding its seasonal period."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 DAY = pd.Timedelta(days=1)
+MAX_WINDOW = 4032  # recent points the detector learns its noise from: two weeks at 5 minutes
+SEASON_MARGIN = 0.9  # a season must forecast 10% better than none to be kept
 
 
 def infer_step(times: pd.Series) -> str | pd.Timedelta:
@@ -33,22 +37,24 @@ def regular_series(times: pd.Series, values: pd.Series, step: str | pd.Timedelta
     return series.resample(step, origin="start").sum(min_count=1)
 
 
-def nominal_period(step: str | pd.Timedelta, length: int) -> int:
-    """The natural cycle for a step: a day for sub-daily data, a week for daily data, a year for
-    weekly, monthly and quarterly data; 1 (no season) when the history holds fewer than three cycles."""
+def candidate_periods(step: str | pd.Timedelta, length: int, cycles: int = 3) -> list[int]:
+    """The seasonal periods that make sense for a step, in points: a day and a week for data
+    sampled more often than daily, a week for daily data, a year for weekly, monthly and quarterly
+    data. A period is offered only when the history holds `cycles` of it: a season seen once or
+    twice cannot be told from chance, so a short series gets none."""
     if step == "MS":
-        period = 12
+        periods = [12]
     elif step == "QS":
-        period = 4
-    elif step < DAY:
-        period = int(round(DAY / step))
+        periods = [4]
+    elif step < DAY - pd.Timedelta(hours=1):
+        periods = [int(round(DAY / step)), int(round(7 * DAY / step))]
     elif abs(step - DAY) < pd.Timedelta(hours=1):
-        period = 7
+        periods = [7]
     elif abs(step - 7 * DAY) < pd.Timedelta(hours=12):
-        period = 52
+        periods = [52]
     else:
-        period = 1
-    return period if length >= 3 * period else 1
+        periods = []
+    return [p for p in periods if p > 1 and length >= cycles * p]
 
 
 def _mad(values: np.ndarray) -> float:
@@ -56,14 +62,59 @@ def _mad(values: np.ndarray) -> float:
     return float(np.median(np.abs(values - np.median(values)))) if len(values) else np.inf
 
 
-def infer_period(values: pd.Series, step: str | pd.Timedelta) -> int:
-    """The nominal period, kept only when it explains the series: differences one cycle apart must
-    be tighter (robustly) than differences one step apart."""
-    period = nominal_period(step, int(values.notna().sum()))
-    if period == 1:
-        return 1
+def _forecast_errors(x: np.ndarray, period: int, lags: int, window: int) -> np.ndarray:
+    """One-step-ahead errors of the detector's own forecast: the median of the same point in the
+    previous `lags` cycles (or of the previous `lags` points without a season), corrected by the
+    median error of the previous `window` points."""
+    past = np.column_stack([np.r_[np.full(k * period, np.nan), x[:-k * period]] for k in range(1, lags + 1)])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        raw = x - np.nanmedian(past, axis=1)
+    bias = pd.Series(raw).shift(1).rolling(window, min_periods=1).median().to_numpy()
+    return raw - bias
+
+
+def _miss(errors: np.ndarray) -> float:
+    """How far a forecast misses: the mean absolute error (the scale MASE uses). Unlike a median it
+    counts the few points of every cycle a wrong season gets badly wrong, which are the false
+    alerts that season would raise."""
+    errors = errors[np.isfinite(errors)]
+    return float(np.mean(np.abs(errors - np.median(errors)))) if len(errors) else np.inf
+
+
+def infer_period(values: pd.Series, step: str | pd.Timedelta, window: int | None = None) -> int:
+    """The seasonal period the data supports: of no season and each candidate period, the one
+    whose forecasts (made as the detector makes them) miss by the least. A season is kept only
+    when it beats the simpler choice by a clear margin."""
     x = values.to_numpy(dtype=float)
-    return period if _mad(x[period:] - x[:-period]) < _mad(x[1:] - x[:-1]) else 1
+    best, best_miss = 1, _miss(_forecast_errors(x, 1, 7, window or 56)) if len(x) > 8 else np.inf
+    for period in candidate_periods(step, int(values.notna().sum())):
+        miss = _miss(_forecast_errors(x, period, 4, window or min(8 * period, MAX_WINDOW)))
+        if miss < SEASON_MARGIN * best_miss:
+            best, best_miss = period, miss
+    return best
+
+
+def value_resolution(values: pd.Series | np.ndarray) -> float:
+    """The smallest step between distinct values: 1 for counts, 0.1 for percentages with one
+    decimal, a cent for money. The noise of a series cannot be measured finer than this."""
+    x = np.asarray(values, dtype=float)
+    distinct = np.unique(np.round(x[np.isfinite(x)], 9))
+    steps = np.diff(distinct)
+    return float(steps.min()) if len(steps) else 0.0
+
+
+def log_offset(values: pd.Series | np.ndarray) -> float | None:
+    """What to add before taking logs: nothing for positive series, one resolution step for
+    counts and amounts that touch zero; None when the series goes negative (no log scale)."""
+    x = np.asarray(values, dtype=float)
+    observed = x[np.isfinite(x)]
+    if not len(observed) or (observed < 0).any():
+        return None
+    if (observed > 0).all():
+        return 0.0
+    resolution = value_resolution(observed)
+    return resolution if resolution > 0 else None
 
 
 def prefers_log(values: pd.Series, period: int) -> bool:
@@ -71,10 +122,10 @@ def prefers_log(values: pd.Series, period: int) -> bool:
 
     Changes one cycle apart are compared between the busier and the quieter half of the points:
     on the right scale their spread is about the same in both halves."""
-    x = values.to_numpy(dtype=float)
-    observed = x[np.isfinite(x)]
-    if not len(observed) or (observed <= 0).any():
+    offset = log_offset(values)
+    if offset is None:
         return False
+    x = values.to_numpy(dtype=float) + offset
     lag = max(period, 1)
     level, raw, logged = x[lag:], x[lag:] - x[:-lag], np.log(x[lag:]) - np.log(x[:-lag])
     keep = np.isfinite(raw)

@@ -127,7 +127,7 @@ def cmd_up(args) -> int:
 def cmd_ingest(args) -> int:
     from orchestration.ingest_command import run
 
-    return run(args.path, args.source, args.entity)
+    return run(args.path, args.source, args.entity, args.profile)
 
 
 def cmd_stop(args) -> int:
@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     ingest.add_argument("path", help="a file, or a folder whose files are all of one source entity")
     ingest.add_argument("--source", required=True, help="e.g. psa, saas, focus")
     ingest.add_argument("--entity", help="e.g. clients; needed when the source has several entities")
+    ingest.add_argument("--profile", help="read the files through this mapping profile (e.g. servicenow); "
+                                          "they land under landing/<source>/<entity>/profile=<name>/")
     ingest.set_defaults(func=cmd_ingest)
     commands.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
     add_ml_commands(commands)

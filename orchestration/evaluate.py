@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+from orchestration.nab_benchmark import HOW_TO_GET, nab_report
 from orchestration.settings import REPO_ROOT
 
 REPORTS = REPO_ROOT / "reports"
@@ -91,6 +92,49 @@ def _forecast_lines(results: dict) -> list[str]:
     return lines
 
 
+def _nab_headline(nab: dict | None) -> dict:
+    """The NAB figures for the headline; None where no NAB copy was given."""
+    if nab is None:
+        return {"nab_f1": None, "nab_false_alerts_per_series_day": None, "nab_zscore_f1": None}
+    mine, zscore = nab["detector"], nab["rolling_zscore"]
+    headline = {"nab_f1": mine["f1"], "nab_precision": mine["precision"], "nab_recall": mine["recall"],
+                "nab_false_alerts_per_series_day": mine["false_alerts_per_series_day"],
+                "nab_zscore_f1": zscore["f1"],
+                "nab_zscore_false_alerts_per_series_day": zscore["false_alerts_per_series_day"]}
+    for name, figures in nab.get("published", {}).items():
+        headline[f"nab_{name.lower().replace(' ', '_')}_f1"] = figures["f1"]
+    return headline
+
+
+def _nab_lines(nab: dict | None) -> list[str]:
+    lines = ["", "## Anomalies on real metrics (NAB)", ""]
+    if nab is None:
+        return lines + [f"Not run: no NAB copy. {HOW_TO_GET}"]
+    lines += [f"The Numenta Anomaly Benchmark's categories {', '.join(nab['categories'])} ({nab['series']} series, "
+              "5-minute to hourly), scored by event: flagged points closer than 12 points make one alert; "
+              "precision is the share of alerts inside a labelled window, recall the share of windows hit; "
+              "the first 15% of each file is probation. Published detectors are replayed from NAB's "
+              "`results/` at their standard thresholds.", "",
+              "| detector | F1 | precision | recall | false alerts per series per day | alerts |",
+              "|---|---|---|---|---|---|"]
+    rows = [("PulseOps detector", nab["detector"]), ("rolling z-score (30 points, \\|z\\| > 3)", nab["rolling_zscore"]),
+            *nab.get("published", {}).items()]
+    lines += [f"| {name} | {m['f1']} | {m['precision']} | {m['recall']} | {m['false_alerts_per_series_day']} | "
+              f"{m['alerts']} |" for name, m in rows]
+    if nab.get("sensitivity"):
+        lines += ["", "The detector at other sensitivities (same categories):", "",
+                  "| sensitivity | F1 | precision | recall | false alerts per series per day |", "|---|---|---|---|---|"]
+        lines += [f"| {c['sensitivity']} | {c['f1']} | {c['precision']} | {c['recall']} | "
+                  f"{c['false_alerts_per_series_day']} |" for c in nab["sensitivity"]]
+    held = nab.get("held_out")
+    if held:
+        lines += ["", f"Held out, never looked at while tuning ({', '.join(held['categories'])}, {held['series']} "
+                  f"series): detector F1 {held['detector']['f1']} ({held['detector']['false_alerts_per_series_day']} "
+                  f"false alerts per series per day), rolling z-score F1 {held['rolling_zscore']['f1']} "
+                  f"({held['rolling_zscore']['false_alerts_per_series_day']})."]
+    return lines
+
+
 def _render(results: dict, scale: str) -> str:
     headline = results["headline"]
     lines = ["# Model evaluation", "",
@@ -102,8 +146,9 @@ def _render(results: dict, scale: str) -> str:
     lines += ["", "## Spend anomalies", "",
               f"Planted incidents: {results['anomalies']['planted']}. Detector: "
               f"{json.dumps(results['anomalies']['detector'])}", "",
-              f"Rolling z-score (window 30, |z| > 3): {json.dumps(results['anomalies']['rolling_zscore'])}",
-              ""]
+              f"Rolling z-score (window 30, |z| > 3): {json.dumps(results['anomalies']['rolling_zscore'])}"]
+    lines += _nab_lines(results.get("nab"))
+    lines.append("")
     lines += _forecast_lines(results)
     lines.append("")
     return "\n".join(lines)
@@ -138,6 +183,8 @@ def main(scale: str = EVAL_SCALE) -> int:
             spend = read_frame(conn, "select charge_date, department, billed_cost from marts.department_daily_spend")
         print("Evaluating ...", flush=True)
         results = evaluate_all(features, spend, truth)
+        results["nab"] = nab_report()
+        results["headline"].update(_nab_headline(results["nab"]))
     finally:
         embedded_postgres.stop(state)
         shutil.rmtree(state, ignore_errors=True)  # a throwaway warehouse of a few hundred MB

@@ -1,8 +1,15 @@
-"""`pulseops ingest PATH --source S [--entity E]`: load given files now, outside the schedule."""
+"""`pulseops ingest PATH --source S [--entity E]`: load given files now, outside the schedule.
+
+Exit codes: 0 every file loaded, 1 some file broke its contract (rows held back or the file
+quarantined, each with its report), 2 could not run (bad arguments, the database unreachable, the
+state folder not writable or full).
+"""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+import psycopg
 
 from ingestion.contracts import CONTRACTS, Contract
 from ingestion.loader import LoadResult, ensure_raw_schema, load_file
@@ -24,32 +31,42 @@ def choose_contract(source: str, entity: str | None) -> Contract:
     raise UsageError(f"source {source!r} has several entities, name one with --entity: {known}")
 
 
-def files_under(path: Path) -> list[Path]:
+def files_under(path: Path) -> dict[str, Path]:
+    """Each file to load by its landing name: its path below the folder given (so files of one
+    name in two sub-folders of a delivery stay two files), or its name for a single file."""
     if path.is_file():
-        return [path]
+        return {path.name: path}
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return {p.relative_to(path).as_posix(): p for p in sorted(path.rglob("*"))
+                if p.is_file() and not p.name.startswith(".")}
     raise UsageError(f"{path}: no such file or folder")
 
 
 def report_line(result: LoadResult, store) -> str:
-    line = f"{result.file_key}: {result.status}, {result.rows_loaded} of {result.rows_in} rows loaded"
+    status = result.status
+    if result.previous_status:
+        status = f"unchanged since it was loaded: {result.previous_status}"
+    line = f"{result.file_key}: {status}, {result.rows_loaded} of {result.rows_in} rows loaded"
     if result.rows_rejected:
         line += f", {result.rows_rejected} rejected"
     for violation in result.violations:
         line += f"\n    {violation.describe()}"
+    for note in result.notes:
+        line += f"\n    note: {note}"
     if result.report_key:
         line += f"\n    report: {store.uri(result.report_key)}"
     return line
 
 
-def ingest(paths: list[Path], contract: Contract, warehouse, store) -> list[LoadResult]:
+def ingest(paths: dict[str, Path], contract: Contract, warehouse, store, profile: str | None = None
+           ) -> list[LoadResult]:
     """Put each file into the landing zone (kept as delivered) and load it."""
     results = []
+    folder = contract.landing_prefix + (f"profile={profile}/" if profile else "")
     with warehouse.connect() as conn:
         ensure_raw_schema(conn, [contract])
-        for path in paths:
-            key = f"{contract.landing_prefix}{path.name}"
+        for name, path in paths.items():
+            key = f"{folder}{name}"
             store.put_file(path, key)
             stored = next(o for o in store.list(contract.landing_prefix) if o.key == key)
             result = load_file(conn, store, contract, stored)
@@ -58,7 +75,7 @@ def ingest(paths: list[Path], contract: Contract, warehouse, store) -> list[Load
     return results
 
 
-def run(path: str, source: str, entity: str | None) -> int:
+def run(path: str, source: str, entity: str | None, profile: str | None = None) -> int:
     from orchestration.resources import ObjectStoreResource, WarehouseResource
 
     try:
@@ -67,8 +84,14 @@ def run(path: str, source: str, entity: str | None) -> int:
     except UsageError as error:
         print(f"pulseops ingest: {error}", file=sys.stderr)
         return 2
-    results = ingest(paths, contract, WarehouseResource(), ObjectStoreResource().store())
-    bad = [r for r in results if r.status in ("quarantined", "loaded_with_rejects")]
+    try:
+        results = ingest(paths, contract, WarehouseResource(), ObjectStoreResource().store(), profile)
+    except (psycopg.Error, OSError) as error:
+        # Not a file's fault: one line that says what could not run (no traceback).
+        print(f"pulseops ingest: could not run: {type(error).__name__}: {str(error).strip().splitlines()[0]}",
+              file=sys.stderr)
+        return 2
+    bad = [r for r in results if r.broke_its_contract]
     if bad:
         print(f"pulseops ingest: {len(bad)} of {len(results)} file(s) broke the {contract.name} contract",
               file=sys.stderr)

@@ -11,8 +11,17 @@ telemetry:
 run_coordinator:
   module: dagster._core.run_coordinator
   class: QueuedRunCoordinator
-  config:
+# Two runs at once; one dbt build at a time and one load per source entity (the assets' pools),
+# whoever started the runs.
+concurrency:
+  runs:
     max_concurrent_runs: 2
+  pools:
+    default_limit: 1
+# A failed run (the sensor's, the schedule's) is run again from the failed step, twice at most.
+run_retries:
+  enabled: true
+  max_retries: 2
 """
 
 

@@ -14,6 +14,9 @@ from orchestration.settings import Settings
 from orchestration.warehouse import libpq_url, resolve_database_url
 
 
+CONNECT_TIMEOUT_S = 10
+
+
 class WarehouseResource(ConfigurableResource):
     """The PostgreSQL warehouse."""
 
@@ -27,7 +30,8 @@ class WarehouseResource(ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
-        with psycopg.connect(libpq_url(self.url())) as conn:
+        # A server that does not answer fails the step in seconds (and Dagster retries it), not hours.
+        with psycopg.connect(libpq_url(self.url()), connect_timeout=CONNECT_TIMEOUT_S) as conn:
             yield conn
 
 

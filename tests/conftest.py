@@ -117,6 +117,37 @@ def warehouse_url(embedded_pipeline) -> str:
     return embedded_pipeline.database_url
 
 
+@pytest.fixture(scope="module")
+def raw_database() -> str:
+    """A throwaway database on the external server with every raw table, for tests of single loads."""
+    import psycopg
+
+    from ingestion.contracts import CONTRACTS
+    from ingestion.raw_tables import ensure_raw_schema
+
+    with throwaway_database() as url:
+        with psycopg.connect(url) as conn:
+            ensure_raw_schema(conn, CONTRACTS)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def raw_warehouse(raw_database):
+    """A connection to `raw_database`."""
+    import psycopg
+
+    with psycopg.connect(raw_database) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="module")
+def module_store(tmp_path_factory):
+    """A local object store for the module's loads."""
+    from ingestion.object_store import LocalObjectStore
+
+    return LocalObjectStore(tmp_path_factory.mktemp("objectstore"))
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> str:
     """A real S3 protocol server (moto_server) on loopback."""

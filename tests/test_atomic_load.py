@@ -47,3 +47,26 @@ def test_killed_load_leaves_nothing_and_rerun_completes(tmp_path):
         assert rerun.returncode == 0, rerun.stderr
         assert scalar(url, "select count(*) from raw.saas__daily_usage") == ROWS
         assert scalar(url, "select rows_loaded from raw._ingestion_ledger") == ROWS
+
+
+# Run in a child whose file-size limit makes the kernel refuse the write (EFBIG), as a full disk would.
+_WRITE_PAST_THE_LIMIT = """
+import resource, signal, sys
+from pathlib import Path
+from ingestion.object_store import LocalObjectStore
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    LocalObjectStore(Path(sys.argv[1])).put_bytes("landing/psa/tickets/big.csv", b"x" * 100_000)
+except OSError as error:
+    print(error.errno)
+"""
+
+
+def test_a_write_the_disk_refuses_leaves_no_partial_object(tmp_path):
+    import errno
+
+    done = subprocess.run([sys.executable, "-c", _WRITE_PAST_THE_LIMIT, str(tmp_path)], capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert done.stdout.strip() == str(errno.EFBIG), done.stderr
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [], "no .partial file, no half object"

@@ -2,38 +2,35 @@
 expected outcome and error, the original is kept, good rows still load, nothing else is disturbed."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from ingestion.contracts import BY_NAME, CONTRACTS
+from ingestion.contracts import BY_NAME
 from ingestion.loader import load_file
-from ingestion.object_store import LocalObjectStore
-from ingestion.raw_tables import ensure_raw_schema
-from tests.support import throwaway_database
+from ingestion.quarantine import quarantine_prefix
 
 CORPUS = Path(__file__).parent / "data" / "bad_inputs"
 CASES = json.loads((CORPUS / "expected.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def warehouse():
-    with throwaway_database() as url:
-        with psycopg.connect(url) as conn:
-            ensure_raw_schema(conn, CONTRACTS)
-            yield conn
+def warehouse(raw_warehouse):
+    return raw_warehouse
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return LocalObjectStore(tmp_path_factory.mktemp("objectstore"))
+def store(module_store):
+    return module_store
 
 
 def test_corpus_is_large_enough():
-    assert len([c for c in CASES if c["status"] != "loaded"]) >= 20
-    assert len({c["errors"][0]["rule"] for c in CASES if c["errors"]}) >= 12
+    assert len([c for c in CASES if c["status"] != "loaded"]) >= 38
+    assert len({c["errors"][0]["rule"] for c in CASES if c["errors"]}) >= 16
+    assert len([c for c in CASES if "stored" in c]) >= 17, "outcomes are checked on the values stored"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
@@ -67,17 +64,31 @@ def test_bad_input(case, warehouse, store):
                                "where file_key = %s", (key,)).fetchone()
     assert ledger[:3] == (result.status, result.rows_loaded, result.rows_rejected)
     assert loaded == result.rows_loaded
+    quarantined = quarantine_prefix(contract, key)
     if result.status == "quarantined":
         assert loaded == 0
         report = json.loads(store.get_bytes(ledger[3]))
         assert report["file"] == key and report["errors"][0]["rule"] == case["errors"][0]["rule"]
-        assert store.get_bytes(f"quarantine/{contract.source}/{contract.entity}/{case['file']}") == original
+        assert store.get_bytes(quarantined) == original
     elif result.status == "loaded_with_rejects":
         assert result.rows_loaded == result.rows_in - result.rows_rejected > 0
-        rejected = store.get_bytes(f"quarantine/{contract.source}/{contract.entity}/{case['file']}.rejected.csv")
-        assert len(rejected.decode().strip().splitlines()) - 1 == result.rows_rejected
+        rejected = store.get_bytes(f"{quarantined}.rejected.csv").decode()
+        assert len(list(csv.reader(io.StringIO(rejected)))) - 1 == result.rows_rejected
+        assert case.get("rejected_contains", "") in rejected
     else:
-        assert result.rows_loaded == result.rows_in > 0 and ledger[3] is None
+        assert result.rows_loaded == result.rows_in > 0
+    if case.get("notes"):  # what was kept or changed as the contract documents, reported
+        assert result.notes == case["notes"]
+        assert json.loads(store.get_bytes(ledger[3]))["notes"] == case["notes"]
+    elif result.status == "loaded":
+        assert ledger[3] is None, "a clean load has no report"
+    if "stored" in case:
+        # exactly what was delivered, in the order of the file's keys
+        column = case["stored"]["column"]
+        values = [value for (value,) in warehouse.execute(
+            f'select "{column}"::text from {contract.raw_table} join raw._ingestion_ledger on file_id = _file_id '
+            f'where file_key = %s order by "{contract.key[0] if contract.key else column}"', (key,))]
+        assert values == case["stored"]["values"]
 
     # the same delivery again adds nothing
     again = load_file(warehouse, store, contract, stored)

@@ -238,8 +238,11 @@ def test_the_dagster_instance_for_ecs_is_valid():
         assert checked.success, checked.errors
         coordinator = config["run_coordinator"]
         assert (coordinator["module"], coordinator["class"]) == ("infra.run_tag_policy", "NoEcsTagsRunCoordinator")
-        checked = process_config(NoEcsTagsRunCoordinator.config_type(), coordinator["config"])
+        checked = process_config(NoEcsTagsRunCoordinator.config_type(), coordinator.get("config", {}))
         assert checked.success, checked.errors
+        # one dbt build and one load per entity at a time; failed runs run again
+        assert config["concurrency"]["pools"]["default_limit"] == 1
+        assert config["run_retries"] == {"enabled": True, "max_retries": 2}
         workspace_path = INFRA / "dagster" / "workspace.yaml"
         ensure_workspace_config(yaml.safe_load(workspace_path.read_text()), str(workspace_path))
     assert config["storage"]["postgres"]["postgres_db"]["scheme"] == "postgresql+psycopg2"

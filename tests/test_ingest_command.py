@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, scalar, throwaway_database
+from tests.support import REPO, query, scalar, throwaway_database
 
 CORPUS = REPO / "tests" / "data" / "bad_inputs"
 
@@ -49,3 +49,111 @@ def test_unknown_source_is_a_usage_error(operator_env):
     done = pulseops(env, "ingest", str(CORPUS / "empty.csv"), "--source", "psa")
     assert done.returncode == 2
     assert "has several entities, name one with --entity" in done.stderr
+
+
+def test_a_folder_of_hostile_files_loads_its_good_ones(operator_env, tmp_path):
+    """One file of each kind that once raised, beside good files and two of one name in two
+    sub-folders: every file ends loaded or quarantined with its report, none stops the others."""
+    env, url = operator_env
+    delivery = tmp_path / "delivery"
+    for sub in ("site-a", "site-b"):
+        (delivery / sub).mkdir(parents=True)
+    header = ("ticket_id,client_id,priority,category,created_at,first_response_at,resolved_at,"
+              "sla_response_met,sla_resolution_met,reopen_count\n")
+    (delivery / "site-a" / "tickets.csv").write_text(header + "FA1,C1,P1,Net,2024-03-01T10:00:00,,,true,,0\n")
+    (delivery / "site-b" / "tickets.csv").write_text(header + "FB1,C1,P2,Net,2024-03-01T11:00:00,,,true,,0\n"
+                                                              "FB2,C1,P3,Net,2024-03-01T12:00:00,,,true,,1\n")
+    hostile = {name: (CORPUS / name).read_bytes() for name in (
+        "mixed_utc_offsets.csv", "integer_beyond_bigint.csv", "cr_only_line_endings.csv", "every_row_bad.csv",
+        "t" * 236 + ".csv", "implausible_dates.csv")}
+    hostile["field_beyond_the_csv_limit.csv"] = (header.rstrip("\n") + "," + "x" * 200_000 + "\n").encode()
+    hostile["nested.jsonl"] = b'{"ticket_id": "FJ1", "client_id": {"id": 1}}\n'
+    for name, data in hostile.items():
+        (delivery / name).write_bytes(data)
+
+    done = pulseops(env, "ingest", str(delivery), "--source", "psa", "--entity", "tickets")
+
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    ledger = dict(query(url, "select file_key, status from raw._ingestion_ledger where source = 'psa' "
+                             "and entity = 'tickets' and file_key like %s", ("%/tickets/%",)))
+    prefix = "landing/psa/tickets/"
+    assert ledger[f"{prefix}site-a/tickets.csv"] == ledger[f"{prefix}site-b/tickets.csv"] == "loaded"
+    assert ledger[f"{prefix}field_beyond_the_csv_limit.csv"] == "quarantined"
+    assert ledger[f"{prefix}nested.jsonl"] == "quarantined"
+    assert ledger[f"{prefix}every_row_bad.csv"] == "quarantined"
+    assert ledger[f"{prefix}mixed_utc_offsets.csv"] == "loaded"
+    assert {f"{prefix}{name}" for name in hostile} <= set(ledger), "every file has its ledger entry"
+    assert sorted(t for (t,) in query(url, "select ticket_id from raw.psa__tickets where ticket_id like 'F%'")) == [
+        "FA1", "FB1", "FB2"]
+    assert "unreadable" in done.stdout and "field larger than field limit" in done.stdout
+
+
+def test_an_unreachable_database_is_one_line_and_exit_2(operator_env):
+    env, _ = operator_env
+    done = pulseops({**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}, "ingest",
+                    str(CORPUS / "windows_crlf_bom.csv"), "--source", "psa", "--entity", "clients")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("pulseops ingest: could not run: OperationalError:")
+
+
+def test_the_published_focus_sample_loads_whole_at_full_precision(operator_env):
+    """The FinOps Foundation's own FOCUS 1.0 sample (tests/data/focus/README.md): NULL markers, a
+    column outside the spec, eleven-decimal costs and 'Usage-based' all load, reported, to the last digit."""
+    import csv
+    from decimal import Decimal
+
+    env, url = operator_env
+    sample = REPO / "tests" / "data" / "focus" / "focus_1.0_sample.csv"
+    with sample.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    file_sum = sum(Decimal(r["BilledCost"]) for r in rows if r["BilledCost"] != "NULL")
+
+    done = pulseops(env, "ingest", str(sample), "--source", "focus")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "landing/focus/costs/focus_1.0_sample.csv: loaded, 1000 of 1000 rows loaded" in done.stdout
+    assert "note: columns outside the contract kept in extra_columns: ['Id']" in done.stdout
+    assert "note: ChargeFrequency: 'Usage-based' stored as 'Usage-Based' on 7 row(s)" in done.stdout
+    assert str(scalar(url, "select sum(billed_cost) from raw.focus__costs")) == str(file_sum) == "20.52022672899"
+    assert scalar(url, "select count(*) from raw.focus__costs where resource_id = 'NULL' or resource_id is null") \
+        == sum(1 for r in rows if r["ResourceId"] == "NULL")
+    assert scalar(url, "select count(*) from raw.focus__costs where resource_id = 'NULL'") == 0
+    assert scalar(url, "select count(*) from raw.focus__costs where extra_columns ->> 'Id' = '11472'") == 1
+
+
+def test_a_rerun_says_how_the_file_ended_the_first_time(operator_env):
+    env, _ = operator_env
+    args = ("--source", "psa", "--entity", "clients")
+    first = pulseops(env, "ingest", str(CORPUS / "missing_column.csv"), *args)
+    again = pulseops(env, "ingest", str(CORPUS / "missing_column.csv"), *args)
+    assert first.returncode == again.returncode == 1
+    assert "landing/psa/clients/missing_column.csv: unchanged since it was loaded: quarantined" in again.stdout
+    assert "report: " in again.stdout and "broke the psa__clients contract" in again.stderr
+    good = pulseops(env, "ingest", str(CORPUS / "windows_crlf_bom.csv"), *args)
+    assert good.returncode == 0
+    assert "unchanged since it was loaded: loaded, 2 of 2 rows loaded" in good.stdout
+
+
+def test_a_servicenow_export_loads_through_its_profile(operator_env):
+    """Each incident's latest row, priorities as P1-P4, day-first dates read as such."""
+    env, url = operator_env
+    export = REPO / "tests" / "data" / "profiles" / "servicenow_incidents.csv"
+    done = pulseops(env, "ingest", str(export), "--source", "psa", "--entity", "tickets", "--profile", "servicenow")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "landing/psa/tickets/profile=servicenow/servicenow_incidents.csv: loaded, 3 of 3 rows loaded" in done.stdout
+    assert query(url, "select ticket_id, client_id, priority, created_at::text, resolved_at::text, "
+                      "sla_response_met, reopen_count from raw.psa__tickets where ticket_id like 'INC%' order by 1") == [
+        ("INC0010001", "C00001", "P2", "2026-11-03 08:15:22", "2026-11-14 17:40:00", False, 1),
+        ("INC0010002", "C00001", "P4", "2026-11-05 13:01:00", "2026-11-05 15:30:00", True, 0),
+        ("INC0010003", "C00002", "P1", "2026-11-20 07:45:10", None, True, 0)]
+
+
+def test_a_file_the_profile_does_not_fit_is_quarantined_naming_the_profile(operator_env):
+    env, url = operator_env
+    done = pulseops(env, "ingest", str(CORPUS / "wrong_type_integer.csv"), "--source", "psa", "--entity", "tickets",
+                    "--profile", "servicenow")
+    assert done.returncode == 1
+    assert "profile=servicenow/wrong_type_integer.csv: quarantined" in done.stdout
+    assert "profile_mismatch on the file profile servicenow: missing columns ['company', 'made_sla'" in done.stdout

@@ -97,19 +97,60 @@ def test_silent_source_fails_its_freshness_check(ingested):
 
 
 def test_landing_sensor_requests_a_run_only_for_new_files(ingested):
-    from dagster import RunRequest, SkipReason, build_sensor_context
+    from dagster import DagsterInstance, DagsterRunStatus, RunRequest, SkipReason, build_sensor_context
+    from dagster._core.test_utils import create_run_for_test
+
+    from orchestration.defs.automation import FINGERPRINT_TAG, SENSOR_ATTEMPTS
 
     from orchestration.definitions import defs
     from orchestration.resources import ObjectStoreResource, WarehouseResource
 
     sensor = defs.get_sensor_def("landing_sensor")
     resources = {"warehouse": WarehouseResource(), "object_store": ObjectStoreResource()}
-    with ingested.activate():
-        idle = sensor(build_sensor_context(resources=resources))
+    with ingested.activate(), DagsterInstance.ephemeral() as instance:
+        def tick():
+            return sensor(build_sensor_context(resources=resources, instance=instance))
+
+        idle = tick()
         ingested.store().put_bytes("landing/saas/applications/applications_next_day.csv",
                                    ingested.landing["saas/applications"].to_csv(index=False).encode())
-        woken = sensor(build_sensor_context(resources=resources))
-        again = sensor(build_sensor_context(resources=resources))
+        woken = tick()
+        again = tick()
+        # its run failed (after its own retries): the sensor starts the files again, a bounded number of times
+        attempts = []
+        for _ in range(SENSOR_ATTEMPTS):
+            create_run_for_test(instance, job_name="pulseops_job", status=DagsterRunStatus.FAILURE,
+                                tags={FINGERPRINT_TAG: woken.tags[FINGERPRINT_TAG]})
+            attempts.append(tick())
     assert isinstance(idle, SkipReason)
     assert isinstance(woken, RunRequest) and woken.tags["pulseops/files"] == "1"
     assert again.run_key == woken.run_key  # the same new file never starts a second run
+    assert [a.run_key for a in attempts[:-1]] == [f"{woken.run_key}-{n}" for n in range(1, SENSOR_ATTEMPTS)]
+    assert isinstance(attempts[-1], SkipReason) and "failed 3 runs" in attempts[-1].skip_message
+
+
+def test_a_landing_folder_of_hostile_files_loads_its_good_ones_through_the_asset(ingested):
+    """Files that once raised out of the asset's loop are quarantined with their error; the good file
+    beside them loads, and the run still succeeds (the failures show as the contract check)."""
+    header = ("ticket_id,client_id,priority,category,created_at,first_response_at,resolved_at,"
+              "sla_response_met,sla_resolution_met,reopen_count\n")
+    files = {
+        "a_nested.jsonl": b'{"ticket_id": "HX1", "client_id": {"id": 1}}\n',
+        "b_field_beyond_the_csv_limit.csv": (header.rstrip("\n") + "," + "x" * 200_000 + "\n").encode(),
+        "c_every_row_bad.csv": (header + "HX2,C1,P9,Net,2024-03-01T10:00:00,,,true,,0\n").encode(),
+        "d_good.csv": (header + "HX3,C1,P1,Net,2024-03-01T10:00:00+01:00,,,true,,0\n").encode(),
+    }
+    with ingested.activate():
+        store = ingested.store()
+        for name, data in files.items():
+            store.put_bytes(f"landing/psa/tickets/hostile/{name}", data)
+        result = run_job("ingest_job")
+    assert result.success
+    statuses = dict(query(ingested.database_url, "select file_key, status from raw._ingestion_ledger "
+                                                 "where file_key like 'landing/psa/tickets/hostile/%'"))
+    assert statuses == {"landing/psa/tickets/hostile/a_nested.jsonl": "quarantined",
+                        "landing/psa/tickets/hostile/b_field_beyond_the_csv_limit.csv": "quarantined",
+                        "landing/psa/tickets/hostile/c_every_row_bad.csv": "quarantined",
+                        "landing/psa/tickets/hostile/d_good.csv": "loaded"}
+    assert query(ingested.database_url, "select created_at::text from raw.psa__tickets where ticket_id like 'HX%'") == [
+        ("2024-03-01 09:00:00",)]

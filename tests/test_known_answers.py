@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import PipelineRun
 from tests.known_answer_data import FILES
-from tests.support import query, throwaway_database
+from tests.support import throwaway_database
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_assets.anomalies import DetectorParams, attribute, detect, score_series
+from ml_assets.anomalies import DetectorParams, attribute, detect, detect_with_total, score_series
 from ml_assets.anomaly_eval import evaluate_alerts, rolling_zscore
 from ml_assets.timeseries import infer_period, infer_step, regular_series
 from tests.ml_data import PLANTED, daily_spend, planted_truth
@@ -121,3 +121,21 @@ def test_alert_evaluation_counts_storms_as_false_alerts():
     assert result["precision"] == 0.25 and result["recall"] == 0.5
     assert result["f1"] == pytest.approx(2 * 0.25 * 0.5 / 0.75, abs=1e-4)
     assert result["false_alerts_per_series_month"] == 0.75
+
+
+def test_the_total_is_watched_too_and_names_the_series_that_moved_it():
+    parts = []
+    for i, department in enumerate(["sales", "ops", "it"]):
+        part = daily_spend(seed=30 + i, base=100.0, plant=False, noise=0.02)
+        if department == "it":
+            part.loc[200, "cost"] *= 4
+        parts.append(part.assign(department=department))
+    frame = pd.concat(parts, ignore_index=True)
+    found = detect_with_total(frame, "day", "cost", "department")
+    days = daily_spend(plant=False)["day"]
+    mine = found[found["scope"] == "department"]
+    assert mine[mine["start_time"] == days[200]]["department"].tolist() == ["it"]
+    total = found[found["scope"] == "total"]
+    assert total["department"].isna().all()
+    assert days[200] in total["start_time"].tolist()  # the spike shows in the total as well
+    assert total.set_index("start_time").loc[days[200], "driver"] == "it"

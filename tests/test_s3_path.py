@@ -28,7 +28,7 @@ def test_ingestion_through_s3(s3_endpoint, tmp_path_factory):
 
 
 def test_landing_sensor_watches_an_s3_prefix(s3_endpoint, tmp_path_factory):
-    from dagster import RunRequest, SkipReason, build_sensor_context
+    from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context
 
     from orchestration.definitions import defs
     from orchestration.resources import ObjectStoreResource, WarehouseResource
@@ -40,11 +40,11 @@ def test_landing_sensor_watches_an_s3_prefix(s3_endpoint, tmp_path_factory):
         env = {"PULSEOPS_HOME": str(tmp_path_factory.mktemp("sensor-state")), "DATABASE_URL": url,
                **s3_environment(s3_endpoint, "pulseops-sensor"), "PULSEOPS_S3_PREFIX": "tenant-a"}
         run = PipelineRun("s3-sensor", env)
-        with run.activate():
-            assert isinstance(sensor(build_sensor_context(resources=resources)), SkipReason)
+        with run.activate(), DagsterInstance.ephemeral() as instance:
+            assert isinstance(sensor(build_sensor_context(resources=resources, instance=instance)), SkipReason)
             client.put_object(Bucket="pulseops-sensor", Key="tenant-a/landing/psa/clients/clients.csv",
                               Body=b"client_id,client_name,industry,segment,region,onboarded_date,employee_count\n"
                                    b"C1,Acme,Retail,SMB,North,2024-01-01,5\n")
             client.put_object(Bucket="pulseops-sensor", Key="tenant-b/landing/psa/clients/other.csv", Body=b"x")
-            request = sensor(build_sensor_context(resources=resources))
+            request = sensor(build_sensor_context(resources=resources, instance=instance))
     assert isinstance(request, RunRequest) and request.tags["pulseops/files"] == "1"

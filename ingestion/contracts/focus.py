@@ -1,8 +1,10 @@
 """FinOps FOCUS cost and usage files, versions 1.0 to 1.2 (FinOps Foundation's published spec).
 
 Headers are the spec's Column IDs; `required` marks the columns that are mandatory and never null.
-Names from earlier drafts (0.5, 1.0-preview) are accepted as aliases, and custom `x_` columns are
-kept. A 1.0 or 1.1 file simply lacks the columns introduced later, which are all optional here.
+Names from earlier drafts (0.5, 1.0-preview) are accepted as aliases; custom `x_` columns and any
+other column a provider adds are kept in `extra_columns` (the latter named in the load report); the
+literal NULL is an empty value; an allowed value in another case ('Usage-based') is stored as the
+spec writes it ('Usage-Based') and reported. A 1.0 or 1.1 file simply lacks the columns introduced later, which are all optional here.
 """
 from ingestion.contracts.model import Contract, col
 
@@ -49,7 +51,8 @@ COSTS = Contract("focus", "costs", (
     col("CommitmentDiscountUnit", "text", required=False),
     col("ConsumedQuantity", "numeric", required=False, aliases=("UsageQuantity",)),
     col("ConsumedUnit", "text", required=False, aliases=("UsageUnit",)),
-    col("ContractedCost", "numeric"),
+    # Mandatory in the spec, yet empty (NULL) on some rows of the FinOps Foundation's own sample.
+    col("ContractedCost", "numeric", required=False),
     col("ContractedUnitPrice", "numeric", required=False),
     col("EffectiveCost", "numeric", aliases=("AmortizedCost",)),
     col("InvoiceId", "text", required=False),
@@ -67,8 +70,8 @@ COSTS = Contract("focus", "costs", (
     col("PublisherName", "text"),
     col("RegionId", "text", required=False),
     col("RegionName", "text", required=False, aliases=("Region",)),
-    # Conditional in the spec, but part of this table's row identity, so never empty here.
-    col("ResourceId", "text"),
+    # Conditional in the spec: taxes, purchases and credits name no resource.
+    col("ResourceId", "text", required=False),
     col("ResourceName", "text", required=False),
     col("ResourceType", "text", required=False),
     col("ServiceCategory", "text", allowed=SERVICE_CATEGORIES),
@@ -87,7 +90,8 @@ COSTS = Contract("focus", "costs", (
     # charge categories on the same day. A provider's file covers a billing period, and a later
     # delivery for the same provider and billing period replaces the earlier one (in staging).
     key=(),
-    keep_extra_prefix="x_", expected_cadence_hours=48,
+    keep_extra_prefix="x_", keep_unknown_columns=True, null_markers=("NULL",), normalise_allowed_case=True,
+    expected_cadence_hours=48,
     description="FinOps FOCUS 1.x cost and usage rows (daily).")
 
 CONTRACTS = (COSTS,)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 PG_TYPES = {
     "text": "text",
     "integer": "bigint",
-    "numeric": "numeric(18,4)",
+    # no scale cap: a cloud line item may cost 0.0000008, and rounding it would make totals drift
+    "numeric": "numeric",
     "date": "date",
     "timestamp": "timestamp",
     "boolean": "boolean",
@@ -53,10 +54,20 @@ class Contract:
     reject_rows: bool = True
     # Unknown columns with this prefix are kept (as JSON in EXTRAS_COLUMN) instead of rejecting the file.
     keep_extra_prefix: str | None = None
+    # Every unknown column is kept so (a spec that providers extend), and named in the load report.
+    keep_unknown_columns: bool = False
+    # Cell texts that mean "no value" besides an empty cell (FOCUS files write NULL).
+    null_markers: tuple[str, ...] = ()
+    # An allowed value in another case ('Usage-based') is stored as the spec writes it and reported.
+    normalise_allowed_case: bool = False
 
     @property
     def name(self) -> str:
         return f"{self.source}__{self.entity}"
+
+    @property
+    def keeps_extra_columns(self) -> bool:
+        return bool(self.keep_extra_prefix) or self.keep_unknown_columns
 
     @property
     def raw_table(self) -> str:

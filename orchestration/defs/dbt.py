@@ -29,7 +29,8 @@ def is_scheduled_build(run_tags: Mapping[str, str], warehouse_built: bool) -> bo
     return warehouse_built and any(tag in run_tags for tag in SCHEDULED_RUN_TAGS)
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project)
+# One build of the warehouse at a time, whichever runs start them (instance `concurrency: pools`).
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool="warehouse_build")
 def warehouse_models(context: AssetExecutionContext, warehouse: WarehouseResource):
     # dbt grants SELECT on marts to the analyst role, which must exist first.
     password = os.environ.get("PULSEOPS_ANALYST_PASSWORD") or read_or_create_secret(

@@ -48,6 +48,8 @@ def build_ingestion_asset(contract: Contract):
         check_specs=[AssetCheckSpec(CHECK_NAME, asset=raw_asset_key(contract),
                                     description="Every file delivered in this run passes its contract.")],
         kinds={"python", "postgres"},
+        # one load of a source entity at a time (instance `concurrency: pools`)
+        pool=f"load_{contract.name}",
     )
     def _ingest(context: AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource,
                 object_store: ObjectStoreResource) -> MaterializeResult:

@@ -12,7 +12,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from ml_assets.anomalies import DetectorParams, detect
+from ml_assets.anomalies import DetectorParams, detect_with_total
 from ml_assets.churn import ChurnParams, churn_readiness, no_scores, train_churn
 from ml_assets.forecast import ForecastParams, backtest, forecast, forecast_readiness
 from ml_assets.health import health_scores, load_health_config
@@ -115,13 +115,14 @@ def churn_scores(context: AssetExecutionContext, config: ChurnConfig, warehouse:
 
 @asset(key=AssetKey(["ml", "spend_anomalies"]), deps=[AssetKey(["marts", "department_daily_spend"])], group_name="ml",
        kinds={"python", "postgres"},
-       description="Spikes, drops and level shifts in departmental spend, one row per incident (from charge_date).")
+       description="Spikes, drops and level shifts in each department's spend and in the total (scope), one row "
+                   "per incident (from charge_date); the total's name the department that drove them.")
 def spend_anomalies(context: AssetExecutionContext, config: AnomalyConfig,
                     warehouse: WarehouseResource) -> MaterializeResult:
     params = DetectorParams(sensitivity=config.sensitivity, window=config.window)
     with warehouse.connect() as conn:
         spend = read_frame(conn, "select charge_date, department, billed_cost from marts.department_daily_spend")
-        incidents = detect(spend, "charge_date", "billed_cost", "department", params)
+        incidents = detect_with_total(spend, "charge_date", "billed_cost", "department", params)
         incidents = incidents.rename(columns={"start_time": "charge_date"})
         for column in ("charge_date", "end_time", "peak_time"):
             incidents[column] = incidents[column].astype("datetime64[ns]")

@@ -1,6 +1,8 @@
 -- The spend trend of the IT dashboard with anomalies marked: every department-day of FOCUS spend,
--- flagged when the anomaly detector reported an anomaly for that department on that day, with
--- what it expected and which way the day broke.
+-- flagged when the anomaly detector reported an incident starting that day in the department,
+-- with what it expected and which kind it was; and, on every row of a day, whether the total of
+-- all departments broke that day and which department drove it. The chart marks both at the
+-- day's spend, so a department's anomaly and the total's sit on the line and are told apart.
 -- Only department and charge_date are required of ml.spend_anomalies; the detector's other
 -- columns are read when it writes them, so a change of detector does not break the dashboard.
 {%- set detector_columns = [] %}
@@ -9,30 +11,44 @@
         {%- do detector_columns.append(column.name) %}
     {%- endfor %}
 {%- endif %}
+{%- set has_scope = 'scope' in detector_columns %}
 
-with anomalies as (
+with incidents as (
     select
         department::text as department,
         charge_date::date as charge_date,
-        {% if 'direction' in detector_columns -%}
-            max(direction::text)
-        {%- elif 'kind' in detector_columns -%}
-            max(kind::text)
-        {%- else -%}
-            null::text
-        {%- endif %} as direction,
+        {% if has_scope -%} scope::text {%- else -%} 'department'::text {%- endif %} as scope,
+        {% if 'kind' in detector_columns -%} kind::text {%- else -%} null::text {%- endif %} as kind,
         {% if 'expected' in detector_columns -%}
-            max(expected::numeric)
+            expected::numeric
         {%- else -%}
             null::numeric
         {%- endif %} as expected_cost,
-        {% if 'robust_z' in detector_columns -%}
-            max(robust_z::numeric)
-        {%- else -%}
-            null::numeric
-        {%- endif %} as robust_z
+        {% if 'score' in detector_columns -%} score::numeric {%- else -%} null::numeric {%- endif %} as robust_z,
+        {% if 'driver' in detector_columns -%} driver::text {%- else -%} null::text {%- endif %} as driver
     from {{ source('ml', 'spend_anomalies') }}
+),
+
+department_anomalies as (
+    select
+        department,
+        charge_date,
+        max(kind) as direction,
+        max(expected_cost) as expected_cost,
+        max(robust_z) as robust_z
+    from incidents
+    where scope = 'department'
     group by 1, 2
+),
+
+total_anomalies as (
+    select
+        charge_date,
+        max(kind) as total_direction,
+        max(driver) as total_driver
+    from incidents
+    where scope = 'total'
+    group by 1
 )
 
 select
@@ -40,13 +56,18 @@ select
     spend.charge_date,
     spend.department,
     spend.billed_cost,
-    anomalies.department is not null as is_anomaly,
-    anomalies.direction,
-    anomalies.expected_cost,
-    anomalies.robust_z,
-    round(spend.billed_cost - anomalies.expected_cost, 2) as deviation_cost
+    department_anomalies.department is not null as is_anomaly,
+    department_anomalies.direction,
+    department_anomalies.expected_cost,
+    department_anomalies.robust_z,
+    round(spend.billed_cost - department_anomalies.expected_cost, 2) as deviation_cost,
+    total_anomalies.charge_date is not null as is_total_anomaly,
+    total_anomalies.total_direction,
+    total_anomalies.total_driver
 from {{ ref('department_daily_spend') }} as spend
-left join anomalies
+left join department_anomalies
     on
-        spend.department = anomalies.department
-        and spend.charge_date = anomalies.charge_date
+        spend.department = department_anomalies.department
+        and spend.charge_date = department_anomalies.charge_date
+left join total_anomalies
+    on spend.charge_date = total_anomalies.charge_date
