@@ -176,3 +176,57 @@ def test_a_server_restart_in_the_middle_of_a_load_loses_and_doubles_nothing(tmp_
         assert len(store.list("raw/")) == 1
     finally:
         embedded_postgres.stop(state)
+
+
+def test_a_server_restart_in_the_middle_of_a_dbt_build_leaves_the_next_build_whole(tmp_path):
+    """The embedded PostgreSQL stops while dbt builds: that build fails, the next one (what Dagster's
+    retry runs) builds every model, and the marts hold each client once."""
+    from orchestration import embedded_postgres
+    from orchestration.settings import read_or_create_secret
+    from orchestration.warehouse_logins import ensure_superset_logins
+    from tests.conftest import PipelineRun, fill_with_demo_data
+    from tests.support import build_warehouse
+
+    state = tmp_path / "state"
+    run = fill_with_demo_data(PipelineRun("dbt-restart", {"PULSEOPS_HOME": str(state)}), job="ingest_job",
+                              scale="XS")
+    try:
+        with run.activate():
+            url = embedded_postgres.ensure_running(state, state / "secrets").url
+            with psycopg.connect(url) as conn:
+                ensure_superset_logins(conn, read_or_create_secret(state / "secrets", "analyst_password")[0])
+            outcome = {}
+
+            def build():
+                try:
+                    outcome["events"] = build_warehouse(url, tmp_path / "first", "restart-first", scheduled=False)
+                except Exception as error:  # noqa: BLE001 - how the cut-off build ends is what is checked
+                    outcome["error"] = error
+
+            worker = threading.Thread(target=build)
+            worker.start()
+            with psycopg.connect(url, autocommit=True) as watcher:  # dbt has built its first tables
+                while not watcher.execute("select count(*) from pg_tables where schemaname = 'staging'").fetchone()[0]:
+                    threading.Event().wait(0.2)
+            embedded_postgres.stop(state)
+            worker.join(300)
+            url = embedded_postgres.ensure_running(state, state / "secrets").url
+            cut_off = "error" in outcome or any(_failed(e) for e in outcome["events"])
+            assert cut_off, "the build was cut off by the restart"
+
+            events = build_warehouse(url, tmp_path / "second", "restart-second", scheduled=False)
+            assert events and not any(_failed(e) for e in events), [
+                (e["data"]["node_info"]["unique_id"], e["info"]["msg"][:200]) for e in events if _failed(e)]
+            with psycopg.connect(url) as conn:
+                clients = conn.execute("select count(*), count(distinct client_id) from marts.clients").fetchone()
+                delivered = conn.execute("select count(distinct client_id) from raw.psa__clients").fetchone()[0]
+            assert clients == (delivered, delivered)
+    finally:
+        embedded_postgres.stop(state)
+
+
+
+def _failed(event: dict) -> bool:
+    """A node that errored, failed or was skipped, as dbt's result event tells."""
+    return (event["data"]["node_info"].get("node_status") in ("error", "fail", "skipped", "runtime error")
+            or event["info"]["level"] == "error")

@@ -269,6 +269,26 @@ def test_s3_notification_launches_one_run_and_a_repeat_starts_none(stack, gatewa
     assert scalar(stack.database_url, "select count(*) from raw.psa__clients") == len(stack.landing["psa/clients"])
 
 
+def test_an_object_whose_run_was_canceled_is_launched_again(stack, gateway):
+    """A run that did not load the file (canceled here, as an operator would, or failed) is no
+    duplicate: the same object version is launched again, and its rows land once."""
+    key = "landing/saas/applications/applications relaunched.csv"
+    etag = stack.put(key, "saas/applications")
+    event = s3_notification((key, etag))
+    (first,) = invoke(event, gateway.url, DAGSTER_TOKEN_SECRET_ARN=gateway.token_secret_arn)["results"]
+    graphql(stack.graphql_url, "mutation($id: String!) { terminateRun(runId: $id) { __typename } }",
+            {"id": first["run_id"]})
+    assert wait_for_run(stack, first["run_id"]) == "CANCELED"
+
+    (again,) = invoke(event, gateway.url, DAGSTER_TOKEN_SECRET_ARN=gateway.token_secret_arn)["results"]
+
+    assert again["status"] == "launched" and again["run_id"] != first["run_id"]
+    assert wait_for_run(stack, again["run_id"]) == "SUCCESS"
+    assert scalar(stack.database_url, "select count(*) from raw.saas__applications a join raw._ingestion_ledger l "
+                                      "on l.file_id = a._file_id where l.file_key = %s", (key,)) == len(
+        stack.landing["saas/applications"])
+
+
 def test_transient_errors_are_retried_without_ever_launching_twice(stack, gateway):
     key = "landing/saas/applications/applications.csv"
     batch = sqs_batch(eventbridge_event(key, stack.put(key, "saas/applications")))
