@@ -17,16 +17,6 @@ CORPUS = Path(__file__).parent / "data" / "bad_inputs"
 CASES = json.loads((CORPUS / "expected.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def warehouse(raw_warehouse):
-    return raw_warehouse
-
-
-@pytest.fixture(scope="module")
-def store(module_store):
-    return module_store
-
-
 def test_corpus_is_large_enough():
     assert len([c for c in CASES if c["status"] != "loaded"]) >= 38
     assert len({c["errors"][0]["rule"] for c in CASES if c["errors"]}) >= 16
@@ -34,14 +24,14 @@ def test_corpus_is_large_enough():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
-def test_bad_input(case, warehouse, store):
+def test_bad_input(case, raw_warehouse, module_store):
     contract = BY_NAME[f"{case['source']}__{case['entity']}"]
     original = (CORPUS / case["file"]).read_bytes()
     key = f"{contract.landing_prefix}{case['file']}"
-    store.put_bytes(key, original)
-    stored = next(o for o in store.list(contract.landing_prefix) if o.key == key)
+    module_store.put_bytes(key, original)
+    stored = next(o for o in module_store.list(contract.landing_prefix) if o.key == key)
 
-    result = load_file(warehouse, store, contract, stored)
+    result = load_file(raw_warehouse, module_store, contract, stored)
 
     assert result.status == case["status"], result.error_summary
     found = {(v.rule, v.column): v for v in result.violations}
@@ -56,47 +46,47 @@ def test_bad_input(case, warehouse, store):
             assert violation.detail == expected["detail"]
         if "detail_contains" in expected:
             assert expected["detail_contains"] in violation.detail
-    assert store.get_bytes(key) == original  # the delivery is kept as it came
+    assert module_store.get_bytes(key) == original  # the delivery is kept as it came
 
-    loaded = warehouse.execute(f"select count(*) from {contract.raw_table} join raw._ingestion_ledger on file_id = _file_id "
+    loaded = raw_warehouse.execute(f"select count(*) from {contract.raw_table} join raw._ingestion_ledger on file_id = _file_id "
                                "where file_key = %s", (key,)).fetchone()[0]
-    ledger = warehouse.execute("select status, rows_loaded, rows_rejected, report_key from raw._ingestion_ledger "
+    ledger = raw_warehouse.execute("select status, rows_loaded, rows_rejected, report_key from raw._ingestion_ledger "
                                "where file_key = %s", (key,)).fetchone()
     assert ledger[:3] == (result.status, result.rows_loaded, result.rows_rejected)
     assert loaded == result.rows_loaded
     quarantined = quarantine_prefix(contract, key)
     if result.status == "quarantined":
         assert loaded == 0
-        report = json.loads(store.get_bytes(ledger[3]))
+        report = json.loads(module_store.get_bytes(ledger[3]))
         assert report["file"] == key and report["errors"][0]["rule"] == case["errors"][0]["rule"]
-        assert store.get_bytes(quarantined) == original
+        assert module_store.get_bytes(quarantined) == original
     elif result.status == "loaded_with_rejects":
         assert result.rows_loaded == result.rows_in - result.rows_rejected > 0
-        rejected = store.get_bytes(f"{quarantined}.rejected.csv").decode()
+        rejected = module_store.get_bytes(f"{quarantined}.rejected.csv").decode()
         assert len(list(csv.reader(io.StringIO(rejected)))) - 1 == result.rows_rejected
         assert case.get("rejected_contains", "") in rejected
     else:
         assert result.rows_loaded == result.rows_in > 0
     if case.get("notes"):  # what was kept or changed as the contract documents, reported
         assert result.notes == case["notes"]
-        assert json.loads(store.get_bytes(ledger[3]))["notes"] == case["notes"]
+        assert json.loads(module_store.get_bytes(ledger[3]))["notes"] == case["notes"]
     elif result.status == "loaded":
         assert ledger[3] is None, "a clean load has no report"
     if "stored" in case:
         # exactly what was delivered, in the order of the file's keys
         column = case["stored"]["column"]
-        values = [value for (value,) in warehouse.execute(
+        values = [value for (value,) in raw_warehouse.execute(
             f'select "{column}"::text from {contract.raw_table} join raw._ingestion_ledger on file_id = _file_id '
             f'where file_key = %s order by "{contract.key[0] if contract.key else column}"', (key,))]
         assert values == case["stored"]["values"]
 
     # the same delivery again adds nothing
-    again = load_file(warehouse, store, contract, stored)
+    again = load_file(raw_warehouse, module_store, contract, stored)
     assert again.status == "unchanged"
 
 
-def test_hostile_values_are_stored_verbatim(warehouse, store):
-    names = {row[0] for row in warehouse.execute(
+def test_hostile_values_are_stored_verbatim(raw_warehouse, module_store):
+    names = {row[0] for row in raw_warehouse.execute(
         "select client_name from raw.psa__clients join raw._ingestion_ledger on file_id = _file_id "
         "where file_key like %s", ("%sql_and_quotes_in_cells.csv",))}
     assert names == {"Robert'); DROP TABLE raw.psa__clients;--", 'Quote "Inc", Multi\nLine'}

@@ -60,32 +60,22 @@ def delivered(rows: list[dict], shape: str) -> tuple[str, bytes]:
     return "csv", buffer.getvalue().encode("latin-1", errors="replace") if shape == "latin1" else buffer.getvalue().encode()
 
 
-@pytest.fixture(scope="module")
-def warehouse(raw_warehouse):
-    return raw_warehouse
-
-
-@pytest.fixture(scope="module")
-def store(module_store):
-    return module_store
-
-
 def _instant(text: str) -> pd.Timestamp:
     return pd.Timestamp(text).tz_convert("UTC").tz_localize(None) if pd.Timestamp(text).tzinfo else pd.Timestamp(text)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(row, min_size=1, max_size=6), shape=shapes)
-def test_every_file_ends_in_an_outcome_and_no_value_changes(warehouse, store, rows, shape):
+def test_every_file_ends_in_an_outcome_and_no_value_changes(raw_warehouse, module_store, rows, shape):
     suffix, data = delivered(rows, shape)
     key = f"{CONTRACT.landing_prefix}generated_{next(file_numbers)}.{suffix}"
-    store.put_bytes(key, data)
-    stored_object = next(o for o in store.list(CONTRACT.landing_prefix) if o.key == key)
+    module_store.put_bytes(key, data)
+    stored_object = next(o for o in module_store.list(CONTRACT.landing_prefix) if o.key == key)
 
-    result = load_file(warehouse, store, CONTRACT, stored_object)
+    result = load_file(raw_warehouse, module_store, CONTRACT, stored_object)
 
     assert result.status in OUTCOMES
-    loaded = warehouse.execute(
+    loaded = raw_warehouse.execute(
         "select ticket_id, created_at, reopen_count, category from raw.psa__tickets "
         "join raw._ingestion_ledger on file_id = _file_id where file_key = %s", (key,)).fetchall()
     assert len(loaded) == result.rows_loaded
