@@ -109,8 +109,9 @@ def s3_faults(url: str) -> tuple[int, int, int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    # moto accepts any credentials; these are not secrets of any real account
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    # moto accepts any credentials; these are not those of any real account
+    placeholder = "testing"
+    os.environ.update(AWS_ACCESS_KEY_ID=placeholder, AWS_SECRET_ACCESS_KEY=placeholder, AWS_DEFAULT_REGION="us-east-1")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     proxy = FaultyS3(f"http://127.0.0.1:{port}")

@@ -16,7 +16,7 @@ import time
 from collections.abc import MutableMapping
 from urllib.parse import quote, urlsplit, urlunsplit
 
-SECRET_ARN_VARIABLE = "PULSEOPS_DB_SECRET_ARN"
+CREDENTIALS_ARN_VARIABLE = "PULSEOPS_DB_SECRET_ARN"
 # How long a URL that authenticated is trusted before resolving it checks again.
 RECHECK_SECONDS = 60.0
 
@@ -52,7 +52,7 @@ def with_password(url: str, username: str, password: str) -> str:
 def refresh_environment(env: MutableMapping[str, str] = os.environ) -> dict[str, str]:
     """Read the secret again and put the current credentials where this process reads them:
     PULSEOPS_DB_USER / PULSEOPS_DB_PASSWORD and the password inside DATABASE_URL."""
-    credentials = read_secret(env[SECRET_ARN_VARIABLE])
+    credentials = read_secret(env[CREDENTIALS_ARN_VARIABLE])
     env["PULSEOPS_DB_USER"], env["PULSEOPS_DB_PASSWORD"] = credentials["username"], credentials["password"]
     if env.get("DATABASE_URL"):
         env["DATABASE_URL"] = with_password(env["DATABASE_URL"], credentials["username"], credentials["password"])
@@ -72,7 +72,7 @@ def current_url(url: str, env: MutableMapping[str, str] = os.environ) -> str:
     Only a refused password leads to a re-read; an unreachable server is left to the caller's own
     error handling. A URL that authenticated is not checked again for RECHECK_SECONDS.
     """
-    if not env.get(SECRET_ARN_VARIABLE) or time.monotonic() - _checked_at.get(url, -RECHECK_SECONDS) < RECHECK_SECONDS:
+    if not env.get(CREDENTIALS_ARN_VARIABLE) or time.monotonic() - _checked_at.get(url, -RECHECK_SECONDS) < RECHECK_SECONDS:
         return url
     try:
         _connect(url).close()
