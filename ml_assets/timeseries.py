@@ -26,15 +26,27 @@ def infer_step(times: pd.Series) -> str | pd.Timedelta:
 
 
 def regular_series(times: pd.Series, values: pd.Series, step: str | pd.Timedelta | None = None) -> pd.Series:
-    """Values summed onto a regular time grid from the first timestamp to the last; a step with
-    no observation is NaN (missing), never zero."""
+    """Values on a regular time grid from the first timestamp to the last; a step with no
+    observation is NaN (missing), never zero. Rows sharing a timestamp are parts of one
+    observation and are summed (a day's spend over its invoices).
+
+    Each timestamp goes to the nearest grid point, not the one before it, so a reading taken a
+    minute early keeps its own slot. When jitter still brings two timestamps into one slot, the
+    slot holds their mean: both are readings of the same step, and adding them would double a
+    gauge such as a speed or a CPU level."""
     step = step if step is not None else infer_step(times)
     series = pd.Series(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float),
                        index=pd.DatetimeIndex(pd.to_datetime(times).to_numpy()))
     series = series[series.index.notna()].sort_index()
     if isinstance(step, str):
         return series.resample(step).sum(min_count=1)
-    return series.resample(step, origin="start").sum(min_count=1)
+    if series.empty:
+        return series
+    start = series.index[0]
+    readings = series.groupby(level=0).sum(min_count=1)
+    slots = start + ((readings.index - start) / step).round().astype("int64") * step
+    gridded = readings.groupby(slots).mean()
+    return gridded.reindex(pd.date_range(start, gridded.index[-1], freq=step))
 
 
 def candidate_periods(step: str | pd.Timedelta, length: int, cycles: int = 3) -> list[int]:

@@ -107,3 +107,19 @@ def test_a_change_of_level_in_a_daily_cycle_of_five_minute_points_is_one_inciden
     assert points["flagged"].iloc[6 * 288:].sum() == 4 and not points["flagged"].iloc[6 * 288 + 4:].any()
     found = detect(frame, "at", "v", params=params)
     assert found[["kind", "start_time", "points"]].values.tolist() == [["level_shift", frame["at"].iloc[6 * 288], 4]]
+
+
+def test_jittered_readings_keep_their_own_slot_and_are_never_added_together():
+    # A speed sensor read every 5 minutes, but one reading comes a minute early and two come
+    # 2 minutes apart: neither may be summed with a neighbour into a doubled speed.
+    start = pd.Timestamp("2026-03-02")
+    offsets = [0, 5, 9, 15, 20, 21, 25, 30]  # minutes
+    speeds = [60.0, 62.0, 61.0, 59.0, 60.0, 64.0, 63.0, 61.0]
+    frame = pd.DataFrame({"at": [start + pd.Timedelta(minutes=m) for m in offsets], "v": speeds})
+    series = regular_series(frame["at"], frame["v"], FIVE_MINUTES)
+    assert series.index.tolist() == list(pd.date_range(start, periods=7, freq="5min"))
+    # 9 min goes to 10, not to 5; 20 and 21 share the 20 slot and it holds their mean.
+    assert series.tolist() == [60.0, 62.0, 61.0, 59.0, 62.0, 63.0, 61.0]
+    # Rows with the same timestamp are parts of one reading (a day's invoices) and still add up.
+    parts = pd.DataFrame({"at": [start, start, start + pd.Timedelta(days=1)], "v": [1.0, 2.0, 4.0]})
+    assert regular_series(parts["at"], parts["v"]).tolist() == [3.0, 4.0]
