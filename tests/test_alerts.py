@@ -33,6 +33,7 @@ TEAMS_PATH = "/workflows/teams-sig-0d93aa51"
 OWNER, ACCOUNT_MANAGER, IT_MANAGER = "owner@msp.example", "am@msp.example", "it@corp.example"
 CFO = "cfo@msp.example"  # asks only for clients with more MRR at risk than any demo client has
 MRR_AT_RISK_FLOOR = 300
+BAD_CLIENTS_FILE = Path(__file__).parent / "data" / "bad_inputs" / "missing_column.csv"  # lacks `region`
 
 
 def alerts_file(path: Path, smtp_port: int) -> Path:
@@ -90,10 +91,12 @@ def expected_alerts(url: str) -> dict[str, dict[str, dict]]:
         url, "select agreement_id, renewal_date, annual_value from marts.agreement_renewals "
              "where days_to_renewal between 0 and 30")}
     subscriptions = {f"{s}@{d}": {} for s, d in query(
-        url, "select subscription_id, renewal_date from marts.subscription_renewals where days_to_renewal between 0 and 30")}
+        url, "select subscription_id, renewal_date from marts.subscription_renewals "
+             "where days_to_renewal between 0 and 30")}
     stale = {s: {} for (s,) in query(url, "select source_entity from reporting.data_health_sources "
                                          "where freshness_status = 'stale'")}
-    quarantined = {k: {} for (k,) in query(url, "select file_key from reporting.data_health_files where is_quarantined")}
+    quarantined = {k: {} for (k,) in query(url, "select file_key from reporting.data_health_files "
+                                                "where is_quarantined")}
     return {"churn_risk": churn, "spend_anomaly": anomalies, "budget_outlook": budget,
             "agreement_renewal": agreements, "subscription_renewal": subscriptions, "stale_source": stale,
             "quarantined_file": quarantined}
@@ -116,13 +119,13 @@ def slack_alert_ids(payloads) -> list[str]:
 
 def teams_alert_ids(payloads) -> list[str]:
     return [item["text"].removeprefix("PulseOps alert ")
-            for p in payloads for container in p["attachments"][0]["content"]["body"] if container["type"] == "Container"
+            for p in payloads for container in p["attachments"][0]["content"]["body"]
+            if container["type"] == "Container"
             for item in container["items"] if item.get("isSubtle")]
 
 
 def received(world: World) -> dict[str, list[str]]:
-    return {OWNER: email_alert_ids(world.mail.to(OWNER)), ACCOUNT_MANAGER: email_alert_ids(world.mail.to(ACCOUNT_MANAGER)),
-            IT_MANAGER: email_alert_ids(world.mail.to(IT_MANAGER)),
+    return {**{address: email_alert_ids(world.mail.to(address)) for address in (OWNER, ACCOUNT_MANAGER, IT_MANAGER)},
             "slack": slack_alert_ids(world.hooks.to(SLACK_PATH)), "teams": teams_alert_ids(world.hooks.to(TEAMS_PATH))}
 
 
@@ -188,8 +191,7 @@ def world(tmp_path_factory):
         frames = new_deliveries(run.landing)
         frames["focus/costs"], world.spiked_department, world.spike_day = spiked(frames["focus/costs"])
         deliver(run.store(), frames, folder, suffix="day2")
-        bad = (Path(__file__).parent / "data" / "bad_inputs" / "missing_column.csv").read_bytes()
-        run.store().put_bytes("landing/psa/clients/clients_day2_missing_region.csv", bad)
+        run.store().put_bytes("landing/psa/clients/clients_day2_missing_region.csv", BAD_CLIENTS_FILE.read_bytes())
         query(url, "update raw._ingestion_ledger set loaded_at = loaded_at - interval '3 days' "
                    "where source = 'm365' returning 1")
         result = run_job(instance=instance, tags={"dagster/schedule_name": "daily_pulseops"})
@@ -353,7 +355,7 @@ def _quarantine_another_file(world: World, name: str) -> str:
     from orchestration.pipeline import run_job
 
     key = f"landing/psa/clients/{name}"
-    world.run.store().put_bytes(key, (Path(__file__).parent / "data" / "bad_inputs" / "missing_column.csv").read_bytes())
+    world.run.store().put_bytes(key, BAD_CLIENTS_FILE.read_bytes())
     assert run_job("ingest_job", instance=world.instance).success
     return key
 
@@ -398,23 +400,24 @@ def test_bad_smtp_host_and_webhook_500_fail_the_check_not_the_run(world, monkeyp
         assert len([a for a in received(world)[recipient] if key in a]) == 1
 
 
-def test_failed_run_is_announced_once_for_the_run_and_its_retries(world):
+def test_failed_run_is_announced_once_and_resolved_when_its_retry_succeeds(world):
     from dagster import build_sensor_context
 
-    from orchestration.defs.alerts import failed_run_alerts
+    from orchestration.defs.alerts import failed_run_alerts, recovered_run_alerts
     from orchestration.resources import WarehouseResource
 
-    def tick(cursor):
+    def tick(sensor, cursor):
         context = build_sensor_context(instance=world.instance, cursor=cursor,
                                        resources={"warehouse": WarehouseResource()})
-        return failed_run_alerts.evaluate_tick(context).cursor
+        return sensor.evaluate_tick(context).cursor
 
-    start = tick(None)  # the sensor starts from the latest run event
+    failures, recoveries = tick(failed_run_alerts, None), tick(recovered_run_alerts, None)  # start from now
+    EXPLODING["now"] = True
     result = failing_job.execute_in_process(instance=world.instance, raise_on_error=False)
     assert not result.success
     before = len(world.hooks.to(TEAMS_PATH))
-    after_first = tick(start)
-    tick(start)  # the same tick evaluated again (a sensor restarted from an old cursor)
+    after_first = tick(failed_run_alerts, failures)
+    tick(failed_run_alerts, failures)  # the same tick evaluated again (a sensor restarted from an old cursor)
     cards = world.hooks.to(TEAMS_PATH)[before:]
     assert teams_alert_ids(cards) == [f"failed_run/{result.run_id}/opened"]
     facts = {f["title"]: f["value"] for f in cards[0]["attachments"][0]["content"]["body"][0]["items"][1]["facts"]}
@@ -423,16 +426,25 @@ def test_failed_run_is_announced_once_for_the_run_and_its_retries(world):
     urls = [a["url"] for a in cards[0]["attachments"][0]["content"]["body"][0]["items"][3]["actions"]]
     assert urls == [f"{SUPERSET}/superset/dashboard/data-health/", f"{DAGSTER}/runs/{result.run_id}"]
     # a re-execution that fails again belongs to the same root run: no new alert
-    retry = failing_job.execute_in_process(instance=world.instance, raise_on_error=False,
-                                           tags={"dagster/root_run_id": result.run_id,
-                                                 "dagster/parent_run_id": result.run_id})
-    assert not retry.success
-    tick(after_first)
+    lineage = {"dagster/root_run_id": result.run_id, "dagster/parent_run_id": result.run_id}
+    assert not failing_job.execute_in_process(instance=world.instance, raise_on_error=False, tags=lineage).success
+    tick(failed_run_alerts, after_first)
     assert len(world.hooks.to(TEAMS_PATH)) == before + 1
+    # one that succeeds resolves it, announced once to those told of the failure
+    EXPLODING["now"] = False
+    recovered = failing_job.execute_in_process(instance=world.instance, raise_on_error=False, tags=lineage)
+    assert recovered.success
+    tick(recovered_run_alerts, recoveries)
+    tick(recovered_run_alerts, recoveries)
+    cards = world.hooks.to(TEAMS_PATH)[before + 1:]
+    assert teams_alert_ids(cards) == [f"failed_run/{result.run_id}/resolved"]
+    facts = {f["title"]: f["value"] for f in cards[0]["attachments"][0]["content"]["body"][0]["items"][1]["facts"]}
+    assert facts["Succeeded in run"] == recovered.run_id
+    assert cards[0]["attachments"][0]["content"]["body"][0]["items"][0]["text"] == "Resolved: Run of failing_job failed"
+    assert len([a for a in email_alert_ids(world.mail.to(IT_MANAGER)) if a.startswith("failed_run/")]) == 2
 
 
-def _explode():
-    raise RuntimeError("the warehouse went away")
+EXPLODING = {"now": True}
 
 
 def _failing_job():
@@ -440,7 +452,8 @@ def _failing_job():
 
     @op(name="explode")
     def explode():
-        _explode()
+        if EXPLODING["now"]:
+            raise RuntimeError("the warehouse went away")
 
     @job(name="failing_job")
     def failing():

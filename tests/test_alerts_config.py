@@ -18,12 +18,14 @@ def incident(kind: str, subject: str, resolved: bool = False, **figures) -> Inci
 
 @pytest.mark.parametrize("data, error", [
     ({"email": {"host": "h", "password": "hunter2"}},
-     "alerts.yaml: email: `password` must not be written in the file; name its environment variable "
-     "(`password_env`) or file (`password_file`)"),
+     ("alerts.yaml: email: `password` must not be written in the file; name its environment variable "
+      "(`password_env`) or file (`password_file`)")),
     ({"channels": {"ops": {"format": "slack", "url": "https://hooks.slack.com/x"}}},
      "alerts.yaml: channel 'ops': `url` must not be written in the file"),
-    ({"channels": {"ops": {"format": "discord", "url_env": "X"}}}, "alerts.yaml: channel 'ops': format must be slack or teams"),
-    ({"email": EMAIL, "routes": [{"to": ["a@x"], "kinds": ["churn"]}]}, "alerts.yaml: route 1: unknown kind(s) ['churn']"),
+    ({"channels": {"ops": {"format": "discord", "url_env": "X"}}},
+     "alerts.yaml: channel 'ops': format must be slack or teams"),
+    ({"email": EMAIL, "routes": [{"to": ["a@x"], "kinds": ["churn"]}]},
+     "alerts.yaml: route 1: unknown kind(s) ['churn']"),
     ({"email": EMAIL, "routes": [{"to": [{"role": "cfo"}]}]}, "alerts.yaml: route 1: role 'cfo' is not under `roles`"),
     ({"routes": [{"to": ["a@x"]}]}, "alerts.yaml: route 1: sends email but the file has no `email` server"),
     ({"email": EMAIL, "routes": [{"to": ["a@x"], "mode": "hourly"}]},

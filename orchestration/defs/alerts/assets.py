@@ -1,5 +1,6 @@
 """Alerts in Dagster: an asset after the ML scores and the reporting models that finds new and
-resolved incidents and sends them, and a run failure sensor for failed runs.
+resolved incidents and sends them; a run failure sensor for failed runs, and a run status sensor
+that announces a failed run resolved when a re-execution of it succeeds.
 
 A recipient that cannot be reached (SMTP server down, webhook answering 500) fails the attempt, and
 Dagster retries the step (DELIVERY_RETRIES); what was sent stays sent. After the last retry the
@@ -14,19 +15,29 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     Backoff,
+    DagsterRunStatus,
     DefaultSensorStatus,
     Jitter,
     MaterializeResult,
     MetadataValue,
     RetryPolicy,
     RunFailureSensorContext,
+    RunStatusSensorContext,
     asset,
     run_failure_sensor,
+    run_status_sensor,
 )
 
 from orchestration.defs.alerts.config import AlertsConfigError, load_alerts_config
 from orchestration.defs.alerts.delivery import deliver
-from orchestration.defs.alerts.incidents import Incident, deliverable, detect, record_incident, record_incidents
+from orchestration.defs.alerts.incidents import (
+    Incident,
+    deliverable,
+    detect,
+    record_incident,
+    record_incidents,
+    resolve_incident,
+)
 from orchestration.defs.alerts.ledger import ensure_ledger
 from orchestration.defs.step_outcomes import step_asset
 from orchestration.resources import WarehouseResource
@@ -134,3 +145,25 @@ def failed_run_alerts(context: RunFailureSensorContext, warehouse: WarehouseReso
         # The tick shows the error; the incident is recorded, so the next alerts step sends it.
         raise AlertsNotDelivered(f"failed run {incident.key} not delivered: {'; '.join(outcome.failed.values())}")
     context.log.info(f"run {context.dagster_run.run_id} failed: sent to {sorted(outcome.sent) or 'no one'}")
+
+
+@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, name="recovered_run_alerts",
+                   default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=30,
+                   description="Announces a failed run resolved when a re-execution or retry of it succeeds, to "
+                               "those told of the failure.")
+def recovered_run_alerts(context: RunStatusSensorContext, warehouse: WarehouseResource):
+    run = context.dagster_run
+    root = run.tags.get("dagster/root_run_id")
+    if not root:
+        return  # a first run that succeeded has no failure to resolve
+    config = load_alerts_config()
+    with warehouse.connect() as conn:
+        incident = resolve_incident(conn, "failed_run", root)
+        conn.commit()
+        if incident is None:
+            return
+        incident.facts.append(["Succeeded in run", run.run_id])
+        ensure_ledger(conn)
+        outcome = deliver(conn, config, [incident], run.run_id)
+    if outcome.failed:
+        raise AlertsNotDelivered(f"recovery of run {root} not delivered: {'; '.join(outcome.failed.values())}")

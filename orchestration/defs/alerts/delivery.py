@@ -110,9 +110,11 @@ def deliver(conn, config: AlertsConfig, incidents: list[Incident], run_id: str) 
         if name in outcome.failed:
             continue  # one failure per recipient and attempt is enough: the rest wait with it
         by_item = {(i.kind, i.key, event(i)): i for i in batch}
+        def send_claimed(items, recipient=recipient, by_item=by_item):
+            send(config, recipient, [by_item[item] for item in items])
+
         try:
-            sent = send_once(conn, list(by_item), name, run_id,
-                             lambda items: send(config, recipient, [by_item[item] for item in items]))
+            sent = send_once(conn, list(by_item), name, run_id, send_claimed)
         except (DeliveryError, AlertsConfigError) as error:  # a missing secret fails this recipient only
             outcome.failed[name] = str(error)
             continue

@@ -285,6 +285,17 @@ def record_incident(conn, incident: Incident) -> None:
     _upsert(conn, incident)
 
 
+def resolve_incident(conn, kind: str, key: str) -> Incident | None:
+    """Resolve one open incident (a failed run whose re-execution succeeded); None if none was open."""
+    conn.execute(CREATE_INCIDENTS)
+    rows = _rows(conn, f"""
+        update {INCIDENTS} set resolved_at = now()
+        where kind = %s and incident_key = %s and resolved_at is null
+        returning kind, incident_key, subject, title, facts, figures, link""", (kind, key))
+    return Incident(rows[0]["kind"], rows[0]["subject"], rows[0]["title"], rows[0]["facts"], rows[0]["figures"],
+                    link=rows[0]["link"], key=rows[0]["incident_key"], resolved=True) if rows else None
+
+
 def deliverable(conn, seen_since: datetime, lookback_days: int) -> list[Incident]:
     """What may still be announced: incidents seen by this run (or, for failed runs, recorded within
     the lookback), and those resolved within the lookback. Announced ones are filtered by the ledger."""
