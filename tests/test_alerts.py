@@ -201,15 +201,11 @@ def world(tmp_path_factory):
         yield world
 
 
-def materialize_alerts(world: World):
-    """The alerts step alone, as a re-execution of it runs (same code, retry policy and checks)."""
-    from dagster import materialize
+def run_alerts_job(world: World):
+    """The alerts step alone, as the hourly schedule runs it (same step, retry policy and check)."""
+    from orchestration.pipeline import run_job
 
-    from orchestration.defs.alerts import alert_notifications
-    from orchestration.resources import WarehouseResource
-
-    result = materialize([alert_notifications], instance=world.instance,
-                         resources={"warehouse": WarehouseResource()}, raise_on_error=False)
+    result = run_job("alerts_job", instance=world.instance)
     world.results.append(result)
     return result
 
@@ -346,7 +342,7 @@ def test_slack_and_teams_payloads_have_the_shapes_they_accept(world):
 
 def test_a_rerun_sends_nothing_again(world):
     before = (len(world.mail.messages), len(world.hooks.posts))
-    result = materialize_alerts(world)
+    result = run_alerts_job(world)
     assert result.success and check_result(result).passed
     assert (len(world.mail.messages), len(world.hooks.posts)) == before
 
@@ -363,7 +359,7 @@ def _quarantine_another_file(world: World, name: str) -> str:
 def test_a_retried_step_sends_nothing_twice(world):
     key = _quarantine_another_file(world, "clients_retry.csv")
     world.hooks.failures[TEAMS_PATH] = 1  # Teams answers 500 once, then accepts
-    result = materialize_alerts(world)
+    result = run_alerts_job(world)
     assert result.success and check_result(result).passed
     assert world.hooks.refused == [TEAMS_PATH]
     assert check_result(result).metadata["attempts"].value == 2
@@ -381,7 +377,7 @@ def test_bad_smtp_host_and_webhook_500_fail_the_check_not_the_run(world, monkeyp
     monkeypatch.setenv("PULSEOPS_ALERTS_FILE", str(broken_file))
     world.hooks.failures[TEAMS_PATH] = -1
     refused_before = len(world.hooks.refused)
-    result = materialize_alerts(world)
+    result = run_alerts_job(world)
     assert result.success, "a delivery failure does not fail the run"
     check = check_result(result)
     assert not check.passed and check.metadata["attempts"].value == 3
@@ -394,7 +390,7 @@ def test_bad_smtp_host_and_webhook_500_fail_the_check_not_the_run(world, monkeyp
     # mended: the next run delivers what was held back, once
     world.hooks.failures[TEAMS_PATH] = 0
     monkeypatch.setenv("PULSEOPS_ALERTS_FILE", world.run.env["PULSEOPS_ALERTS_FILE"])
-    result = materialize_alerts(world)
+    result = run_alerts_job(world)
     assert result.success and check_result(result).passed
     for recipient in ("teams", IT_MANAGER):
         assert len([a for a in received(world)[recipient] if key in a]) == 1

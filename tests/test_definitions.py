@@ -24,8 +24,8 @@ def test_definitions_graph():
     assert {f"reporting/{name}" for name in reporting} | {"reference/budgets"} <= keys
     assert {f"staging/stg_{c.source}__{c.entity}" for c in CONTRACTS} <= keys
     assert sorted(job.name for job in repository.get_all_jobs() if not job.name.startswith("__")) == [
-        "freshness_job", "ingest_job", "pulseops_job"]
-    assert sorted(s.name for s in repository.schedule_defs) == ["daily_pulseops", "hourly_freshness"]
+        "alerts_job", "freshness_job", "ingest_job", "pulseops_job"]
+    assert sorted(s.name for s in repository.schedule_defs) == ["daily_pulseops", "hourly_alerts", "hourly_freshness"]
     assert sorted(s.name for s in repository.sensor_defs) == ["failed_run_alerts", "landing_sensor", "recovered_run_alerts"]
     # dbt sources are the ingestion assets: lineage runs unbroken from landing to the ML scores
     graph = repository.asset_graph
