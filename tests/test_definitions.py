@@ -24,9 +24,9 @@ def test_definitions_graph():
     assert {f"reporting/{name}" for name in reporting} | {"reference/budgets"} <= keys
     assert {f"staging/stg_{c.source}__{c.entity}" for c in CONTRACTS} <= keys
     assert sorted(job.name for job in repository.get_all_jobs() if not job.name.startswith("__")) == [
-        "freshness_job", "ingest_job", "pulseops_job"]
-    assert sorted(s.name for s in repository.schedule_defs) == ["daily_pulseops", "hourly_freshness"]
-    assert [s.name for s in repository.sensor_defs] == ["landing_sensor"]
+        "alerts_job", "freshness_job", "ingest_job", "pulseops_job"]
+    assert sorted(s.name for s in repository.schedule_defs) == ["daily_pulseops", "hourly_alerts", "hourly_freshness"]
+    assert sorted(s.name for s in repository.sensor_defs) == ["failed_run_alerts", "landing_sensor", "recovered_run_alerts"]
     # dbt sources are the ingestion assets: lineage runs unbroken from landing to the ML scores
     graph = repository.asset_graph
     assert AssetKey(["raw", "psa__agreements"]) in graph.get(AssetKey(["staging", "stg_psa__agreements"])).parent_keys
@@ -40,8 +40,16 @@ def test_definitions_graph():
         assert AssetKey(["ml", ml_key]) in graph.get(AssetKey(["reporting", reporting_key])).parent_keys
     assert AssetKey(["marts", "department_daily_spend"]) in graph.get(AssetKey(["ml", "spend_forecast"])).parent_keys
     assert AssetKey(["ml", "churn_scores"]) in graph.get(AssetKey(["ml", "recommendations"])).parent_keys
+    # alerts come after the ML scores and the reporting models they read, in the main job
+    alerts = graph.get(AssetKey(["alerts", "notifications"]))
+    assert alerts.parent_keys == {AssetKey(k) for k in (
+        ["reporting", "churn_watchlist"], ["ml", "spend_anomalies"], ["reporting", "department_spend_forecast"],
+        ["marts", "agreement_renewals"], ["marts", "subscription_renewals"], ["reporting", "data_health_sources"],
+        ["reporting", "data_health_files"])}
+    assert AssetKey(["alerts", "notifications"]) in repository.get_job("pulseops_job").asset_layer.executable_asset_keys
     # dbt tests arrive as asset checks
     checks = {check.name for check in graph.asset_check_keys}
     assert "unique_stg_psa__clients_client_id" in checks
     assert "file_passes_contract" in checks
     assert "source_is_fresh" in checks
+    assert "alerts_delivered" in checks
