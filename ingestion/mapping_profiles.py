@@ -147,10 +147,11 @@ class Profile:
             document = json.loads(text, parse_float=str, parse_int=str)
         except json.JSONDecodeError:
             document = [json.loads(line, parse_float=str, parse_int=str) for line in text.splitlines() if line.strip()]
-        if isinstance(document, dict):
-            if not self.records or not isinstance(document.get(self.records), list):
-                raise ValueError(f"a JSON object whose records the profile does not name (records: {self.records}; "
-                                 f"keys: {list(document)[:10]})")
+        if isinstance(document, dict) and not self.records:
+            document = [document]  # JSON lines holding one record
+        elif isinstance(document, dict):
+            if not isinstance(document.get(self.records), list):
+                raise ValueError(f"no list of records under {self.records!r} (the document's keys: {list(document)[:10]})")
             document = document[self.records]
         if not all(isinstance(record, dict) for record in document):
             raise ValueError("records that are not JSON objects")
