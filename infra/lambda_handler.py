@@ -46,7 +46,8 @@ logger = logging.getLogger("pulseops.lambda")
 logger.setLevel(logging.INFO)
 
 # What the ingestion loader reads (pandas infers the compression from the suffix).
-DATA_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".parquet")
+# the formats the loader reads (JSON: lines, or an API response read through a mapping profile)
+DATA_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".parquet", ".json", ".jsonl", ".jsonl.gz", ".ndjson")
 TAG_PREFIX = "pulseops/"
 
 FIND_RUNS = """

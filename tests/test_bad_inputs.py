@@ -27,7 +27,8 @@ def test_corpus_is_large_enough():
 def test_bad_input(case, raw_warehouse, module_store):
     contract = BY_NAME[f"{case['source']}__{case['entity']}"]
     original = (CORPUS / case["file"]).read_bytes()
-    key = f"{contract.landing_prefix}{case['file']}"
+    # a file delivered for a mapping profile lands in its folder, as `pulseops ingest --profile` puts it
+    key = contract.landing_prefix + (f"profile={case['profile']}/" if "profile" in case else "") + case["file"]
     module_store.put_bytes(key, original)
     stored = next(o for o in module_store.list(contract.landing_prefix) if o.key == key)
 
@@ -59,6 +60,8 @@ def test_bad_input(case, raw_warehouse, module_store):
         assert loaded == 0
         report = json.loads(module_store.get_bytes(ledger[3]))
         assert report["file"] == key and report["errors"][0]["rule"] == case["errors"][0]["rule"]
+        if "detail" in case["errors"][0]:  # the report says what the console says
+            assert report["errors"][0]["detail"] == case["errors"][0]["detail"]
         assert module_store.get_bytes(quarantined) == original
     elif result.status == "loaded_with_rejects":
         assert result.rows_loaded == result.rows_in - result.rows_rejected > 0

@@ -142,9 +142,12 @@ def test_a_servicenow_export_loads_through_its_profile(operator_env):
     export = REPO / "tests" / "data" / "profiles" / "servicenow_incidents.csv"
     done = pulseops(env, "ingest", str(export), "--source", "psa", "--entity", "tickets", "--profile", "servicenow")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "landing/psa/tickets/profile=servicenow/servicenow_incidents.csv: loaded, 3 of 3 rows loaded" in done.stdout
+    assert "landing/psa/tickets/profile=servicenow/servicenow_incidents.csv: loaded, 6 of 6 rows loaded" in done.stdout
     assert query(url, "select ticket_id, client_id, priority, created_at::text, resolved_at::text, "
                       "sla_response_met, reopen_count from raw.psa__tickets where ticket_id like 'INC%' order by 1") == [
+        ("INC0009001", "C00001", "P3", "2026-09-14 09:00:00", "2026-09-14 13:00:00", True, 0),
+        ("INC0009002", "C00002", "P1", "2026-09-22 10:30:00", "2026-09-23 10:30:00", False, 0),
+        ("INC0009003", "C00002", "P4", "2026-10-07 16:00:00", "2026-10-09 16:00:00", True, 0),
         ("INC0010001", "C00001", "P2", "2026-11-03 08:15:22", "2026-11-14 17:40:00", False, 1),
         ("INC0010002", "C00001", "P4", "2026-11-05 13:01:00", "2026-11-05 15:30:00", True, 0),
         ("INC0010003", "C00002", "P1", "2026-11-20 07:45:10", None, True, 0)]
@@ -157,3 +160,43 @@ def test_a_file_the_profile_does_not_fit_is_quarantined_naming_the_profile(opera
     assert done.returncode == 1
     assert "profile=servicenow/wrong_type_integer.csv: quarantined" in done.stdout
     assert "profile_mismatch on the file profile servicenow: missing columns ['company', 'made_sla'" in done.stdout
+
+
+def test_a_users_own_profile_from_the_readme_loads_without_code(operator_env, tmp_path):
+    """The profile the README shows, taken from the README itself, in PULSEOPS_PROFILES_DIR."""
+    import re
+
+    env, url = operator_env
+    example = re.search(r"```yaml\n(# my_helpdesk\.yaml.*?)```", (REPO / "README.md").read_text(), re.DOTALL).group(1)
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "my_helpdesk.yaml").write_text(example)
+    export = tmp_path / "helpdesk.csv"
+    export.write_text("Ticket No,Customer,Urgency,Queue,Opened,Closed,Response SLA\n"
+                      "HD-1,C1,Critical,Network,03/04/2026 9:15 AM,03/04/2026 11:15 AM,Met\n"
+                      "HD-2,C2,Normal,Email,03/05/2026 2:00 PM,n/a,Missed\n")
+    done = pulseops({**env, "PULSEOPS_PROFILES_DIR": str(profiles)}, "ingest", str(export), "--source", "psa",
+                    "--entity", "tickets", "--profile", "my_helpdesk")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "landing/psa/tickets/profile=my_helpdesk/helpdesk.csv: loaded, 2 of 2 rows loaded" in done.stdout
+    assert query(url, "select ticket_id, client_id, priority, category, created_at::text, resolved_at::text, "
+                      "sla_response_met, sla_resolution_met, reopen_count from raw.psa__tickets "
+                      "where ticket_id like 'HD-%' order by 1") == [
+        ("HD-1", "C1", "P1", "Network", "2026-03-04 09:15:00", "2026-03-04 11:15:00", True, None, 0),
+        ("HD-2", "C2", "P3", "Email", "2026-03-05 14:00:00", None, False, None, 0)]
+
+
+def test_graph_json_loads_through_its_profile(operator_env):
+    """Microsoft Graph's JSON spelling of the active user detail report: camelCase, booleans, nulls, a list."""
+    env, url = operator_env
+    export = REPO / "tests" / "data" / "profiles" / "m365_active_user_detail_graph.json"
+    done = pulseops(env, "ingest", str(export), "--source", "m365", "--profile", "m365_graph")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ("landing/m365/active_user_detail/profile=m365_graph/m365_active_user_detail_graph.json: loaded, "
+            "2 of 2 rows loaded") in done.stdout
+    assert query(url, "select user_principal_name, is_deleted, deleted_date::text, has_one_drive_license, "
+                      "share_point_last_activity_date::text, one_drive_last_activity_date::text, assigned_products "
+                      "from raw.m365__active_user_detail where user_principal_name in "
+                      "('carla@contoso.com', 'dev@contoso.com') order by 1") == [
+        ("carla@contoso.com", False, None, True, "2026-11-29", None, "Microsoft 365 E3+Power BI Pro"),
+        ("dev@contoso.com", True, "2026-11-10", False, None, "2026-11-06", None)]

@@ -467,6 +467,11 @@ def test_direct_invocation_raises_so_lambda_retries_and_dead_letters(caplog):
     ("landing/focus/costs/2026/11/c.csv.gz", "", ("landing/focus/costs/2026/11/c.csv.gz", "focus", "costs")),
     ("acme/landing/saas/subscriptions/s.parquet", "acme", ("landing/saas/subscriptions/s.parquet", "saas",
                                                              "subscriptions")),
+    # a file for a mapping profile lands in its folder; the run's load reads the profile from the key
+    ("landing/psa/tickets/profile=connectwise/t.jsonl", "", ("landing/psa/tickets/profile=connectwise/t.jsonl",
+                                                            "psa", "tickets")),
+    ("landing/m365/active_user_detail/profile=m365_graph/r.json", "",
+     ("landing/m365/active_user_detail/profile=m365_graph/r.json", "m365", "active_user_detail")),
     ("landing/psa/tickets/t.csv", "acme", None),
     ("raw/psa/tickets/t.parquet", "", None),
     ("landing/psa/t.csv", "", None),
