@@ -117,6 +117,32 @@ def warehouse_url(embedded_pipeline) -> str:
     return embedded_pipeline.database_url
 
 
+@pytest.fixture(scope="session")
+def analyst_password(embedded_pipeline) -> str:
+    """The read-only analyst's warehouse password, as the pipeline generated it."""
+    return (Path(embedded_pipeline.env["PULSEOPS_HOME"]) / "secrets" / "analyst_password").read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def superset(warehouse_url, analyst_password, tmp_path_factory):
+    """A real Superset over `warehouse_url` with the dashboards kept as code; started once for every
+    module that reads those dashboards (~40 s, ~700 MB)."""
+    from tests.superset_support import start_superset
+
+    server = start_superset(tmp_path_factory.mktemp("superset-state"), warehouse_url,
+                            analyst_password=analyst_password)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def api(superset):
+    """An admin REST session to `superset`."""
+    from tests.superset_support import SupersetApi
+
+    return SupersetApi.for_server(superset)
+
+
 @pytest.fixture(scope="module")
 def raw_database() -> str:
     """A throwaway database on the external server with every raw table, for tests of single loads."""

@@ -9,6 +9,7 @@ import contextlib
 import secrets
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,9 +158,10 @@ class DashboardCheck:
 
 def check_dashboard_in_browser(
     base_url: str, username: str, password: str, slug: str, screenshot: Path,
-    timeout_s: float = 90,
+    timeout_s: float = 90, chart_screenshots: Mapping[str, Path] | None = None,
 ) -> DashboardCheck:
-    """Log in through the form, open the dashboard standalone, wait for every chart, screenshot it."""
+    """Log in through the form, open the dashboard standalone, wait for every chart, screenshot it
+    (and each chart named in `chart_screenshots` on its own, to look at it closely)."""
     from playwright.sync_api import sync_playwright
 
     started = time.monotonic()
@@ -186,6 +188,8 @@ def check_dashboard_in_browser(
             _wait_until_drawn(page, timeout_s)
             charts = [_chart_state(chart) for chart in page.locator(CHART_SELECTOR).all()]
             page.screenshot(path=str(screenshot), full_page=True)
+            for name, path in (chart_screenshots or {}).items():
+                page.locator(f"{CHART_SELECTOR}[data-test-chart-name='{name}']").screenshot(path=str(path))
         except Exception as exc:
             failed_shot = screenshot.with_name(f"{screenshot.stem}-failed.png")
             with contextlib.suppress(Exception):  # a crashed page must not hide the first error

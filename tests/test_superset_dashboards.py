@@ -1,9 +1,10 @@
 """Superset serves the PulseOps dashboards from a populated warehouse: each role sees what it may
 and nothing more, every chart draws in a real browser, and the KPI tiles show the warehouse's
-numbers. Superset starts once for the module (~40 s, ~700 MB).
+numbers. Superset starts once for the session (~40 s, ~700 MB), shared with the other modules that
+read these dashboards.
 
-Needs two fixtures from the suite's conftest: `embedded_pipeline` (a warehouse whose marts are
-built, with the pipeline's state folder and so the read-only analyst's password) and
+Needs fixtures from the suite's conftest: `superset` and `api` (Superset over `warehouse_url`, a
+warehouse the real pipeline filled, and an admin session to it), `analyst_password` and
 `artefacts_dir` (folder that keeps the screenshots).
 """
 from __future__ import annotations
@@ -28,7 +29,6 @@ from tests.superset_support import (
     SupersetApi,
     check_dashboard_in_browser,
     run_bootstrap,
-    start_superset,
 )
 from tests.support import query, scalar, throwaway_database
 
@@ -44,26 +44,10 @@ SEES = {
     ADMIN: set(access.DASHBOARDS),
     **{role.name: set(role.dashboards) for role in access.ROLES},
 }
+# Charts also saved on their own, to be looked at closely (marks drawn over lines).
+CLOSE_UPS = {access.IT_DASHBOARD: ["Daily spend with anomalies"]}
 # Listings of failures: empty while the pipeline is healthy, as it is here.
 MAY_BE_EMPTY = {"Failed check details", "Quarantined files"}
-
-
-@pytest.fixture(scope="module")
-def analyst_password(embedded_pipeline) -> str:
-    return (Path(embedded_pipeline.env["PULSEOPS_HOME"]) / "secrets" / "analyst_password").read_text().strip()
-
-
-@pytest.fixture(scope="module")
-def superset(warehouse_url, analyst_password, tmp_path_factory):
-    server = start_superset(tmp_path_factory.mktemp("superset-state"), warehouse_url,
-                            analyst_password=analyst_password)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def api(superset) -> SupersetApi:
-    return SupersetApi.for_server(superset)
 
 
 @pytest.fixture(scope="module")
@@ -239,8 +223,11 @@ def test_sql_analyst_reads_marts_and_reporting_only(superset, api, logins, wareh
                                             if slug in SEES[role]])
 def test_dashboard_draws_with_the_warehouse_numbers(superset, api, logins, artefacts_dir, warehouse_url, client,
                                                     role, slug):
-    screenshot = artefacts_dir / f"superset-{role.lower().replace(' ', '-')}-{slug}.png"
-    seen = check_dashboard_in_browser(superset.url, *logins[role], slug, screenshot)
+    who = role.lower().replace(" ", "-")
+    screenshot = artefacts_dir / f"superset-{who}-{slug}.png"
+    close_ups = {name: artefacts_dir / f"superset-{who}-{name.lower().replace(' ', '-')}.png"
+                 for name in CLOSE_UPS.get(slug, ())}
+    seen = check_dashboard_in_browser(superset.url, *logins[role], slug, screenshot, chart_screenshots=close_ups)
     assert seen.chart_errors == {}
     assert set(seen.empty_charts) <= MAY_BE_EMPTY
     assert sorted(c.name for c in seen.charts) == sorted(c["slice_name"] for c in api.dashboard_charts(slug))
