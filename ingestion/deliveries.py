@@ -12,8 +12,9 @@ folder (landing/focus/costs/<anything>/...):
 - Sharded exports without a manifest (a BigQuery export of a FOCUS view to GCS with a wildcard URI):
   `<name>-000000000000.csv`, `<name>-000000000001.csv`, ... in one folder are one delivery.
 
-A data file of a manifest layout is loaded only through its manifest, once the manifest has arrived
-(providers write it last). A manifest replaces every earlier delivery of its period: files of the
+A data file of a manifest layout is loaded only through its manifest, once the manifest and every
+file it lists have arrived (providers write the manifest last; a copy job may not). A manifest that
+cannot be read is quarantined with a report, as a file that breaks its contract is. A manifest replaces every earlier delivery of its period: files of the
 period it does not list lose their rows (the ledger forgets them), so whether the provider overwrote
 the files or wrote a new version beside them, the raw table holds the latest delivery only. Every
 file of a delivery ends with one `_loaded_at`, so staging, which keeps a provider's billing period
@@ -22,16 +23,20 @@ other (its lock, ledger entry, quarantine); the delivery holds a lock of its own
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import PurePosixPath
 
 from ingestion import raw_tables
 from ingestion.contracts import Contract
 from ingestion.loader import LEDGER, LoadResult, load_file
 from ingestion.object_store import ObjectStore, StoredObject
+from ingestion.quarantine import quarantine_prefix, write_report
+from ingestion.validation import RuleViolation
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,8 @@ class Delivery:
     period: str | None = None
     issued: str = ""  # the manifest's own time, where it has one (orders two runs of one period)
     missing: list[str] = field(default_factory=list)
+    unlisted: bool = False  # a data file of a manifest layout that no manifest at hand lists
+    problem: str | None = None  # why the manifest could not be read
 
     @property
     def keys(self) -> set[str]:
@@ -115,13 +122,17 @@ def deliveries_of(store: ObjectStore, contract: Contract, keys: set[str]) -> lis
     by_key = {o.key: o for o in objects}
     present = set(by_key)
     units: dict[str, Delivery] = {}
-    for key in sorted(keys & present):
-        if key.endswith(".partial"):
-            continue
-        if is_manifest(key):
+    for key in sorted(k for k in keys & present if is_manifest(k)):
+        try:
             units[key] = read_manifest(store, by_key[key], present)
-        elif governed_by_manifest(key):
-            continue  # loaded with its manifest
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
+            units[key] = Delivery(key, [], by_key[key], problem=f"{type(error).__name__}: {error}"[:500])
+    listed = {f for unit in units.values() for f in unit.files}
+    for key in sorted(keys & present):
+        if key.endswith(".partial") or key in units or key in listed:
+            continue
+        if governed_by_manifest(key):
+            units[key] = Delivery(key, [], unlisted=True)
         elif group := _shard_group(key):
             shards = sorted(k for k in present if _shard_group(k) == group)
             units.setdefault(group, Delivery(group, shards))
@@ -132,13 +143,18 @@ def deliveries_of(store: ObjectStore, contract: Contract, keys: set[str]) -> lis
 
 
 def pending_keys(conn, store: ObjectStore, contract: Contract) -> set[str]:
-    """Landing keys new or changed since they were loaded (data files) or delivered (manifests)."""
+    """Landing keys new or changed since they were loaded (data files) or delivered (manifests).
+
+    A data file a later delivery replaced stays in the landing zone but is no longer news; a data
+    file that arrives after its manifest is, so the sensor starts the run that completes the delivery."""
     ensure_deliveries_table(conn)
     seen = raw_tables.seen_versions(conn, contract)
     seen |= set(conn.execute(f"select manifest_key, object_version from {DELIVERIES}").fetchall())
+    replaced = {key for (keys,) in conn.execute(f"select replaced from {DELIVERIES}") for key in keys}
     conn.rollback()
     return {o.key for o in store.list(contract.landing_prefix)
-            if (o.key, o.version) not in seen and not o.key.endswith(".partial") and not governed_by_manifest(o.key)}
+            if (o.key, o.version) not in seen and not o.key.endswith(".partial")
+            and not (o.key in replaced and governed_by_manifest(o.key))}
 
 
 def pending_deliveries(conn, store: ObjectStore, contract: Contract) -> list[Delivery]:
@@ -148,6 +164,11 @@ def pending_deliveries(conn, store: ObjectStore, contract: Contract) -> list[Del
 def load_delivery(conn, store: ObjectStore, contract: Contract, delivery: Delivery) -> list[LoadResult]:
     """Load each file of the delivery; then, in one transaction, drop what it replaces and give all
     its rows one load time. A manifest whose files are not all there yet waits (nothing loaded)."""
+    if delivery.problem:
+        return [_quarantine_manifest(conn, store, contract, delivery)]
+    if delivery.unlisted:
+        return [LoadResult(delivery.key, WAITING, notes=[
+            "a file of a provider's delivery: it loads with the manifest that lists it"])]
     if delivery.missing:
         return [LoadResult(delivery.key, WAITING, notes=[
             f"{len(delivery.missing)} listed file(s) not delivered yet: {delivery.missing[:5]}"])]
@@ -160,6 +181,20 @@ def load_delivery(conn, store: ObjectStore, contract: Contract, delivery: Delive
         if len(delivery.files) > 1 or delivery.manifest:
             _settle(conn, contract, delivery)
     return results
+
+
+def _quarantine_manifest(conn, store: ObjectStore, contract: Contract, delivery: Delivery) -> LoadResult:
+    """A manifest that cannot be read loads nothing: it is kept in quarantine with a report and a
+    ledger entry, as a file that breaks its contract is, until a readable one replaces it."""
+    body = store.get_bytes(delivery.key)
+    result = LoadResult(delivery.key, "quarantined", checksum=hashlib.sha256(body).hexdigest(),
+                        object_version=delivery.manifest.version,
+                        violations=[RuleViolation("unreadable_manifest", None, detail=delivery.problem)])
+    store.put_bytes(quarantine_prefix(contract, delivery.key), body)
+    result.report_key = write_report(store, contract, result, whole_file=True)
+    raw_tables.record_in_ledger(conn, contract, result, None, datetime.now(timezone.utc))
+    conn.commit()
+    return result
 
 
 def _already_delivered(conn, delivery: Delivery) -> bool:

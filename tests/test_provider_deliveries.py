@@ -198,3 +198,58 @@ def test_a_sharded_gcp_focus_view_export_loads_as_one_delivery(landing):
     assert scalar(url, "select count(distinct _loaded_at) from raw.focus__costs") == 1
     assert scalar(url, "select min(charge_period_start)::text from raw.focus__costs") == min(
         r["ChargePeriodStart"] for r in rows)
+
+
+def test_a_manifest_that_cannot_be_read_is_quarantined_and_loads_nothing(landing):
+    put, url, ingest, run = landing
+    header, rows = sample_rows("AWS")
+    data, manifest = f"{AWS}/data/BILLING_PERIOD=2024-09", f"{AWS}/metadata/BILLING_PERIOD=2024-09/focus-cur-Manifest.json"
+    put(f"{data}/focus-cur-00001.csv.gz", csv_bytes(header, rows[:10]))
+    put(manifest, b'{"executionId": "e-1", "dataFiles": [')  # cut off mid-copy
+    ingest(manifest)
+    assert totals(url)[0] == 0
+    status, summary, report_key = query(url, "select status, error_summary, report_key from raw._ingestion_ledger "
+                                             "where file_key = %s", (manifest,))[0]
+    assert status == "quarantined" and summary == "unreadable_manifest on the file JSONDecodeError: Expecting value: line 1 column 38 (char 37)"
+    with run.activate():
+        report = json.loads(run.store().get_bytes(report_key))
+    assert report["file"] == manifest and report["errors"][0]["rule"] == "unreadable_manifest"
+    # the whole manifest, once it arrives, loads the delivery
+    put(manifest, json.dumps({"executionId": "e-1", "dataFiles": [f"s3://b/{data}/focus-cur-00001.csv.gz"]}).encode())
+    ingest(manifest)
+    assert totals(url) == (10, billed(rows[:10]))
+
+
+def test_a_file_that_lands_after_its_manifest_completes_the_delivery(landing):
+    """A copy job may land the manifest first: nothing loads until every listed file is there, and
+    the last file's own event (or the sensor's next tick) loads the whole delivery."""
+    put, url, ingest, run = landing
+    header, rows = sample_rows("Microsoft")
+    folder = f"{AZURE}/20240901-20240930/run-c"
+    names = ["part_0_0001.csv.gz", "part_0_0002.csv.gz"]
+    put(f"{folder}/manifest.json", json.dumps({
+        "runInfo": {"runId": "run-c", "submittedTime": "2024-10-01T03:00:00Z"},
+        "blobs": [{"blobName": f"focus/costs/azure/exports/focus-actual/20240901-20240930/run-c/{n}"} for n in names],
+    }).encode())
+    put(f"{folder}/{names[0]}", csv_bytes(header, rows[:20]))
+    ingest(f"{folder}/manifest.json")
+    assert totals(url)[0] == 0
+
+    from dagster import DagsterInstance, RunRequest, build_sensor_context
+
+    from orchestration.definitions import defs
+    from orchestration.resources import ObjectStoreResource, WarehouseResource
+
+    def tick():
+        with run.activate(), DagsterInstance.ephemeral() as instance:
+            return defs.get_sensor_def("landing_sensor")(build_sensor_context(
+                resources={"warehouse": WarehouseResource(), "object_store": ObjectStoreResource()},
+                instance=instance))
+
+    before = tick()
+    put(f"{folder}/{names[1]}", csv_bytes(header, rows[20:]))
+    after = tick()
+    assert isinstance(after, RunRequest) and after.tags["pulseops/files"] == "3"
+    assert after.run_key != before.run_key, "the late file is news: the sensor starts a new run"
+    ingest(f"{folder}/{names[1]}")
+    assert totals(url) == (51, billed(rows))
