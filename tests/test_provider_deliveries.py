@@ -90,12 +90,22 @@ def landing(s3_endpoint, tmp_path_factory):
         yield put, url, ingest, run
 
 
-def totals(url: str) -> tuple[int, Decimal]:
-    return scalar(url, "select count(*) from raw.focus__costs"), scalar(
-        url, "select coalesce(sum(billed_cost), 0) from raw.focus__costs")
+def totals(url: str, table: str = "raw.focus__costs") -> tuple[int, Decimal]:
+    return scalar(url, f"select count(*) from {table}"), scalar(url, f"select coalesce(sum(billed_cost), 0) from {table}")
 
 
-def test_aws_data_export_redelivered_for_its_billing_period_replaces_the_earlier_one(landing):
+def build_staging(url: str, target: Path) -> tuple[int, Decimal]:
+    """dbt builds the FOCUS staging model (incremental: each build takes the loads since the last)."""
+    from orchestration.warehouse_build import WarehouseBuild
+
+    events = list(WarehouseBuild(database_url=url, run_id="deliveries", scheduled=False, target_path=target,
+                                 selection_args=["--select", "stg_focus__costs"], global_args=["--quiet"],
+                                 complete=False).stream())
+    assert events and all(e["data"]["node_info"]["node_status"] in ("success", "pass") for e in events), events
+    return totals(url, "staging.stg_focus__costs")
+
+
+def test_aws_data_export_redelivered_for_its_billing_period_replaces_the_earlier_one(landing, tmp_path):
     put, url, ingest, run = landing
     header, rows = sample_rows("AWS")
     assert len(rows) == 942
@@ -115,6 +125,7 @@ def test_aws_data_export_redelivered_for_its_billing_period_replaces_the_earlier
     ingest(manifest)
     assert totals(url) == (600, billed(early))
     assert scalar(url, "select count(distinct _loaded_at) from raw.focus__costs") == 1
+    assert build_staging(url, tmp_path / "dbt") == (600, billed(early)), "staging keeps both files of the delivery"
 
     # The month goes on: AWS overwrites the period with one gzip CSV; the Parquet files of the
     # earlier delivery are still in the bucket but no longer listed.
@@ -123,6 +134,7 @@ def test_aws_data_export_redelivered_for_its_billing_period_replaces_the_earlier
     ingest(manifest)
     count, total = totals(url)
     assert (count, total) == (942, billed(rows)) and str(total) == str(billed(rows))
+    assert build_staging(url, tmp_path / "dbt") == (942, billed(rows))
     assert [k for (k,) in query(url, "select file_key from raw._ingestion_ledger order by 1")] == [
         f"{data}/focus-cur-00001.csv.gz"]
     assert scalar(url, "select replaced from raw._deliveries where manifest_key = %s", (manifest,)) == [f"{data}/focus-cur-00001.snappy.parquet", f"{data}/focus-cur-00002.snappy.parquet"]
@@ -182,7 +194,7 @@ def test_azure_cost_export_runs_replace_each_other_in_the_order_they_ran(landing
     assert totals(url) == (51, billed(rows))
 
 
-def test_a_sharded_gcp_focus_view_export_loads_as_one_delivery(landing):
+def test_a_sharded_gcp_focus_view_export_loads_as_one_delivery(landing, tmp_path):
     put, url, ingest, _ = landing
     header, rows = sample_rows("Oracle")  # the 1,000-row sample holds no Google rows; the layout is GCP's
     # BigQuery's CSV export writes timestamps with their zone as text: "2024-09-01 00:00:00 UTC"
@@ -194,8 +206,9 @@ def test_a_sharded_gcp_focus_view_export_loads_as_one_delivery(landing):
     put(f"{folder}/focus-000000000001.csv", csv_bytes(header, exported[4:], gz=False))
     ingest(f"{folder}/focus-000000000001.csv")
     assert totals(url) == (7, billed(rows))
-    # both shards end as one load, so staging keeps both for the provider's billing period
+    # both shards end as one load, so staging keeps both for the provider's billing periods
     assert scalar(url, "select count(distinct _loaded_at) from raw.focus__costs") == 1
+    assert build_staging(url, tmp_path / "dbt") == (7, billed(rows))
     assert scalar(url, "select min(charge_period_start)::text from raw.focus__costs") == min(
         r["ChargePeriodStart"] for r in rows)
 
