@@ -175,6 +175,8 @@ def load_delivery(conn, store: ObjectStore, contract: Contract, delivery: Delive
     ensure_deliveries_table(conn)
     with raw_tables.file_lock(conn, f"delivery:{delivery.period or delivery.key}"):
         if delivery.manifest and _already_delivered(conn, delivery):
+            _remember_manifest(conn, delivery, replaced=[])  # seen: no run loads it again
+            conn.commit()
             return [LoadResult(delivery.key, "unchanged", notes=["a later run of this period was loaded before"])]
         stored = {o.key: o for o in store.list(contract.landing_prefix)}
         results = [load_file(conn, store, contract, stored[key]) for key in delivery.files]
@@ -214,20 +216,26 @@ def _settle(conn, contract: Contract, delivery: Delivery) -> None:
         replaced = [key for (key,) in conn.execute(
             f"select file_key from {LEDGER} where starts_with(file_key, %s) and not file_key = any(%s) "
             "order by file_key",
-            (delivery.period, delivery.files))]
+            (delivery.period, delivery.files)) if not is_manifest(key)]
         for key in replaced:
             raw_tables.forget_earlier_delivery(conn, contract, key)
         conn.execute(f"delete from {LEDGER} where file_key = any(%s)", (replaced,))
     conn.execute(f"update {contract.raw_table} set _loaded_at = now() where _file_id = any(%s)", (file_ids,))
     if delivery.manifest:
-        conn.execute(f"""
-            insert into {DELIVERIES} (manifest_key, object_version, period, issued, files, replaced)
-            values (%s, %s, %s, %s, %s, %s)
-            on conflict (manifest_key) do update set object_version = excluded.object_version,
-                issued = excluded.issued, files = excluded.files, replaced = excluded.replaced,
-                delivered_at = now()""",
-            (delivery.key, delivery.manifest.version, delivery.period, delivery.issued,
-             json.dumps(delivery.files), json.dumps(replaced)))
+        _remember_manifest(conn, delivery, replaced)
     conn.commit()
     if replaced:
         log.info("%s replaced %d earlier file(s) of %s", delivery.key, len(replaced), delivery.period)
+
+
+def _remember_manifest(conn, delivery: Delivery, replaced: list[str]) -> None:
+    conn.execute(f"""
+        insert into {DELIVERIES} as delivered (manifest_key, object_version, period, issued, files, replaced)
+        values (%s, %s, %s, %s, %s, %s)
+        on conflict (manifest_key) do update set object_version = excluded.object_version,
+            issued = excluded.issued, files = excluded.files, delivered_at = now(),
+            -- every file this manifest ever replaced: none of them is news again
+            replaced = (select coalesce(jsonb_agg(distinct key order by key), '[]')
+                        from jsonb_array_elements_text(delivered.replaced || excluded.replaced) as key)""",
+        (delivery.key, delivery.manifest.version, delivery.period, delivery.issued,
+         json.dumps(delivery.files), json.dumps(replaced)))

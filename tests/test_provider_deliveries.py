@@ -192,6 +192,7 @@ def test_azure_cost_export_runs_replace_each_other_in_the_order_they_ran(landing
                            "blobs": [{"blobName": f"x/1d5c0a2e-run-a/part_0_0001.csv.gz"}]}).encode())
     ingest(first)
     assert totals(url) == (51, billed(rows))
+    assert scalar(url, "select count(*) from raw._deliveries") == 2, "the late copy is remembered: no news again"
 
 
 def test_a_sharded_gcp_focus_view_export_loads_as_one_delivery(landing, tmp_path):
