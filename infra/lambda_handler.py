@@ -45,9 +45,12 @@ from dataclasses import dataclass
 logger = logging.getLogger("pulseops.lambda")
 logger.setLevel(logging.INFO)
 
-# What the ingestion loader reads (pandas infers the compression from the suffix).
-# the formats the loader reads (JSON: lines, or an API response read through a mapping profile)
+# What the ingestion loader reads (pandas infers the compression from the suffix; JSON: lines, or an
+# API response read through a mapping profile).
 DATA_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".parquet", ".json", ".jsonl", ".jsonl.gz", ".ndjson")
+# A provider's manifest (AWS `<export>-Manifest.json`, Azure `manifest.json`) completes a delivery
+# of several files: its run loads the files it lists (ingestion/deliveries.py).
+MANIFEST_SUFFIX = "manifest.json"
 TAG_PREFIX = "pulseops/"
 
 FIND_RUNS = """
@@ -185,7 +188,7 @@ def landing_target(key: str, prefix: str = "") -> tuple[str, str, str] | None:
     if len(parts) < 4 or parts[0] != "landing" or not all(parts[1:3]):
         return None
     # Marker and hidden files (_SUCCESS, .DS_Store) and unfinished uploads are not deliveries.
-    if name.startswith((".", "_")) or not name.lower().endswith(DATA_SUFFIXES):
+    if name.startswith((".", "_")) or not name.lower().endswith((*DATA_SUFFIXES, MANIFEST_SUFFIX)):
         return None
     return key, parts[1], parts[2]
 

@@ -71,7 +71,9 @@ def _convert(series: pd.Series, type_: str) -> pd.Series:
         return numbers.astype("Float64")
     if type_ in ("date", "timestamp"):
         # Each value with a UTC offset becomes that instant in UTC (offsets may differ row to row);
-        # a value without one is taken as UTC already, as the fast path and COPY take it.
+        # a value without one is taken as UTC already, as the fast path and COPY take it. BigQuery's
+        # CSV exports (a GCP FOCUS view) name the zone: "2024-09-01 00:00:00 UTC".
+        text = text.str.replace(r"\s+UTC$", "+00:00", regex=True)
         moments = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True).dt.tz_localize(None)
         return moments.dt.normalize() if type_ == "date" else moments
     if type_ == "boolean":

@@ -314,7 +314,9 @@ def _describe(frame: pd.DataFrame, table: _Table, params: ChurnParams) -> dict:
     return {"rows": int(len(frame)), "labelled_rows": int(table.labelled.sum()),
             "partial_period_rows_left_out": table.partial_period_rows,
             "positives": int(table.labels.sum()), "numeric_features": list(table.spec.numeric),
-            "categorical_features": list(table.spec.categorical), "ignored_columns": list(table.spec.ignored),
+            "categorical_features": list(table.spec.categorical),
+            "numeric_text_features": list(table.spec.numeric_text),
+            "ignored_columns": table.spec.ignored_with_reasons(),
             "params": asdict(params)}
 
 

@@ -47,6 +47,9 @@ def cmd_churn_eval(args) -> int:
     except ValueError as error:
         return _usage_error(error)
     _print_json(metrics)
+    # The JSON holds them too; a person reading the terminal sees at once what the model did not read.
+    for ignored in metrics["ignored_columns"]:
+        print(f"pulseops ml: column {ignored['column']!r} not used: {ignored['reason']}", file=sys.stderr)
     return 0
 
 

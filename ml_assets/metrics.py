@@ -2,8 +2,9 @@
 
 Accuracy alone flatters a model when most rows are negative, so every evaluation reports ranking
 quality (ROC AUC, PR AUC, precision in the top decile), the quality of the probabilities themselves
-(Brier score, a calibration table and its expected calibration error) and the decision at a
-threshold (accuracy, precision, recall, F1).
+(Brier score, a calibration table and its expected calibration error) and the decision at the
+threshold in use (accuracy, precision, recall, F1), with accuracy and F1 at 0.5 and at the threshold
+of the best F1 beside it.
 """
 from __future__ import annotations
 
@@ -72,10 +73,18 @@ def classification_metrics(labels: np.ndarray, probability: np.ndarray, threshol
     both_classes = 0 < labels.sum() < len(labels)
     predicted = (probability >= threshold).astype(int)
     table = calibration_table(labels, probability, bins)
+    best = best_f1_threshold(labels, probability) if both_classes else None
     return {
         "roc_auc": _round(roc_auc_score(labels, probability)) if both_classes else None,
         "pr_auc": _round(average_precision_score(labels, probability)) if both_classes else None,
         "accuracy": _round(accuracy_score(labels, predicted)),
+        # Beside the threshold in use (chosen on training rows): the usual cut at 0.5, and the cut
+        # that would have given the best F1 on these very rows (in hindsight, so optimistic).
+        "accuracy_at_0_5": _round(accuracy_score(labels, (probability >= 0.5).astype(int))),
+        "f1_at_0_5": _round(f1_score(labels, (probability >= 0.5).astype(int), zero_division=0)),
+        "best_f1_threshold": _round(best) if best is not None else None,
+        "accuracy_at_best_f1": _round(accuracy_score(labels, probability >= best)) if best is not None else None,
+        "f1_at_best_f1": _round(f1_score(labels, probability >= best, zero_division=0)) if best is not None else None,
         "precision": _round(precision_score(labels, predicted, zero_division=0)),
         "recall": _round(recall_score(labels, predicted, zero_division=0)),
         "f1": _round(f1_score(labels, predicted, zero_division=0)),

@@ -47,10 +47,17 @@ def _churn_lines(churn: dict) -> list[str]:
              f"{churn.get('gap_periods')} months left out between them (the label looks 90 days ahead). "
              f"Snapshot months whose outcomes are only partly known yet are left out "
              f"({churn.get('partial_period_rows_left_out')} rows).", "",
-             "| model | ROC AUC | PR AUC | Brier | F1 | accuracy | top-decile precision |",
-             "|---|---|---|---|---|---|---|"]
+             "| model | ROC AUC | PR AUC | Brier | F1 | accuracy | threshold in use | accuracy at 0.5 | "
+             "accuracy at the best-F1 threshold (in hindsight) | top-decile precision |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {name.replace('_', ' ')} | {m['roc_auc']} | {m['pr_auc']} | {m['brier']} | {m['f1']} | "
-              f"{m['accuracy']} | {m['top_decile_precision']} |" for name, m in rows]
+              f"{m['accuracy']} | {m['threshold']} | {m.get('accuracy_at_0_5')} | "
+              f"{m.get('accuracy_at_best_f1')} ({m.get('best_f1_threshold')}) | {m['top_decile_precision']} |"
+              for name, m in rows]
+    lines += ["", "Features: numeric " + ", ".join(churn.get("numeric_features", [])) + "; categorical "
+              + ", ".join(churn.get("categorical_features", [])) + ".", "",
+              "Columns not used, and why:", ""]
+    lines += [f"- `{c['column']}`: {c['reason']}" for c in churn.get("ignored_columns", [])] or ["- none"]
     lines += ["", f"Booster parameters: {json.dumps(churn['params'])}", "",
               "Calibration of the booster on the test rows (equal-width bins):", "",
               "| bin | rows | mean predicted | observed |", "|---|---|---|---|"]

@@ -12,7 +12,8 @@ from pathlib import Path
 import psycopg
 
 from ingestion.contracts import CONTRACTS, Contract
-from ingestion.loader import LoadResult, ensure_raw_schema, load_file
+from ingestion.deliveries import deliveries_of, load_delivery
+from ingestion.loader import LoadResult, ensure_raw_schema
 
 
 class UsageError(Exception):
@@ -65,13 +66,15 @@ def ingest(paths: dict[str, Path], contract: Contract, warehouse, store, profile
     folder = contract.landing_prefix + (f"profile={profile}/" if profile else "")
     with warehouse.connect() as conn:
         ensure_raw_schema(conn, [contract])
+        keys = set()
         for name, path in paths.items():
-            key = f"{folder}{name}"
-            store.put_file(path, key)
-            stored = next(o for o in store.list(contract.landing_prefix) if o.key == key)
-            result = load_file(conn, store, contract, stored)
-            print(report_line(result, store), flush=True)
-            results.append(result)
+            keys.add(f"{folder}{name}")
+            store.put_file(path, f"{folder}{name}")
+        # a provider's folder (manifest and the files it lists) loads as the sensor would load it
+        for delivery in deliveries_of(store, contract, keys):
+            for result in load_delivery(conn, store, contract, delivery):
+                print(report_line(result, store), flush=True)
+                results.append(result)
     return results
 
 

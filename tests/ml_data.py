@@ -53,3 +53,19 @@ def planted_truth(series: list[str], frame: pd.DataFrame) -> pd.DataFrame:
     """The planted incidents of `daily_spend` for each named series."""
     return pd.DataFrame([{"series": name, "time": frame["day"].iloc[day], "kind": kind}
                          for name in series for kind, day in PLANTED.items()])
+
+
+def churn_export(clients: int = 200, months: int = 12) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(export, panel): `churn_panel` as a spreadsheet export gives it: P1 tickets as text with blank cells (spaces
+    where the count is unknown), and three columns no model should read: a ticket reference on every
+    row, an account manager that is the same on every row, and a free-text note; and the panel with
+    the same P1 counts as numbers (missing where the export is blank)."""
+    panel = churn_panel(clients, months)
+    unknown = np.random.default_rng(5).random(len(panel)) < 0.05
+    export = panel.assign(
+        p1_tickets=np.where(unknown, "  ", panel["p1_tickets"].map(lambda n: f" {n}")),
+        ticket_ref=[f"T-{i:06d}" for i in range(len(panel))],
+        account_manager="Dana",
+        note=[f"Called about invoice {i} and the backup job" for i in range(len(panel))],
+    )
+    return export, panel.assign(p1_tickets=panel["p1_tickets"].where(~unknown))

@@ -200,3 +200,38 @@ def test_graph_json_loads_through_its_profile(operator_env):
                       "('carla@contoso.com', 'dev@contoso.com') order by 1") == [
         ("carla@contoso.com", False, None, True, "2026-11-29", None, "Microsoft 365 E3+Power BI Pro"),
         ("dev@contoso.com", True, "2026-11-10", False, None, "2026-11-06", None)]
+
+
+def test_a_providers_export_folder_loads_through_its_manifest(operator_env, tmp_path):
+    """An Azure cost export's run folder given as it was downloaded: the manifest names the files."""
+    import csv
+    import json
+
+    env, url = operator_env
+    with (REPO / "tests" / "data" / "focus" / "focus_1.0_sample.csv").open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = reader.fieldnames, [r for r in reader if r["ProviderName"] == "Microsoft"]
+    run = tmp_path / "azure" / "focus-actual" / "20240901-20240930" / "run-a"
+    run.mkdir(parents=True)
+    for name, part in (("part_0_0001.csv", rows[:30]), ("part_0_0002.csv", rows[30:])):
+        with (run / name).open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, header)
+            writer.writeheader()
+            writer.writerows(part)
+    (run / "manifest.json").write_text(json.dumps({
+        "runInfo": {"runId": "run-a", "submittedTime": "2024-10-01T03:00:00Z"},
+        "blobs": [{"blobName": f"exports/focus-actual/20240901-20240930/run-a/{n}"}
+                  for n in ("part_0_0001.csv", "part_0_0002.csv")]}))
+    (tmp_path / "azure" / "stray").mkdir()
+    (tmp_path / "azure" / "stray" / "notes.csv").write_text("a,b\n1,2\n")
+
+    done = pulseops(env, "ingest", str(tmp_path / "azure"), "--source", "focus")
+
+    folder = "landing/focus/costs/focus-actual/20240901-20240930/run-a"
+    assert f"{folder}/part_0_0001.csv: loaded, 30 of 30 rows loaded" in done.stdout
+    assert f"{folder}/part_0_0002.csv: loaded, 21 of 21 rows loaded" in done.stdout
+    assert "manifest.json: " not in done.stdout, "the manifest is no data file"
+    assert "landing/focus/costs/stray/notes.csv: quarantined" in done.stdout
+    assert done.returncode == 1  # the stray file broke the contract; the export loaded
+    assert scalar(url, "select count(*) from raw.focus__costs join raw._ingestion_ledger on file_id = _file_id "
+                       "where starts_with(file_key, %s)", (folder,)) == 51

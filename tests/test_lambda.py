@@ -479,6 +479,12 @@ def test_direct_invocation_raises_so_lambda_retries_and_dead_letters(caplog):
     ("landing/psa/tickets/.DS_Store", "", None),
     ("landing/psa/tickets/t.csv.partial", "", None),
     ("landing/psa/tickets/notes.txt", "", None),
+    ("landing/focus/costs/aws/cur/metadata/BILLING_PERIOD=2025-01/cur-Manifest.json", "",
+     ("landing/focus/costs/aws/cur/metadata/BILLING_PERIOD=2025-01/cur-Manifest.json", "focus", "costs")),
+    ("landing/focus/costs/azure/exports/focus/20250101-20250131/run-1/manifest.json", "",
+     ("landing/focus/costs/azure/exports/focus/20250101-20250131/run-1/manifest.json", "focus", "costs")),
+    # any JSON under landing is a delivery (JSON lines, or an API response read through a profile)
+    ("landing/psa/tickets/export.json", "", ("landing/psa/tickets/export.json", "psa", "tickets")),
 ])
 def test_keys_map_to_source_and_entity(key, prefix, expected):
     assert lambda_handler.landing_target(key, prefix) == expected

@@ -17,7 +17,7 @@ from ml_assets.churn import (
     train_churn,
 )
 from ml_assets.features import split_features
-from tests.ml_data import churn_panel
+from tests.ml_data import churn_export, churn_panel
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +204,43 @@ def test_no_scores_is_typed_and_empty():
     assert empty.dtypes.astype(str).to_dict() == {"client_id": "object", "churn_probability": "float64",
                                                   "churn_predicted": "bool", "drivers": "object",
                                                   "model_version": "object"}
+
+
+IGNORED_IN_EXPORT = [
+    {"column": "ticket_ref", "reason": "identifier-like: 2400 distinct values in 2400 rows"},
+    {"column": "account_manager", "reason": "constant: 'Dana' on every row that has a value"},
+    {"column": "note", "reason": "free text: 2400 distinct values in 2400 rows"},
+]
+
+
+def test_a_spreadsheet_export_is_read_with_every_column_accounted_for(tmp_path):
+    """Numbers as text with blank cells are numbers; every column left out is named with its reason."""
+    export, panel = churn_export()
+    path = tmp_path / "export.csv"
+    export.to_csv(path, index=False)
+    frame = pd.read_csv(path)
+    assert not pd.api.types.is_numeric_dtype(frame["p1_tickets"]) and frame["p1_tickets"].str.strip().eq("").sum() > 50
+
+    metrics = evaluate_churn(frame, "client_id", "churns_90d", "month")
+
+    assert metrics["numeric_features"] == ["csat", "p1_tickets", "ticket_trend", "days_late", "noise"]
+    assert metrics["numeric_text_features"] == ["p1_tickets"]
+    assert metrics["categorical_features"] == ["segment", "region"]
+    assert metrics["ignored_columns"] == IGNORED_IN_EXPORT
+    # read as the same numbers the panel holds: the same model, to the last figure
+    as_numbers = evaluate_churn(panel, "client_id", "churns_90d", "month")
+    assert (metrics["roc_auc"], metrics["brier"]) == (as_numbers["roc_auc"], as_numbers["brier"])
+    without = evaluate_churn(frame, "client_id", "churns_90d", "month", exclude=("p1_tickets",))
+    assert without["ignored_columns"][0] == {"column": "p1_tickets", "reason": "excluded: named as no feature (--exclude)"}
+    assert metrics["roc_auc"] > without["roc_auc"] + 0.02, "the P1 counts carry the planted rule"
+
+
+def test_accuracy_is_reported_at_0_5_and_at_the_best_f1_threshold(run):
+    metrics = run.metrics
+    assert 0 < metrics["best_f1_threshold"] < 1 and metrics["best_f1_threshold"] != 0.5
+    assert metrics["f1_at_best_f1"] >= max(metrics["f1"], metrics["f1_at_0_5"])
+    assert metrics["accuracy_at_best_f1"] != metrics["accuracy_at_0_5"]
+    # the majority class predicts the base rate, under 0.5: at 0.5 it calls no one a churner
+    majority = metrics["baselines"]["majority_class"]
+    assert majority["accuracy_at_0_5"] == pytest.approx(1 - metrics["base_rate"], abs=1e-3)
+    assert majority["f1_at_0_5"] == 0.0

@@ -62,3 +62,19 @@ def test_a_bad_column_is_reported_not_a_traceback(tmp_path):
     assert result.returncode == 2
     assert "columns ['customer'] are not in the table" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_churn_eval_names_every_column_it_does_not_use(tmp_path):
+    from tests.ml_data import churn_export
+    from tests.test_ml_churn import IGNORED_IN_EXPORT
+
+    path = tmp_path / "export.csv"
+    churn_export()[0].to_csv(path, index=False)
+    result = pulseops("churn-eval", str(path), "--id", "client_id", "--label", "churns_90d", "--time", "month")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["ignored_columns"] == IGNORED_IN_EXPORT
+    assert "p1_tickets" in metrics["numeric_features"] and metrics["numeric_text_features"] == ["p1_tickets"]
+    assert {"accuracy", "threshold", "accuracy_at_0_5", "best_f1_threshold", "accuracy_at_best_f1"} <= set(metrics)
+    assert result.stderr.splitlines() == [f"pulseops ml: column {c['column']!r} not used: {c['reason']}"
+                                          for c in IGNORED_IN_EXPORT]

@@ -21,7 +21,8 @@ from dagster import (
 )
 
 from ingestion.contracts import CONTRACTS
-from ingestion.loader import LEDGER, pending_files
+from ingestion.deliveries import pending_keys
+from ingestion.loader import LEDGER
 from orchestration.defs.step_outcomes import step_outcome_hooks
 from orchestration.resources import ObjectStoreResource, WarehouseResource
 
@@ -59,7 +60,10 @@ def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResourc
         has_ledger = conn.execute("select to_regclass(%s)", (LEDGER,)).fetchone()[0] is not None
         conn.rollback()
         if has_ledger:
-            pending = [o for c in CONTRACTS for o in pending_files(conn, store, c)]
+            pending = []
+            for contract in CONTRACTS:
+                keys = pending_keys(conn, store, contract)
+                pending += [o for o in store.list(contract.landing_prefix) if o.key in keys]
         else:
             pending = [o for c in CONTRACTS for o in store.list(c.landing_prefix)]
     if not pending:

@@ -15,8 +15,8 @@ from dagster import (
 from pydantic import Field
 
 from ingestion.contracts import CONTRACTS, Contract
-from ingestion.loader import ensure_raw_schema, load_file, pending_files
-from ingestion.object_store import StoredObject
+from ingestion.deliveries import WAITING, Delivery, load_delivery, pending_deliveries
+from ingestion.loader import ensure_raw_schema
 from orchestration.resources import ObjectStoreResource, WarehouseResource
 
 CHECK_NAME = "file_passes_contract"
@@ -32,12 +32,13 @@ def raw_asset_key(contract: Contract) -> AssetKey:
     return AssetKey(["raw", contract.name])
 
 
-def _files_to_load(conn, store, contract: Contract, config: IngestConfig) -> list[StoredObject]:
-    pending = pending_files(conn, store, contract)
+def _deliveries_to_load(conn, store, contract: Contract, config: IngestConfig) -> list[Delivery]:
+    """New or changed deliveries (a file, or the files a manifest lists), those naming a wanted key."""
+    pending = pending_deliveries(conn, store, contract)
     if not config.object_keys:
         return pending
     wanted = set(config.object_keys)
-    return [o for o in pending if o.key in wanted]
+    return [d for d in pending if d.keys & wanted]
 
 
 def build_ingestion_asset(contract: Contract):
@@ -56,19 +57,20 @@ def build_ingestion_asset(contract: Contract):
         store = object_store.store()
         with warehouse.connect() as conn:
             ensure_raw_schema(conn, [contract])
-            files = _files_to_load(conn, store, contract, config)
-            context.log.info(f"{contract.name}: {len(files)} new or changed file(s)")
+            deliveries = _deliveries_to_load(conn, store, contract, config)
+            context.log.info(f"{contract.name}: {len(deliveries)} new or changed deliver(ies)")
             results = []
-            for stored in files:
-                result = load_file(conn, store, contract, stored)
-                results.append(result)
+            for result in (r for d in deliveries for r in load_delivery(conn, store, contract, d)):
+                if result.status != WAITING:
+                    results.append(result)
                 if result.status == "quarantined":
                     context.log.error(
                         f"{result.file_key} quarantined, report at {store.uri(result.report_key)}: "
                         + "; ".join(f"{v.rule} on {v.column or 'table'} rows {v.rows[:10]} {v.detail}".strip()
                                     for v in result.violations))
                 else:
-                    context.log.info(f"{result.file_key}: {result.status}, {result.rows_loaded} rows")
+                    context.log.info(f"{result.file_key}: {result.status}, {result.rows_loaded} rows "
+                                     + "; ".join(result.notes))
         quarantined = [r for r in results if r.status == "quarantined"]
         return MaterializeResult(
             metadata={
