@@ -104,8 +104,8 @@ if _REDIS_URL:
         # Queues, results and locks of this instance only, on a Redis others may share.
         broker_transport_options: ClassVar[dict] = {"global_keyprefix": f"{_PREFIX}_celery_"}
         result_backend_transport_options: ClassVar[dict] = {"global_keyprefix": f"{_PREFIX}_celery_"}
-        imports = ("superset.sql_lab", "superset.tasks.scheduler", "superset.tasks.thumbnails",
-                   "superset.tasks.cache", "superset.tasks.async_queries")
+        # Superset's own list; it registers the asynchronous query tasks itself when they are on.
+        imports = ("superset.sql_lab", "superset.tasks.scheduler", "superset.tasks.thumbnails", "superset.tasks.cache")
         worker_prefetch_multiplier = 1
         task_acks_late = False
         beat_schedule: ClassVar[dict] = {
