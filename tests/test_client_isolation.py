@@ -217,7 +217,7 @@ def test_a_result_cached_for_one_client_is_never_served_to_another(logins, sees,
     again = post_chart_data(logins["client-a"], request)
     assert again.json()["result"][0]["is_cached"] and clients_in(again) == sees["client-a"], "the cache works"
     keys = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-n", str(REDIS_DB), "--scan", "--pattern",
-                           "pulseops_data_*"], check=True, capture_output=True, text=True).stdout.split()
+                           "pulseops*_data_*"], check=True, capture_output=True, text=True).stdout.split()
     assert len(keys) >= 2, "both results sit in the shared cache"
     # A user an administrator gave client A's Superset roles by hand, without a warehouse login:
     # Superset's own row filter matches client A's exactly, so only the user in the cache key

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import os
 import re
 import subprocess
@@ -24,7 +25,12 @@ from aiosmtpd.controller import Controller
 
 from superset_config import access
 from superset_config.client_logins import add_client_login
-from superset_config.report_schedules import client_review_name
+from superset_config.report_schedules import (
+    ReportConfigError,
+    Schedule,
+    apply,
+    client_review_name,
+)
 from superset_config.rest import SupersetClient
 from tests.superset_support import SupersetApi, start_superset
 from tests.support import free_port, query, scalar
@@ -218,3 +224,22 @@ def pdf_text(pdf: Path) -> str:
         texts += [subprocess.run(["tesseract", str(page), "stdout"], check=True, capture_output=True,
                                  text=True, timeout=300).stdout for page in pages]
     return "\n".join(texts)
+
+
+def test_a_weekly_dashboard_report_goes_to_every_active_member_of_its_roles(superset, admin):
+    admin.add_user("report-msp-analyst", access.MSP_ANALYST)  # e-mail report-msp-analyst@pulseops.invalid
+    admin.add_user("report-it-manager", access.IT_MANAGER)
+    operator = SupersetClient(superset.url, superset.admin_username, superset.admin_password)
+    schedule = Schedule(name="Weekly MSP portfolio", dashboard=access.MSP_DASHBOARD, crontab="0 7 * * 1",
+                        timezone="UTC", report_format="PDF", owner=superset.admin_username,
+                        recipients=("owner@msp.invalid",), roles=(access.MSP_ANALYST,))
+    report_id = apply(operator, [schedule])[schedule.name]
+    detail = admin.get(f"/api/v1/report/{report_id}")["result"]
+    admin.put(f"/api/v1/report/{report_id}", {"active": False})
+    (recipient,) = detail["recipients"]
+    config = recipient["recipient_config_json"]
+    config = json.loads(config) if isinstance(config, str) else config
+    assert sorted(config["target"].split(", ")) == ["owner@msp.invalid", "report-msp-analyst@pulseops.invalid"]
+    assert (detail["crontab"], detail["report_format"], detail["type"]) == ("0 7 * * 1", "PDF", "Report")
+    with pytest.raises(ReportConfigError, match="role 'No Such Role' does not exist"):
+        apply(operator, [Schedule(**{**schedule.__dict__, "roles": ("No Such Role",)})])
