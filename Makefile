@@ -31,9 +31,12 @@ manifest: $(VENV)/.installed
 run: install
 	$(VENV)/bin/pulseops up
 
-# Debian's chromium drives the browser tests (never a downloaded browser).
+# Debian's chromium drives the browser tests (never a downloaded browser); chromedriver lets Superset's
+# report worker render with it; the report test reads the PDFs back with poppler and tesseract (OCR).
+BROWSER_PACKAGES := chromium chromium-driver poppler-utils tesseract-ocr
 browser:
-	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+	(command -v chromium && command -v chromedriver && command -v pdftoppm && command -v tesseract) >/dev/null || \
+	  (apt-get update -q && apt-get install -y -q $(BROWSER_PACKAGES))
 
 # The external-database tests use the PostgreSQL server this machine runs on 127.0.0.1:5432.
 services:

@@ -3,6 +3,7 @@
     pulseops demo      write seeded demo files into the landing zone
     pulseops pipeline  run the whole pipeline once (recorded in the local Dagster instance)
     pulseops up        everything `make run` does: warehouse, demo data, pipeline, Dagster UI, Superset
+                       (web, Celery worker and beat, an embedded Redis unless SUPERSET_CACHE_REDIS_URL)
     pulseops ingest    load given files now: pulseops ingest PATH --source focus
     pulseops stop      stop the embedded PostgreSQL
 """
@@ -76,6 +77,7 @@ def _where_to_look(result, dagster_url: str, superset_url: str) -> str:
 
 def cmd_up(args) -> int:
     from ingestion.demo import write_to_landing
+    from orchestration.embedded_redis import start_redis
     from orchestration.services import start_dagster
     from orchestration.warehouse import resolve_database_url
     from superset_config.launcher import start_superset
@@ -95,12 +97,21 @@ def cmd_up(args) -> int:
     print(f"Dagster UI: {dagster.url}  (log: {dagster.log_path})", flush=True)
     password_file = settings.secrets_dir / "superset_admin_password"
     password_is_new = not password_file.exists() and not os.environ.get("SUPERSET_ADMIN_PASSWORD")
+    redis = None
     try:
+        if not os.environ.get("SUPERSET_CACHE_REDIS_URL"):
+            # Superset's caches, report worker and asynchronous queries share one Redis.
+            redis, os.environ["SUPERSET_CACHE_REDIS_URL"] = start_redis(settings.state_dir)
+            print(f"Redis:      {redis.url}  (embedded; log: {redis.log_path})", flush=True)
+        os.environ.setdefault("PULSEOPS_SUPERSET_ASYNC_QUERIES", "on")
         superset = start_superset(settings.state_dir, warehouse_url, port=args.superset_port)
     except Exception:
+        if redis:
+            redis.stop()
         dagster.stop()
         raise
-    print(f"Superset:   {superset.url}  user {superset.admin_username}")
+    print(f"Superset:   {superset.url}  user {superset.admin_username}  (Celery worker and beat: reports, "
+          f"asynchronous queries)")
     if password_is_new:
         print(f"            password {superset.admin_password}  (shown once; kept owner-only in {password_file})")
     else:
@@ -120,6 +131,8 @@ def cmd_up(args) -> int:
     finally:
         print("Stopping ...")
         superset.stop()
+        if redis:
+            redis.stop()
         dagster.stop()
     return 0 if result.success else 1
 

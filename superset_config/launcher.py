@@ -7,12 +7,16 @@ it: the bootstrap and the web server run as child processes of that venv's pytho
     ...  # server.url, server.admin_username, server.admin_password
     server.stop()
 
+With SUPERSET_CACHE_REDIS_URL set, a Celery worker and beat start beside the web server: they run
+the asynchronous chart queries and the scheduled reports (superset_config.py).
+
 Locally the Superset secrets are generated once and kept owner-only under `state_dir/secrets/`.
 With PULSEOPS_ENV=production nothing is generated: SUPERSET_SECRET_KEY and SUPERSET_ADMIN_PASSWORD
 must come from the environment (the deployment's secret store).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import signal
@@ -38,8 +42,12 @@ ADMIN_USERNAME = "admin"
 INHERITED_VARIABLES = frozenset({
     "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
     "PULSEOPS_ENV", "SUPERSET_METADATA_URL", "SUPERSET_CACHE_REDIS_URL", "PULSEOPS_SUPERSET_DATA_CACHE",
-    "PULSEOPS_SUPERSET_ASSETS",
+    "PULSEOPS_SUPERSET_ASSETS", "PULSEOPS_REDIS_PREFIX", "PULSEOPS_CHROMEDRIVER", "SUPERSET_PUBLIC_URL",
+    "SUPERSET_SMTP_HOST", "SUPERSET_SMTP_PORT", "SUPERSET_SMTP_USER", "SUPERSET_SMTP_PASSWORD",
+    "SUPERSET_SMTP_MAIL_FROM", "SUPERSET_SMTP_STARTTLS", "SUPERSET_SMTP_SSL", "PULSEOPS_SUPERSET_WORKERS",
+    "PULSEOPS_SUPERSET_ASYNC_QUERIES",
 })
+CELERY_APP = "superset.tasks.celery_app:app"
 HEALTH_TIMEOUT_S = 120
 BOOTSTRAP_TIMEOUT_S = 600
 
@@ -56,17 +64,20 @@ class SupersetServer:
     process: subprocess.Popen
     state_dir: Path
     log_path: Path
+    # the Celery worker and beat, when there is a Redis
+    celery: list[subprocess.Popen] = field(default_factory=list)
 
     def stop(self, timeout: float = 30) -> None:
-        """SIGTERM lets gunicorn stop its workers itself; SIGKILL only if it hangs."""
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        """SIGTERM lets gunicorn and Celery stop their workers themselves; SIGKILL only if one hangs."""
+        for process in (*self.celery, self.process):
+            if process.poll() is None:
+                process.terminate()
+        for process in (*self.celery, self.process):
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
 
     def __enter__(self) -> Self:
         return self
@@ -145,6 +156,8 @@ def superset_env(state_dir: Path) -> dict[str, str]:
     home = state_dir / "superset"
     home.mkdir(parents=True, exist_ok=True)
     return {
+        # Two instances on one Redis (tests, a shared machine) keep their queues and keys apart.
+        "PULSEOPS_REDIS_PREFIX": "pulseops_" + hashlib.sha256(str(state_dir).encode()).hexdigest()[:10],
         **{name: value for name, value in os.environ.items() if name in INHERITED_VARIABLES},
         "SUPERSET_HOME": str(home),
         "SUPERSET_CONFIG_PATH": str(CONFIG_DIR / "superset_config.py"),
@@ -191,8 +204,10 @@ def start_superset(state_dir: Path, warehouse_url: str, port: int | None = None,
     """
     state_dir = Path(state_dir).resolve()
     run_bootstrap(state_dir, warehouse_url, analyst_password, extra_env)
-    env = {**superset_env(state_dir), **(extra_env or {})}
     port = port or _free_port()
+    # The report worker's browser opens the dashboards on this server.
+    env = {**superset_env(state_dir), "SUPERSET_WEBDRIVER_BASEURL": f"http://127.0.0.1:{port}/",
+           **(extra_env or {})}
     gunicorn = superset_python().parent / "gunicorn"
     log_path = _log_path(state_dir, "gunicorn.log")
     with log_path.open("ab") as out:
@@ -219,11 +234,40 @@ def start_superset(state_dir: Path, warehouse_url: str, port: int | None = None,
         log_path=log_path,
     )
     try:
+        if env.get("SUPERSET_CACHE_REDIS_URL"):
+            server.celery = start_celery(state_dir, env)
         _wait_healthy(server)
     except BaseException:
         server.stop()
         raise
     return server
+
+
+def start_celery(state_dir: Path, env: dict[str, str]) -> list[subprocess.Popen]:
+    """Superset's Celery worker (chart queries, reports) and beat (the report scheduler's clock).
+
+    Run exactly one beat per Redis prefix: two would send every due report twice.
+    """
+    celery = str(superset_python().parent / "celery")
+    concurrency = env.get("PULSEOPS_SUPERSET_WORKERS", "4")
+    commands = {
+        "celery-worker.log": [celery, f"--app={CELERY_APP}", "worker", "--pool=prefork", "-O", "fair",
+                              f"--concurrency={concurrency}", "--loglevel=INFO"],
+        "celery-beat.log": [celery, f"--app={CELERY_APP}", "beat", "--loglevel=INFO",
+                            f"--schedule={state_dir / 'superset' / 'celerybeat-schedule'}"],
+    }
+    processes = []
+    try:
+        for log_name, command in commands.items():
+            with _log_path(state_dir, log_name).open("ab") as out:
+                processes.append(subprocess.Popen(
+                    command, env=env, cwd=env["SUPERSET_HOME"], stdout=out, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, start_new_session=True))
+    except BaseException:
+        for process in processes:
+            process.kill()
+        raise
+    return processes
 
 
 def _wait_healthy(server: SupersetServer) -> None:
@@ -233,6 +277,10 @@ def _wait_healthy(server: SupersetServer) -> None:
             raise RuntimeError(
                 f"Superset exited with {server.process.returncode}:\n{_tail(server.log_path)}"
             )
+        for process in server.celery:
+            if process.poll() is not None:
+                raise RuntimeError(f"Superset's Celery ({' '.join(process.args[2:4])}) exited with "
+                                   f"{process.returncode}; see {server.log_path.parent}")
         try:
             with urllib.request.urlopen(f"{server.url}/health", timeout=5) as response:
                 if response.status == 200:

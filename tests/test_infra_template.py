@@ -137,7 +137,7 @@ def test_everything_at_rest_is_encrypted(template):
 def test_every_secret_comes_from_secrets_manager(template):
     for name, parameter in template["Parameters"].items():
         assert not (parameter.get("NoEcho") and "Default" in parameter), name
-        assert not re.search(r"password|secret(?!arn)|token", name, re.I), f"{name}: pass secrets by reference"
+        assert not re.search(r"password|secret(?!arn)|token", name, re.IGNORECASE), f"{name}: pass secrets by reference"
     for name, database in of_type(template, "AWS::RDS::DBInstance").items():
         assert database["Properties"]["ManageMasterUserPassword"] is True, name
         assert "MasterUserPassword" not in database["Properties"], name
@@ -429,9 +429,10 @@ def test_the_webserver_admits_only_the_load_balancer_and_the_trigger_through_the
     lambda_url = " ".join(strings(resources["TriggerFunction"]["Properties"]["Environment"]["Variables"][
         "DAGSTER_GRAPHQL_URL"]))
     assert ":8080/graphql" in lambda_url
-    # Redis: Superset only
-    assert [(r["FromPort"], r["SourceSecurityGroupId"]) for r in ingress_rules(template, "CacheSecurityGroup")] == [
-        (6379, {"Ref": "SupersetSecurityGroup"})]
+    # Redis: Superset's web tasks and its worker and beat only
+    assert sorted((r["FromPort"], r["SourceSecurityGroupId"]["Ref"])
+                  for r in ingress_rules(template, "CacheSecurityGroup")) == [
+        (6379, "SupersetSecurityGroup"), (6379, "SupersetWorkerSecurityGroup")]
 
 
 def test_the_trigger_reads_its_token_from_secrets_manager(template):
@@ -461,7 +462,7 @@ def test_each_task_has_its_own_execution_role_that_reads_only_its_own_secrets(te
     resources = template["Resources"]
     tasks = of_type(template, "AWS::ECS::TaskDefinition")
     execution_roles = [task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0] for task in tasks.values()]
-    assert len(set(execution_roles)) == len(tasks) == 5, execution_roles
+    assert len(set(execution_roles)) == len(tasks) == 7, execution_roles
     for name, task in tasks.items():
         role = resources[task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]]
         injected = {secret_reference(s["ValueFrom"]) for c in task["Properties"]["ContainerDefinitions"]
@@ -510,6 +511,60 @@ def test_superset_holds_the_analyst_login_and_production_settings_not_the_master
         assert expected <= {secret_reference(s["ValueFrom"]) for s in container["Secrets"]}, task
     # Superset's metadata login is created by the code server, which the stack starts first
     assert "DagsterCodeServerService" in resources["SupersetService"]["DependsOn"]
+
+
+def test_the_bi_tier_scales_out_with_a_worker_one_beat_and_autoscaled_web_tasks(template):
+    resources = template["Resources"]
+    redis = {e["Name"]: e["Value"] for e in
+             resources["SupersetTask"]["Properties"]["ContainerDefinitions"][0]["Environment"]}["SUPERSET_CACHE_REDIS_URL"]
+    commands = {}
+    for task in ("SupersetWorkerTask", "SupersetBeatTask"):
+        (container,) = resources[task]["Properties"]["ContainerDefinitions"]
+        env = {e["Name"]: e["Value"] for e in container["Environment"]}
+        # the same Redis as the web tasks (broker, results, caches), in production mode
+        assert env["SUPERSET_CACHE_REDIS_URL"] == redis and env["PULSEOPS_ENV"] == "production", task
+        assert container["Image"] == {"Ref": "SupersetImage"}
+        commands[task] = container["Command"]
+        secrets = {s["Name"]: secret_reference(s["ValueFrom"]) for s in container["Secrets"]}
+        assert "master" not in secrets.values() and "SUPERSET_ADMIN_PASSWORD" not in secrets, task
+    assert commands["SupersetWorkerTask"][:3] == ["celery", "--app=superset.tasks.celery_app:app", "worker"]
+    assert commands["SupersetBeatTask"][:3] == ["celery", "--app=superset.tasks.celery_app:app", "beat"]
+    (worker,) = resources["SupersetWorkerTask"]["Properties"]["ContainerDefinitions"]
+    worker_env = {e["Name"]: e["Value"] for e in worker["Environment"]}
+    # the report browser reaches the web tasks by their service-discovery name; the mail password is a secret
+    assert worker_env["SUPERSET_WEBDRIVER_BASEURL"]["Fn::Sub"].startswith("http://superset.${Environment}.pulseops.internal:8088")
+    assert {s["Name"]: secret_reference(s["ValueFrom"]) for s in worker["Secrets"]}["SUPERSET_SMTP_PASSWORD"] == \
+        "ReportSmtpPassword"
+    assert "SUPERSET_SMTP_PASSWORD" not in worker_env
+    assert resources["SupersetService"]["Properties"]["ServiceRegistries"] == [
+        {"RegistryArn": {"Fn::GetAtt": ["SupersetDiscovery", "Arn"]}}]
+    # exactly one beat, even during a deployment
+    beat = resources["SupersetBeatService"]["Properties"]
+    assert beat["DesiredCount"] == 1 and beat["DeploymentConfiguration"]["MaximumPercent"] == 100
+    # web tasks and workers scale between the environment's bounds; the web tasks also on load-balancer requests
+    targets = {t["Properties"]["ResourceId"]["Fn::Sub"]: t for t in
+               of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()}
+    assert sorted(targets) == ["service/${Cluster}/${SupersetService.Name}", "service/${Cluster}/${SupersetWorkerService.Name}"]
+    policies = [p["Properties"] for p in of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()]
+    metrics = sorted(p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"]
+                     for p in policies)
+    assert metrics == ["ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization", "ECSServiceAverageCPUUtilization"]
+    # the worker reaches Redis, PostgreSQL and the web tasks; each admits it
+    ingress = {(r["Properties"]["GroupId"]["Ref"], r["Properties"]["FromPort"])
+               for r in of_type(template, "AWS::EC2::SecurityGroupIngress").values()
+               if r["Properties"].get("SourceSecurityGroupId") == {"Ref": "SupersetWorkerSecurityGroup"}}
+    assert ingress == {("CacheSecurityGroup", 6379), ("DatabaseSecurityGroup", 5432), ("SupersetSecurityGroup", 8088)}
+    # alarms: a worker or beat not running, workers at their limit, Redis memory, Superset errors
+    watched = {(a["Properties"]["Namespace"], str(a["Properties"]["MetricName"]), str(a["Properties"].get("Dimensions")))
+               for a in of_type(template, "AWS::CloudWatch::Alarm").values()}
+    for service in ("SupersetWorkerService", "SupersetBeatService"):
+        assert any(ns == "ECS/ContainerInsights" and metric == "RunningTaskCount" and service in dims
+                   for ns, metric, dims in watched), service
+    assert {("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"), ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+            ("AWS/ECS", "CPUUtilization")} <= {(ns, metric) for ns, metric, _ in watched}
+    # the image carries Debian's chromium and chromedriver for the reports
+    dockerfile = (INFRA / "docker" / "superset.Dockerfile").read_text()
+    assert re.search(r"apt-get install [^&]*chromium chromium-driver", dockerfile)
 
 
 def _rendered(resource) -> list[str]:

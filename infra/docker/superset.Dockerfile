@@ -9,6 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /opt/superset/app
 
+# Debian's chromium and chromedriver: the Celery worker renders scheduled reports with them.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends chromium chromium-driver fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+
 # The same lock file as .venv-superset (Superset needs SQLAlchemy 1.4, hence its own set).
 COPY superset_config/requirements.lock superset_config/requirements.lock
 RUN pip install --no-cache-dir uv==0.13.9 \
