@@ -35,7 +35,7 @@ from superset.tasks.types import ExecutorType
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from chart_sql_guard import PulseOpsSecurityManager  # noqa: E402
-from client_sessions import connect_client_viewers_as_themselves  # noqa: E402
+from client_sessions import CachedPerWarehouseLogin, connect_client_viewers_as_themselves  # noqa: E402
 
 PRODUCTION = os.environ.get("PULSEOPS_ENV", "local").lower() == "production"
 
@@ -140,7 +140,13 @@ if PRODUCTION:
 # PostgreSQL's row-level security holds to that client's rows (client_sessions.py); chart requests
 # carry SQL text only from roles that may write SQL (chart_sql_guard.py).
 DB_CONNECTION_MUTATOR = connect_client_viewers_as_themselves
-CUSTOM_SECURITY_MANAGER = PulseOpsSecurityManager
+
+
+class SecurityManager(CachedPerWarehouseLogin, PulseOpsSecurityManager):
+    pass
+
+
+CUSTOM_SECURITY_MANAGER = SecurityManager
 # Functions refused in SQL Lab and in chart requests: Superset's list, plus those that run a query
 # given as text, sleep, write large objects or files, or change settings.
 DISALLOWED_SQL_FUNCTIONS = {
@@ -185,9 +191,8 @@ FEATURE_FLAGS = {
     # A dashboard is granted to roles directly (superset_config/access.py), and only those roles
     # (and admins) see it, whatever datasets they can read elsewhere.
     "DASHBOARD_RBAC": True,
-    # Every cached chart result is keyed by the user who asked, so a result cached for one
-    # client is never served to another (their row-level identities differ by user).
-    "CACHE_QUERY_BY_USER": True,
+    # Cached chart results are keyed by the warehouse login, not the user (client_sessions.py).
+    "CACHE_QUERY_BY_USER": False,
     "GLOBAL_ASYNC_QUERIES": _ASYNC_QUERIES,
     # Scheduled reports (superset_config/report_schedules.py) need the worker and beat.
     "ALERT_REPORTS": bool(_REDIS_URL),

@@ -220,11 +220,24 @@ def test_a_result_cached_for_one_client_is_never_served_to_another(logins, sees,
                            "pulseops*_data_*"], check=True, capture_output=True, text=True).stdout.split()
     assert len(keys) >= 2, "both results sit in the shared cache"
     # A user an administrator gave client A's Superset roles by hand, without a warehouse login:
-    # Superset's own row filter matches client A's exactly, so only the user in the cache key
-    # keeps client A's cached rows from it.
+    # Superset's own row filter matches client A's exactly, so only the warehouse login in the
+    # cache key keeps client A's cached rows from it.
     password = admin.add_user("isolation-same-filter", access.CLIENT_VIEWER, access.client_role(clients[0]))
     lookalike = post_chart_data(SupersetApi(superset.url, "isolation-same-filter", password), request)
     assert not CLIENT_ID.findall(lookalike.text), lookalike.text[:300]
+
+
+def test_staff_share_cached_results_as_they_share_the_analyst_login(logins, admin, review_charts):
+    """Every staff user queries as the analyst, so a result one of them cached serves the next."""
+    request = by_client(review_charts["Tickets per month"])
+    request["queries"][0]["row_limit"] = 12_346  # a request no other test sent
+    first = post_chart_data(logins[access.MSP_ANALYST], request)
+    colleague = SupersetApi(logins[access.MSP_ANALYST].base_url, "isolation-msp-colleague",
+                            admin.add_user("isolation-msp-colleague", access.MSP_ANALYST))
+    second = post_chart_data(colleague, request)
+    assert first.status_code == second.status_code == 200, second.text[:300]
+    assert not first.json()["result"][0]["is_cached"] and second.json()["result"][0]["is_cached"]
+    assert clients_in(second) == clients_in(first) and len(clients_in(first)) > 2
 
 
 # ------------------------------------------------------------------ other endpoints

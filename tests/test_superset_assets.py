@@ -138,6 +138,7 @@ def test_freshness_cadences_match_the_source_contracts():
 _PRINT_SETTINGS = """
 import json, runpy, sys
 settings = runpy.run_path(sys.argv[1])
+settings["SECURITY_MANAGER_MRO"] = [cls.__name__ for cls in settings["CUSTOM_SECURITY_MANAGER"].__mro__]
 print(json.dumps({name: value for name, value in settings.items() if name.isupper()},
                  default=lambda value: sorted(value) if isinstance(value, (set, frozenset)) else repr(value)))
 """
@@ -184,9 +185,9 @@ def test_production_wants_a_strong_key_and_a_shared_metadata_database():
 
 def test_isolation_settings_hold_in_every_environment(tmp_path):
     settings = _superset_settings(SUPERSET_SECRET_KEY="local-key", SUPERSET_HOME=str(tmp_path))
-    assert "PulseOpsSecurityManager" in settings["CUSTOM_SECURITY_MANAGER"]
+    # chart requests are checked for SQL, and cached results are keyed by the warehouse login
+    assert {"PulseOpsSecurityManager", "CachedPerWarehouseLogin"} <= set(settings["SECURITY_MANAGER_MRO"])
     assert "connect_client_viewers_as_themselves" in settings["DB_CONNECTION_MUTATOR"]
-    assert settings["FEATURE_FLAGS"]["CACHE_QUERY_BY_USER"], "cached results are keyed by user"
     assert not settings["FEATURE_FLAGS"].get("ALLOW_ADHOC_SUBQUERY")
     assert {"query_to_xml", "ts_stat", "pg_sleep", "lo_from_bytea", "set_config"} <= set(
         settings["DISALLOWED_SQL_FUNCTIONS"]["postgresql"])
