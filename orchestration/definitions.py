@@ -1,7 +1,8 @@
-"""The single PulseOps code location: ingestion, dbt and ML assets, jobs, schedule and sensor."""
+"""The single PulseOps code location: ingestion, dbt and ML assets, jobs, schedules and sensors."""
 from dagster import Definitions
 
-from orchestration.defs.automation import daily_schedule, ingest_job, landing_sensor, pulseops_job
+from orchestration.dbt_project import dbt_resource
+from orchestration.defs.automation import automation_sensor, daily_schedule, ingest_job, landing_sensor, pulseops_job
 from orchestration.defs.dbt import warehouse_models
 from orchestration.defs.freshness import freshness_checks, freshness_job, freshness_schedule
 from orchestration.defs.ingestion import ingestion_assets
@@ -13,9 +14,10 @@ defs = Definitions(
     asset_checks=freshness_checks,
     jobs=[pulseops_job, ingest_job, freshness_job],
     schedules=[daily_schedule, freshness_schedule],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, automation_sensor],
     resources={
         "warehouse": WarehouseResource(),
         "object_store": ObjectStoreResource(),
+        "dbt": dbt_resource(),
     },
 )
