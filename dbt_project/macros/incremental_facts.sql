@@ -26,12 +26,13 @@
 {%- endmacro %}
 
 {# Config shared by the incremental staging tables of large facts: dbt's delete+insert on the
-   natural key, with the key indexed (for the delete), the load time (for the next build's filter),
-   the columns the aggregates downstream look rows up by, and the business date. The raw table gets
+   natural key (the primary key of the model's contract, whose index the delete uses), with the
+   load time indexed (for the next build's filter), the columns the aggregates downstream look rows
+   up by, and the business date. The raw table gets
    a BRIN index on its append-ordered load time, so the rows loaded since the last build are found
    without a scan. #}
 {% macro incremental_fact_config(unique_key, lookup_columns=none, raw_table=none, date_column=none) -%}
-    {%- set indexes = [{'columns': [unique_key], 'unique': true}, {'columns': ['_loaded_at']}] -%}
+    {%- set indexes = [{'columns': ['_loaded_at']}] -%}
     {%- if lookup_columns -%}
         {%- do indexes.append({'columns': lookup_columns}) -%}
     {%- endif -%}
