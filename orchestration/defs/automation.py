@@ -66,10 +66,9 @@ def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResourc
     with warehouse.connect() as conn:
         has_ledger = conn.execute("select to_regclass(%s)", (LEDGER,)).fetchone()[0] is not None
         conn.rollback()
-        if has_ledger:
-            pending = [o for c in CONTRACTS for o in pending_files(conn, store, c)]
-        else:
-            pending = [o for c in CONTRACTS for o in store.list(c.landing_prefix)]
+        by_contract = {c: pending_files(conn, store, c) if has_ledger else store.list(c.landing_prefix)
+                       for c in CONTRACTS}
+    pending = [o for files in by_contract.values() for o in files]
     if not pending:
         return SkipReason("no new or changed files in the landing zone")
     fingerprint = hashlib.sha256("\n".join(sorted(f"{o.key}@{o.version}" for o in pending)).encode()).hexdigest()[:32]
@@ -82,15 +81,15 @@ def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResourc
                           "re-execute one of them")
     context.log.info(f"{len(pending)} new or changed file(s): {[o.key for o in pending][:10]}")
     return RunRequest(run_key=f"{fingerprint}-{failed}" if failed else fingerprint,
-                      asset_selection=assets_downstream_of_new_files(context, pending),
+                      asset_selection=downstream_of(context, [c for c, files in by_contract.items() if files]),
                       tags={"pulseops/trigger": "landing_sensor", "pulseops/files": str(len(pending)),
                             FINGERPRINT_TAG: fingerprint})
 
 
-def assets_downstream_of_new_files(context: SensorEvaluationContext, pending) -> list:
-    """The raw assets of the sources with new files, and every asset downstream of them."""
-    keys = {raw_asset_key(c) for c in CONTRACTS if any(o.key.startswith(c.landing_prefix) for o in pending)}
-    return sorted(AssetSelection.assets(*keys).downstream().resolve(context.repository_def.asset_graph))
+def downstream_of(context: SensorEvaluationContext, contracts) -> list:
+    """The raw assets of these contracts, and every asset downstream of them."""
+    selection = AssetSelection.assets(*(raw_asset_key(c) for c in contracts)).downstream()
+    return sorted(selection.resolve(context.repository_def.asset_graph))
 
 
 # Materializes the assets whose automation condition holds (orchestration/defs/dbt.py, defs/ml.py)
