@@ -1,14 +1,21 @@
-"""dbt build at M scale: a full build, then an incremental build after one new day of data.
+"""dbt build at M scale: a full build, then the build Dagster runs after one new day of data.
 
 Loads the M-scale demo (2,500 clients, 10,000 employees, ~10 million rows) through the ingest job
-into a fresh embedded PostgreSQL, times `dbt build` (models, seeds and tests; the reporting models
-wait for the ML scores and are left out), delivers one new day of every daily fact (usage, FOCUS
-costs, tickets, time entries, RMM snapshots) with a few late rows for old days (FOCUS: the current
-billing period month to date and the previous one re-delivered), ingests it and
-times the scheduled build (orchestration/warehouse_build.py). Writes bench/results.json and BENCHMARKS.md.
+into a fresh embedded PostgreSQL, times the Dagster materialization of the dbt assets (`dbt build`
+through DbtCliResource; models, seed, unit and data tests; the reporting models wait for the ML
+scores and are left out), delivers one new day of every daily fact (usage, FOCUS costs, tickets,
+time entries, RMM snapshots) with late rows for old days (FOCUS: the current billing period month
+to date and the previous one re-delivered), ingests it and times the build of what lies downstream
+of those five sources (the selection the landing sensor requests, orchestration/defs/automation.py).
+Then, with another new day, times the whole path a landing triggers (sensor -> ingestion -> dbt ->
+ML scores -> reporting) with each stage's share. The same one-day build on a warehouse holding three
+times the history gives dbt_incremental_history_ratio. Writes bench/results.json and BENCHMARKS.md.
+
+`python -m bench.dbt_bench [SCALE]` (default M; S runs the same steps in minutes).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -23,13 +30,11 @@ import pandas as pd
 from bench.report import write_results
 
 AS_OF = date(2026, 11, 25)
-SCALE = "M"
-# The reporting models wait for the ML scores and are left out of both builds.
-SELECTION = ["--exclude", "path:models/reporting"]
+# The five sources a new day delivers files for.
+DAILY_SOURCES = ("saas__daily_usage", "focus__costs", "psa__tickets", "psa__time_entries", "rmm__device_snapshots")
 # The previous build ran minutes ago, inside the lookback window that guards against loads
-# committing during a build; a daily run is hours past it, which a zero lookback reproduces. Both
-# builds get the same vars, as consecutive Dagster runs do, so the second reuses the parsed project.
-VARS = ["--vars", "{incremental_lookback_hours: 0}"]
+# committing during a build; a daily run is hours past it, which a zero lookback reproduces.
+VARS = "{incremental_lookback_hours: 0}"
 
 
 def _last_day_moved_on(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -80,91 +85,202 @@ def deliver(store, frames: dict[str, pd.DataFrame], work: Path, suffix: str) -> 
         path.unlink()
 
 
-def timed_build(scheduled: bool, url: str, target: Path) -> float:
-    """Time the build Dagster runs (orchestration/defs/dbt.py), the full or the scheduled one, in a
-    fresh process as a run worker does: dbt is imported before the step starts, with the code location."""
-    result = subprocess.run([sys.executable, "-m", "bench.dbt_bench", "--time-build",
-                             "scheduled" if scheduled else "full", url, str(target)],
+def timed_build(url: str, after_new_day: bool) -> float:
+    """Time the Dagster materialization of the dbt assets (orchestration/defs/dbt.py), all of them or
+    those downstream of the new day's sources, in a fresh process as a run worker does."""
+    result = subprocess.run([sys.executable, "-m", "bench.dbt_bench", "--time-build", url,
+                             "new-day" if after_new_day else "full"],
                             capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"the timed dbt build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def _time_build(kind: str, url: str, target: str) -> float:
-    from orchestration.warehouse_build import WarehouseBuild
+def _time_build(url: str, kind: str) -> float:
+    from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 
-    build = WarehouseBuild(database_url=url, run_id=f"bench-{kind}-build", scheduled=kind == "scheduled",
-                           target_path=Path(target), selection_args=SELECTION, global_args=VARS)
+    from orchestration.dbt_project import dbt_resource
+    from orchestration.defs.dbt import warehouse_models
+    from orchestration.resources import WarehouseResource
+
+    selection = AssetSelection.all()
+    if kind == "new-day":
+        new_day = AssetSelection.assets(*(AssetKey(["raw", name]) for name in DAILY_SOURCES))
+        selection = new_day.downstream(include_self=False)
     started = time.perf_counter()
-    for _ in build.stream():
-        pass
-    return time.perf_counter() - started
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [warehouse_models], selection=selection - AssetSelection.key_prefixes("reporting"), instance=instance,
+            resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(database_url=url)},
+            run_config={"ops": {warehouse_models.op.name: {"config": {"dbt_vars": VARS}}}}, raise_on_error=False)
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        raise RuntimeError("dbt build failed")
+    return elapsed
 
 
-def main() -> None:
+def prepare_for(url: str) -> None:
+    """Parse the project for this warehouse and the builds' vars into dbt_project/target, as a
+    deployment's prepare step does for its warehouse: dagster-dbt starts every build from that parse
+    state, and dbt parses everything again when the connection or the vars differ from it."""
+    from orchestration.dbt_project import DBT_PROJECT_DIR, dbt_resource
+    from orchestration.warehouse import dbt_environment
+
+    os.environ.update(dbt_environment(url))
+    dbt_resource().cli(["parse", "--vars", VARS], target_path=DBT_PROJECT_DIR / "target").wait()
+
+
+def _ingest() -> None:
+    from orchestration.pipeline import failure_summary, run_job
+
+    result = run_job("ingest_job", run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    assert result.success, failure_summary(result)
+
+
+def stage_of(step_key: str) -> str:
+    if step_key.startswith("raw__") or step_key.startswith("raw_"):
+        return "ingestion"
+    if step_key.startswith("ml__") or step_key.startswith("ml_"):
+        return "ml"
+    return "dbt"
+
+
+def timed_landing(url: str) -> dict[str, float]:
+    """From new files in the landing zone to the dashboards' tables holding them: the landing
+    sensor's tick, then the run it requests (ingestion, dbt, ML scores, the reporting models) in
+    this process; seconds per stage (the dbt steps after the ML scores are the reporting stage)."""
+    from dagster import DagsterInstance, build_sensor_context
+
+    from orchestration.definitions import defs
+    from orchestration.resources import ObjectStoreResource, WarehouseResource
+
+    started = time.perf_counter()
+    with DagsterInstance.ephemeral() as instance:
+        request = defs.get_sensor_def("landing_sensor")(build_sensor_context(
+            resources={"warehouse": WarehouseResource(), "object_store": ObjectStoreResource()},
+            instance=instance, definitions=defs))
+        sensed = time.perf_counter()
+        result = defs.get_job_def("pulseops_job").execute_in_process(
+            instance=instance, asset_selection=request.asset_selection, raise_on_error=False,
+            run_config={"ops": {"warehouse_models": {"config": {"dbt_vars": VARS}}},
+                        "loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+        finished = time.perf_counter()
+        assert result.success, "the landing run failed"
+        stages = {"sensor": sensed - started, "ingestion": 0.0, "dbt": 0.0, "ml": 0.0, "reporting": 0.0}
+        begun = {}
+        ml_done = False
+        for entry in instance.all_logs(result.run_id):
+            event = entry.dagster_event
+            if event is None:
+                continue
+            if event.event_type_value == "STEP_START":
+                begun[event.step_key] = entry.timestamp
+            elif event.event_type_value == "STEP_SUCCESS":
+                stage = stage_of(event.step_key)
+                ml_done = ml_done or stage == "ml"
+                if stage == "dbt" and ml_done:
+                    stage = "reporting"
+                stages[stage] += entry.timestamp - begun[event.step_key]
+    stages["total"] = finished - started
+    return stages
+
+
+def measure(scale, work: Path) -> dict:
+    """Generate and ingest `scale`, then time the full dbt build and the build after one new day."""
     import psycopg
 
-    from ingestion.demo import SCALES, generate
-    from orchestration import embedded_postgres
-    from orchestration.warehouse_logins import ensure_superset_logins
-    from orchestration.pipeline import failure_summary, run_job
+    from ingestion.demo import generate
     from orchestration.resources import ObjectStoreResource
     from orchestration.settings import Settings, read_or_create_secret
     from orchestration.warehouse import resolve_database_url
+    from orchestration.warehouse_logins import ensure_superset_logins
 
+    url = resolve_database_url(Settings.from_env())
+    store = ObjectStoreResource().store()
+    frames, _ = generate(scale, AS_OF)
+    deliver(store, frames, work, AS_OF.isoformat())
+    rows = sum(len(frame) for frame in frames.values())
+    new_day = next_day(frames)
+    # the day after: the new day's last rows moved on again (and its previous billing period re-delivered)
+    day_after = next_day({name: frame.reset_index(drop=True) for name, frame in new_day.items()})
+    del frames
+    print(f"ingesting {rows:,} rows ...", flush=True)
+    _ingest()
+    with psycopg.connect(url) as conn:
+        ensure_superset_logins(conn, read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0])
+    prepare_for(url)
+    print("dbt build (full) ...", flush=True)
+    full_s = timed_build(url, after_new_day=False)
+    print(f"  {full_s:.1f} s; delivering and ingesting one new day ...", flush=True)
+    deliver(store, new_day, work, (AS_OF + timedelta(days=1)).isoformat())
+    _ingest()
+    print("dbt build (after one new day) ...", flush=True)
+    incremental_s = timed_build(url, after_new_day=True)
+    print(f"  {incremental_s:.1f} s", flush=True)
+    return {"rows": rows, "new_rows": sum(len(frame) for frame in new_day.values()), "full_s": full_s,
+            "incremental_s": incremental_s, "day_after": day_after, "store": store, "url": url}
+
+
+def main(scale_name: str) -> None:
+    from ingestion.demo import SCALES
+    from orchestration import embedded_postgres
+
+    scale = SCALES[scale_name]
     work = Path(tempfile.mkdtemp(prefix="pulseops-dbt-bench-"))
-    state = work / "state"
+    states = []
     try:
-        # A warehouse of its own: never the configured one, never S3.
+        # Warehouses of their own: never the configured one, never S3.
         for key in ("DATABASE_URL", "PULSEOPS_S3_BUCKET", "PULSEOPS_S3_ENDPOINT_URL", "PULSEOPS_S3_PREFIX"):
             os.environ.pop(key, None)
-        os.environ["PULSEOPS_HOME"] = str(state)
-        url = resolve_database_url(Settings.from_env())
-        store = ObjectStoreResource().store()
-        print(f"generating the {SCALE} demo ...", flush=True)
-        frames, _ = generate(SCALES[SCALE], AS_OF)
-        deliver(store, frames, work, AS_OF.isoformat())
-        rows = sum(len(frame) for frame in frames.values())
-        new_day = next_day(frames)
-        del frames
-        print(f"ingesting {rows:,} rows ...", flush=True)
-        result = run_job("ingest_job", run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
-        assert result.success, failure_summary(result)
-        with psycopg.connect(url) as conn:
-            ensure_superset_logins(conn, read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0])
-        print("dbt build (full) ...", flush=True)
-        full_s = timed_build(False, url, work / "target")
-        print(f"  {full_s:.1f} s; delivering and ingesting one new day ...", flush=True)
-        deliver(store, new_day, work, (AS_OF + timedelta(days=1)).isoformat())
-        result = run_job("ingest_job", run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
-        assert result.success, failure_summary(result)
-        new_rows = sum(len(frame) for frame in new_day.values())
-        print("dbt build (incremental) ...", flush=True)
-        incremental_s = timed_build(True, url, work / "target")
-        print(f"  {incremental_s:.1f} s", flush=True)
+        load = os.getloadavg()[0]
+        states.append(work / "state-1x")
+        os.environ["PULSEOPS_HOME"] = str(states[-1])
+        print(f"{scale_name}: generating ...", flush=True)
+        one = measure(scale, work)
+        print("a landing, end to end ...", flush=True)
+        deliver(one["store"], one["day_after"], work, (AS_OF + timedelta(days=2)).isoformat())
+        landing = timed_landing(one["url"])
+        print(f"  {landing['total']:.1f} s", flush=True)
+        embedded_postgres.stop(states[-1])
+        # The same warehouse with three times the history (months of MSP and cost data, days of usage).
+        states.append(work / "state-3x")
+        os.environ["PULSEOPS_HOME"] = str(states[-1])
+        longer = dataclasses.replace(scale, months=scale.months * 3, usage_days=scale.usage_days * 3)
+        print(f"{scale_name} with three times the history: generating ...", flush=True)
+        three = measure(longer, work)
+        total = landing.pop("total")
         write_results("dbt", {
-            "dbt_rows_loaded": rows,
-            "dbt_new_day_rows": new_rows,
-            "dbt_full_build_s": round(full_s, 1),
-            "dbt_incremental_build_s": round(incremental_s, 1),
-            "dbt_incremental_vs_full": round(incremental_s / full_s, 3),
-        }, notes=f"`dbt build` (reporting excluded) on the {SCALE}-scale demo in a fresh embedded PostgreSQL, "
-                 "each timed in a fresh process as a Dagster run worker runs it (dbt imported with the code "
-                 "location, parsed in the step); full = the first build (every model, the seed, unit and data "
-                 "tests on every row); incremental = the scheduled build Dagster runs next, after one new day of "
-                 "usage, tickets, time and RMM rows (with late rows for old days) and FOCUS files for the current "
-                 "billing period (month to date with the new day) and the previous one re-delivered with late "
-                 "rows: the models downstream of those five sources with their data tests (the large incremental "
-                 "tables tested on their latest days, the key and value tests PostgreSQL enforces as constraints "
-                 "left out, unit tests left to CI). Target: dbt_incremental_vs_full <= 0.10.")
+            "dbt_rows_loaded": one["rows"],
+            "dbt_new_day_rows": one["new_rows"],
+            "dbt_full_build_s": round(one["full_s"], 1),
+            "dbt_incremental_build_s": round(one["incremental_s"], 1),
+            "dbt_incremental_vs_full": round(one["incremental_s"] / one["full_s"], 3),
+            "dbt_rows_loaded_3x_history": three["rows"],
+            "dbt_incremental_build_3x_history_s": round(three["incremental_s"], 1),
+            "dbt_incremental_history_ratio": round(three["incremental_s"] / one["incremental_s"], 3),
+            "freshness_s": round(total, 1),
+            **{f"freshness_share_{stage}": round(seconds / total, 3) for stage, seconds in landing.items()},
+            "load_average_at_start": round(load, 1),
+        }, notes=f"The {scale_name}-scale demo in a fresh embedded PostgreSQL. dbt builds are Dagster "
+                 "materializations of the dbt assets (`dbt build` through DbtCliResource, reporting models left "
+                 "out), each in a fresh process as a run worker runs it; full = the first build (every model, the "
+                 "seed, unit and data tests); incremental = the build of what lies downstream of the five sources "
+                 "a new day delivers (usage, tickets, time and RMM rows with late rows for old days, FOCUS files "
+                 "for the current billing period and the previous one re-delivered), with every test of those "
+                 "models, the incremental models reading the rows loaded since their last build (lookback 0: a "
+                 "daily run comes hours after the last). history ratio = the same one-day build on a warehouse "
+                 "with three times the months and usage days, against one. freshness = another new day's files: "
+                 "the landing sensor's tick and the run it requests (ingestion -> dbt -> ML scores -> reporting), "
+                 "with each stage's share (the rest is Dagster's own). Targets: dbt_incremental_vs_full <= 0.25, "
+                 "dbt_incremental_history_ratio <= 1.3.")
     finally:
-        embedded_postgres.stop(state)
+        for state in states:
+            embedded_postgres.stop(state)
         shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--time-build"]:
-        print(_time_build(*sys.argv[2:5]))
+        print(_time_build(*sys.argv[2:4]))
     else:
-        main()
+        main(sys.argv[1] if len(sys.argv) > 1 else "M")

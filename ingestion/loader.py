@@ -501,10 +501,3 @@ def _load(conn, store, contract: Contract, path: Path, workdir: Path, result: Lo
     raw_tables.record_in_ledger(conn, contract, result, result.parquet_key, loaded_at, file_id)
     conn.commit()
     return result
-
-
-def pending_files(conn, store: ObjectStore, contract: Contract) -> list[StoredObject]:
-    """Landing objects of this contract that are new or changed since the ledger last saw them."""
-    seen = raw_tables.seen_versions(conn, contract)
-    return [o for o in store.list(contract.landing_prefix)
-            if (o.key, o.version) not in seen and not o.key.endswith(".partial")]

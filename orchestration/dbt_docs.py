@@ -5,21 +5,23 @@ DATABASE_URL is set. Serve it with `dbt docs serve --project-dir dbt_project --p
 """
 from __future__ import annotations
 
+import os
 import sys
 
-from orchestration.dbt_cli import run_dbt
-from orchestration.dbt_project import DBT_PROJECT_DIR
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+from orchestration.dbt_project import DBT_PROJECT_DIR, dbt_resource
 from orchestration.settings import Settings
-from orchestration.warehouse import resolve_database_url
+from orchestration.warehouse import dbt_environment, resolve_database_url
 
 
 def main() -> int:
-    url = resolve_database_url(Settings.from_env())
-    result = run_dbt(["docs", "generate"], url, check=False)
-    print(result.stdout[-2000:], end="")
-    if result.returncode != 0:
-        print(result.stderr[-2000:], file=sys.stderr)
-        return result.returncode
+    os.environ.update(dbt_environment(resolve_database_url(Settings.from_env())))
+    try:
+        dbt_resource().cli(["docs", "generate"], target_path=DBT_PROJECT_DIR / "target").wait()
+    except DagsterDbtCliRuntimeError as error:
+        print(error, file=sys.stderr)
+        return 1
     print(f"dbt docs site: {DBT_PROJECT_DIR / 'target' / 'index.html'}")
     return 0
 

@@ -1,6 +1,7 @@
-"""The single PulseOps code location: ingestion, dbt and ML assets, jobs, schedule and sensor."""
+"""The single PulseOps code location: ingestion, dbt and ML assets, jobs, schedules and sensors."""
 from dagster import Definitions
 
+from orchestration.dbt_project import dbt_resource
 from orchestration.defs.alerts import (
     alert_notifications,
     alerts_job,
@@ -8,7 +9,7 @@ from orchestration.defs.alerts import (
     failed_run_alerts,
     recovered_run_alerts,
 )
-from orchestration.defs.automation import daily_schedule, ingest_job, landing_sensor, pulseops_job
+from orchestration.defs.automation import automation_sensor, daily_schedule, ingest_job, landing_sensor, pulseops_job
 from orchestration.defs.dbt import warehouse_models
 from orchestration.defs.freshness import freshness_checks, freshness_job, freshness_schedule
 from orchestration.defs.ingestion import ingestion_assets
@@ -20,9 +21,10 @@ defs = Definitions(
     asset_checks=freshness_checks,
     jobs=[pulseops_job, ingest_job, freshness_job, alerts_job],
     schedules=[daily_schedule, freshness_schedule, alerts_schedule],
-    sensors=[landing_sensor, failed_run_alerts, recovered_run_alerts],
+    sensors=[landing_sensor, automation_sensor, failed_run_alerts, recovered_run_alerts],
     resources={
         "warehouse": WarehouseResource(),
         "object_store": ObjectStoreResource(),
+        "dbt": dbt_resource(),
     },
 )

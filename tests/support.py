@@ -106,12 +106,29 @@ def make_bucket(endpoint: str, name: str):
     return client
 
 
-def build_warehouse(url: str, target: Path, run_id: str, scheduled: bool, global_args=()) -> list[dict]:
-    """The dbt build Dagster runs, the full or the scheduled one, with the reporting models left out
-    (they wait for the ML scores); the result event of every node it ran."""
-    from orchestration.warehouse_build import WarehouseBuild
+def build_warehouse(url: str, selection=None, full_refresh: bool = False, dbt_vars: str = ""):
+    """The dbt build as Dagster materializes it (orchestration/defs/dbt.py), of `selection` (default:
+    every dbt asset) less the reporting models, which wait for the ML scores. Returns the run's
+    result; dbt's failures fail it."""
+    from dagster import AssetSelection, materialize
 
-    build = WarehouseBuild(database_url=url, run_id=run_id, scheduled=scheduled, target_path=target,
-                           selection_args=["--exclude", "path:models/reporting"],
-                           global_args=["--quiet", *global_args])
-    return list(build.stream())
+    from orchestration.dbt_project import dbt_resource
+    from orchestration.defs.dbt import warehouse_models
+    from orchestration.resources import WarehouseResource
+
+    chosen = (selection or AssetSelection.all()) - AssetSelection.key_prefixes("reporting")
+    config = {"full_refresh": full_refresh, "dbt_vars": dbt_vars}
+    return materialize([warehouse_models], selection=chosen, raise_on_error=False,
+                       resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(database_url=url)},
+                       run_config={"ops": {warehouse_models.op.name: {"config": config}}})
+
+
+def build_by_hand(url: str, *args: str) -> subprocess.CompletedProcess:
+    """`dbt build` run by hand in dbt_project/ as the README shows (profiles in the project, the
+    connection in PULSEOPS_PG_* variables), reporting models left out."""
+    from orchestration.dbt_project import DBT_EXECUTABLE
+    from orchestration.warehouse import dbt_environment
+
+    return subprocess.run([DBT_EXECUTABLE, "build", "--profiles-dir", ".", "--exclude", "path:models/reporting", *args],
+                          cwd=REPO / "dbt_project", env={**os.environ, **dbt_environment(url)},
+                          capture_output=True, text=True, check=False)

@@ -26,7 +26,8 @@ def test_definitions_graph():
     assert sorted(job.name for job in repository.get_all_jobs() if not job.name.startswith("__")) == [
         "alerts_job", "freshness_job", "ingest_job", "pulseops_job"]
     assert sorted(s.name for s in repository.schedule_defs) == ["daily_pulseops", "hourly_alerts", "hourly_freshness"]
-    assert sorted(s.name for s in repository.sensor_defs) == ["failed_run_alerts", "landing_sensor", "recovered_run_alerts"]
+    assert sorted(s.name for s in repository.sensor_defs) == [
+        "failed_run_alerts", "landing_sensor", "recovered_run_alerts", "warehouse_automation"]
     # dbt sources are the ingestion assets: lineage runs unbroken from landing to the ML scores
     graph = repository.asset_graph
     assert AssetKey(["raw", "psa__agreements"]) in graph.get(AssetKey(["staging", "stg_psa__agreements"])).parent_keys

@@ -1,13 +1,13 @@
 """Incremental builds give the same warehouse as a full refresh: build, deliver a new day's files
 (with late rows for old days, corrected re-deliveries of old rows and a re-delivered FOCUS billing
-period), run the scheduled build as Dagster runs it (only what lies downstream of the sources loaded
-since the last build), then compare every table with a --full-refresh build, both ways,
-duplicates included; and a re-delivered FOCUS file replaces its billing period's money. Then the
-same after time alone passes (a ticket months later; the months it cannot change are left in place)
-and after an agreement is cancelled."""
+period), run the build Dagster runs after them (the assets downstream of the sources that received
+files, the incremental models reading only the rows loaded since their last build), then compare
+every table with a --full-refresh build, both ways, duplicates included; and a re-delivered FOCUS
+file replaces its billing period's money. Then the same after time alone passes (a ticket months
+later moves "now") and after an agreement is cancelled."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import pytest
@@ -18,6 +18,11 @@ from tests.support import build_warehouse, query, scalar
 SCALE = "XS"
 SCHEMAS = ("staging", "intermediate", "marts")
 NEW_DAY = f"{AS_OF.isoformat()}"
+# The large facts and their daily and monthly aggregates: the models that add to their tables.
+INCREMENTAL_MODELS = {"stg_focus__costs", "stg_psa__csat_responses", "stg_psa__invoices", "stg_psa__tickets",
+                      "stg_psa__time_entries", "stg_rmm__device_snapshots", "stg_saas__daily_usage",
+                      "int_focus__daily_spend", "int_psa__agreement_month_labour", "int_psa__client_month_tickets",
+                      "int_rmm__client_month_health", "int_saas__daily_app_usage", "int_saas__last_activity"}
 
 
 def _next_day(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -93,12 +98,6 @@ def tables(url: str) -> list[tuple[str, str]]:
                       "where table_schema = any(%s) and table_type = 'BASE TABLE' order by 1, 2", (list(SCHEMAS),))
 
 
-# The models incremental by month (table: month column): each build recomputes whole months from a first one.
-MONTH_MODELS = {"intermediate.int_agreements_active_by_month": "month", "intermediate.int_client_months": "month",
-                "intermediate.int_client_snapshots_labelled": "snapshot_month", "marts.client_monthly": "month",
-                "marts.client_monthly_mrr": "month", "marts.client_churn_features": "snapshot_month"}
-
-
 def differences_from_full_refresh(url: str, full_build) -> dict[str, tuple[int, int]]:
     """Keep a copy of every table, rebuild with --full-refresh and count the rows only in either,
     duplicates included. The warehouse is left fully refreshed."""
@@ -127,50 +126,57 @@ def differences_from_full_refresh(url: str, full_build) -> dict[str, tuple[int, 
     return differences
 
 
-def row_locations(url: str, table: str, month_column: str, before: date) -> set[str]:
-    """Where the rows of the months before `before` lie: rows an incremental build left alone keep
-    their place, recomputed ones move."""
-    return {row[0] for row in query(url, f"select ctid::text from {table} where {month_column} < %s", (before,))}
+def _build_after_loads(url: str, *sources: str):
+    """The build Dagster runs after new files of `sources`: their raw assets' downstream dbt models
+    (orchestration/defs/automation.py). A lookback of zero: only the rows loaded since the last
+    build are read, as when the previous build ran longer ago than the lookback window."""
+    from dagster import AssetKey, AssetSelection
+
+    from orchestration.pipeline import failure_summary
+
+    selection = AssetSelection.assets(*(AssetKey(["raw", source]) for source in sources)).downstream(include_self=False)
+    result = build_warehouse(url, selection, dbt_vars="{incremental_lookback_hours: 0}")
+    assert result.success, failure_summary(result)
+    built = {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
+    assert built, "nothing was built"
+    return built
 
 
-def _scheduled_build(url: str, tmp_path, run_id: str) -> list[dict]:
-    """The scheduled build, as Dagster runs it: the models downstream of the sources loaded since the
-    last build. A lookback of zero: only the rows loaded since the last build are read, as when the
-    previous build ran longer ago than the lookback window."""
-    events = build_warehouse(url, tmp_path / "target", run_id, scheduled=True,
-                             global_args=["--vars", "{incremental_lookback_hours: 0}"])
-    built_incrementally = {event["data"]["node_info"]["node_name"] for event in events
-                           if event["data"]["node_info"]["materialized"] == "incremental"}
-    # the month models too: recomputed from the first month with new rows, compared below
-    month_models = {name.split(".")[1] for name in MONTH_MODELS}
-    assert month_models <= built_incrementally, month_models - built_incrementally
-    # unit tests are for CI, not the schedule
-    assert not any(event["data"]["node_info"]["unique_id"].startswith("unit_test.") for event in events)
-    return events
+def _models_of(url: str) -> dict[str, str]:
+    """Each table of the dbt schemas and its kind (the incremental ones keep their table)."""
+    return dict(query(url, "select table_name, table_schema from information_schema.tables "
+                           "where table_schema = any(%s) and table_type = 'BASE TABLE'", (list(SCHEMAS),)))
 
 
 def test_incremental_build_equals_full_refresh(tmp_path):
-    from orchestration.dbt_cli import build_command, run_dbt
     from orchestration.pipeline import failure_summary, run_job
 
-    full_args, full_env = build_command(scheduled=False)
     with ingested_demo_warehouse("incremental", tmp_path / "state", SCALE) as run:
         url, landing = run.database_url, run.landing
-        build_warehouse(url, tmp_path / "target", "first-build", scheduled=False)
+        first = build_warehouse(url)
+        assert first.success, failure_summary(first)
+        assert INCREMENTAL_MODELS <= set(_models_of(url))
         usage_rows = scalar(url, "select count(*) from staging.stg_saas__daily_usage")
+        kept_oids = {model: scalar(url, "select %s::regclass::oid::bigint", (f"{_models_of(url)[model]}.{model}",))
+                     for model in INCREMENTAL_MODELS}
 
         deliver(run.store(), new_deliveries(landing), tmp_path)
         result = run_job("ingest_job")
         assert result.success, failure_summary(result)
-        _scheduled_build(url, tmp_path, "new-day")
+        built = _build_after_loads(url, *(name.replace("/", "__") for name in new_deliveries(landing)))
+        assert INCREMENTAL_MODELS - {"stg_psa__csat_responses", "stg_psa__invoices"} <= built
+        assert not {"stg_hr__employees", "stg_saas__subscriptions", "budgets"} & built
+        # the incremental models added to their tables (a rebuilt table is a new relation)
+        assert {model: scalar(url, "select %s::regclass::oid::bigint", (f"{_models_of(url)[model]}.{model}",))
+                for model in INCREMENTAL_MODELS} == kept_oids
         # new day + a late row; the corrected row replaced its old version
         assert scalar(url, "select count(*) from staging.stg_saas__daily_usage") == \
             usage_rows + len(new_deliveries(landing)["saas/daily_usage"]) - 1
         assert scalar(url, "select count(*) from staging.stg_focus__costs where billed_cost = 777") == 1
 
         def full_refresh():
-            run_dbt([*full_args, "--exclude", "path:models/reporting", "--full-refresh"], url,
-                    tmp_path / "target", env=full_env)
+            refreshed = build_warehouse(url, full_refresh=True)
+            assert refreshed.success, failure_summary(refreshed)
 
         assert differences_from_full_refresh(url, full_refresh) == {}
         # A re-delivered FOCUS file replaces its billing period: the money of every period is that
@@ -196,12 +202,7 @@ def test_incremental_build_equals_full_refresh(tmp_path):
                            "and month = date_trunc('month', %s::date)", (AS_OF,)) >= 1
 
         # Only time passes: a ticket a hundred days on moves "now" (the calendar's as-of date) into a
-        # later month, which reveals the outcome of recent churn snapshots and adds months. The months
-        # no moved "now" can change stay as they were built.
-        untouched_before = (pd.Timestamp(AS_OF) - pd.DateOffset(days=120)).to_period("M").start_time.date()
-        kept = {model: row_locations(url, model, column, untouched_before)
-                for model, column in MONTH_MODELS.items()}
-        assert all(kept.values()), kept
+        # later month, which reveals the outcome of recent churn snapshots and adds months.
         hidden = scalar(url, "select count(*) from marts.client_churn_features where not outcome_observable")
         later = pd.Timestamp(AS_OF) + timedelta(days=100, hours=9)
         deliver(run.store(), {"psa/tickets": landing["psa/tickets"].tail(1).assign(
@@ -209,12 +210,10 @@ def test_incremental_build_equals_full_refresh(tmp_path):
             sla_resolution_met=None)}, tmp_path, "later")
         result = run_job("ingest_job")
         assert result.success, failure_summary(result)
-        _scheduled_build(url, tmp_path, "time-passes")
+        _build_after_loads(url, "psa__tickets")
         assert scalar(url, "select as_of_date from intermediate.int_psa__calendar") == later.date()
         assert scalar(url, "select count(*) from marts.client_churn_features where not outcome_observable "
                            "and snapshot_month <= %s", (AS_OF,)) < hidden
-        for model, locations in kept.items():
-            assert row_locations(url, model, MONTH_MODELS[model], untouched_before) == locations, model
         assert differences_from_full_refresh(url, full_refresh) == {}
 
         # An agreement changes: a client's only managed-services agreement is cancelled two months
@@ -233,26 +232,11 @@ def test_incremental_build_equals_full_refresh(tmp_path):
             tmp_path, "cancelled")
         result = run_job("ingest_job")
         assert result.success, failure_summary(result)
-        _scheduled_build(url, tmp_path, "agreement-cancelled")
+        _build_after_loads(url, "psa__agreements")
         labels = query(url, "select snapshot_month, churns_within_90d from marts.client_churn_features "
                             "where client_id = %s order by 1", (client_id,))
         assert labels and labels[-1][0] < cancelled_on and any(churns for _, churns in labels), labels
         assert differences_from_full_refresh(url, full_refresh) == {}
-
-
-def test_scheduled_build_only_on_schedule_and_sensor_runs_of_a_built_warehouse():
-    from orchestration.dbt_cli import build_command
-    from orchestration.defs.dbt import is_scheduled_build
-
-    assert is_scheduled_build({"dagster/schedule_name": "daily_pulseops"}, warehouse_built=True)
-    assert is_scheduled_build({"dagster/sensor_name": "landing_sensor"}, warehouse_built=True)
-    assert not is_scheduled_build({"dagster/sensor_name": "landing_sensor"}, warehouse_built=False)  # first build
-    assert not is_scheduled_build({}, warehouse_built=True)  # started by hand
-    args, env = build_command(scheduled=True)
-    assert args[0] == "build" and "unit_test" in args and env["PULSEOPS_DBT_TEST_SCOPE"] == "recent"
-    assert args[args.index("--log-level-file") + 1] == "warn"  # no debug log of every statement
-    args, env = build_command(scheduled=False)
-    assert args == ["build"] and env["PULSEOPS_DBT_TEST_SCOPE"] == "full"
 
 
 pytestmark = pytest.mark.filterwarnings("ignore")

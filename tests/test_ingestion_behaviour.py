@@ -109,7 +109,7 @@ def test_landing_sensor_requests_a_run_only_for_new_files(ingested):
     resources = {"warehouse": WarehouseResource(), "object_store": ObjectStoreResource()}
     with ingested.activate(), DagsterInstance.ephemeral() as instance:
         def tick():
-            return sensor(build_sensor_context(resources=resources, instance=instance))
+            return sensor(build_sensor_context(resources=resources, instance=instance, definitions=defs))
 
         idle = tick()
         ingested.store().put_bytes("landing/saas/applications/applications_next_day.csv",
@@ -124,6 +124,12 @@ def test_landing_sensor_requests_a_run_only_for_new_files(ingested):
             attempts.append(tick())
     assert isinstance(idle, SkipReason)
     assert isinstance(woken, RunRequest) and woken.tags["pulseops/files"] == "1"
+    # the run rebuilds what lies downstream of the new file's source, nothing over other sources
+    selected = {key.to_user_string() for key in woken.asset_selection}
+    assert {"raw/saas__applications", "staging/stg_saas__applications", "marts/applications",
+            "ml/recommendations", "reporting/recommendations"} <= selected
+    assert not {"raw/psa__tickets", "staging/stg_psa__tickets", "marts/client_monthly",
+                "ml/churn_scores"} & selected
     assert again.run_key == woken.run_key  # the same new file never starts a second run
     assert [a.run_key for a in attempts[:-1]] == [f"{woken.run_key}-{n}" for n in range(1, SENSOR_ATTEMPTS)]
     assert isinstance(attempts[-1], SkipReason) and "failed 3 runs" in attempts[-1].skip_message

@@ -202,10 +202,11 @@ def test_new_ml_assets_run_in_the_pipeline_job_after_their_inputs():
     graph = defs.get_repository_def().asset_graph
     job_keys = defs.resolve_job_def("pulseops_job").asset_layer.selected_asset_keys
     parents = {
-        "client_health": {("marts", "clients"), ("marts", "client_churn_features"), ("marts", "agreement_renewals")},
+        # their feature queries are dbt models
+        "client_health": {("marts", "client_health_inputs")},
         "spend_forecast": {("marts", "department_daily_spend")},
         "recommendations": {("ml", "churn_scores"), ("marts", "billing_reconciliation"),
-                            ("intermediate", "int_saas__seat_activity")},
+                            ("marts", "held_seats")},
     }
     for name, expected in parents.items():
         key = AssetKey(["ml", name])

@@ -41,10 +41,10 @@ def test_landing_sensor_watches_an_s3_prefix(s3_endpoint, tmp_path_factory):
                **s3_environment(s3_endpoint, "pulseops-sensor"), "PULSEOPS_S3_PREFIX": "tenant-a"}
         run = PipelineRun("s3-sensor", env)
         with run.activate(), DagsterInstance.ephemeral() as instance:
-            assert isinstance(sensor(build_sensor_context(resources=resources, instance=instance)), SkipReason)
+            assert isinstance(sensor(build_sensor_context(resources=resources, instance=instance, definitions=defs)), SkipReason)
             client.put_object(Bucket="pulseops-sensor", Key="tenant-a/landing/psa/clients/clients.csv",
                               Body=b"client_id,client_name,industry,segment,region,onboarded_date,employee_count\n"
                                    b"C1,Acme,Retail,SMB,North,2024-01-01,5\n")
             client.put_object(Bucket="pulseops-sensor", Key="tenant-b/landing/psa/clients/other.csv", Body=b"x")
-            request = sensor(build_sensor_context(resources=resources, instance=instance))
+            request = sensor(build_sensor_context(resources=resources, instance=instance, definitions=defs))
     assert isinstance(request, RunRequest) and request.tags["pulseops/files"] == "1"

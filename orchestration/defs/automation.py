@@ -1,9 +1,16 @@
-"""Jobs, the daily schedule and the landing-zone sensor."""
+"""Jobs, the daily schedule, the landing-zone sensor and the declarative automation sensor.
+
+What a run triggered by new files rebuilds is decided by Dagster from the asset graph: the raw
+assets of the sources that received files and everything downstream of them (the dbt models and
+ML scores over those sources). Loads started elsewhere (the S3 Lambda launches `ingest_job`) are
+followed by the automation sensor, which materializes the assets whose automation condition
+(eager: something upstream updated) holds."""
 
 import hashlib
 
 from dagster import (
     AssetSelection,
+    AutomationConditionSensorDefinition,
     Backoff,
     DagsterRunStatus,
     Jitter,
@@ -23,6 +30,7 @@ from dagster import (
 from ingestion.contracts import CONTRACTS
 from ingestion.deliveries import pending_keys
 from ingestion.loader import LEDGER
+from orchestration.defs.ingestion import raw_asset_key
 from orchestration.defs.step_outcomes import step_outcome_hooks
 from orchestration.resources import ObjectStoreResource, WarehouseResource
 
@@ -44,8 +52,8 @@ ingest_job = define_asset_job(
     executor_def=in_process_executor, op_retry_policy=TRANSIENT_RETRIES, hooks=step_outcome_hooks,
     description="Landing -> raw only (launched per file by the S3 Lambda).")
 
-# Runs the schedule and the sensor launch carry Dagster's schedule/sensor tag, which makes the dbt
-# step the scheduled build once the warehouse exists (orchestration/defs/dbt.py).
+# The daily run builds everything (the incremental models read only the rows loaded since their
+# last build; the tables over them are small).
 daily_schedule = ScheduleDefinition(
     name="daily_pulseops", job=pulseops_job, cron_schedule="0 5 * * *",
     default_status=DefaultScheduleStatus.RUNNING)
@@ -59,13 +67,14 @@ def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResourc
     with warehouse.connect() as conn:
         has_ledger = conn.execute("select to_regclass(%s)", (LEDGER,)).fetchone()[0] is not None
         conn.rollback()
-        if has_ledger:
-            pending = []
-            for contract in CONTRACTS:
+        by_contract = {}
+        for contract in CONTRACTS:
+            objects = store.list(contract.landing_prefix)
+            if has_ledger:
                 keys = pending_keys(conn, store, contract)
-                pending += [o for o in store.list(contract.landing_prefix) if o.key in keys]
-        else:
-            pending = [o for c in CONTRACTS for o in store.list(c.landing_prefix)]
+                objects = [o for o in objects if o.key in keys]
+            by_contract[contract] = objects
+    pending = [o for files in by_contract.values() for o in files]
     if not pending:
         return SkipReason("no new or changed files in the landing zone")
     fingerprint = hashlib.sha256("\n".join(sorted(f"{o.key}@{o.version}" for o in pending)).encode()).hexdigest()[:32]
@@ -78,5 +87,19 @@ def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResourc
                           "re-execute one of them")
     context.log.info(f"{len(pending)} new or changed file(s): {[o.key for o in pending][:10]}")
     return RunRequest(run_key=f"{fingerprint}-{failed}" if failed else fingerprint,
+                      asset_selection=downstream_of(context, [c for c, files in by_contract.items() if files]),
                       tags={"pulseops/trigger": "landing_sensor", "pulseops/files": str(len(pending)),
                             FINGERPRINT_TAG: fingerprint})
+
+
+def downstream_of(context: SensorEvaluationContext, contracts) -> list:
+    """The raw assets of these contracts, and every asset downstream of them."""
+    selection = AssetSelection.assets(*(raw_asset_key(c) for c in contracts)).downstream()
+    return sorted(selection.resolve(context.repository_def.asset_graph))
+
+
+# Materializes the assets whose automation condition holds (orchestration/defs/dbt.py, defs/ml.py)
+# after loads that no run of pulseops_job covered: the ones the S3 Lambda starts.
+automation_sensor = AutomationConditionSensorDefinition(
+    "warehouse_automation", target=AssetSelection.all(), default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30, description="Rebuilds what lies downstream of new raw loads.")

@@ -1,4 +1,5 @@
-"""ML assets: read marts through the warehouse resource, write scores to schema `ml`.
+"""ML assets: read marts through the warehouse resource, write scores to schema `ml`; each is
+scored again when a mart it reads was rebuilt (declarative automation).
 
 Model code lives in `ml_assets` (pure functions over DataFrames); these assets only fetch their
 inputs through the resources, call it with the hyperparameters from their Config, write the result
@@ -9,7 +10,15 @@ import json
 from datetime import datetime, timezone
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AutomationCondition,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from pydantic import Field
 
 from ml_assets.anomalies import DetectorParams, detect_with_total
@@ -67,6 +76,7 @@ def record_model_run(conn, store, model: str, artefact: bytes, metadata: dict, r
 
 
 @asset(key=AssetKey(["ml", "churn_scores"]), deps=[AssetKey(["marts", "client_churn_features"])], group_name="ml",
+       automation_condition=AutomationCondition.eager(),
        kinds={"scikitlearn", "postgres"},
        description="Churn probability per client with its top drivers; trained on earlier snapshot months and "
                    "evaluated on later ones; every run's model versioned in the object store and ml.model_runs. "
@@ -114,6 +124,7 @@ def churn_scores(context: AssetExecutionContext, config: ChurnConfig, warehouse:
 
 
 @asset(key=AssetKey(["ml", "spend_anomalies"]), deps=[AssetKey(["marts", "department_daily_spend"])], group_name="ml",
+       automation_condition=AutomationCondition.eager(),
        kinds={"python", "postgres"},
        description="Spikes, drops and level shifts in each department's spend and in the total (scope), one row "
                    "per incident (from charge_date); the total's name the department that drove them.")
@@ -138,71 +149,22 @@ def spend_anomalies(context: AssetExecutionContext, config: AnomalyConfig,
 
 # --- client health ------------------------------------------------------------------------------
 
-# Each active client's six health inputs, named as ml_assets/health_weights.toml reads them: the
-# latest monthly snapshot's CSAT, SLA and ticket trend (last 3 months against the 3 before), days
-# invoices were paid late over the last 6 months (an unpaid overdue invoice counts as late so far),
-# days to the managed-services agreement's next renewal, and the services under agreement now.
-HEALTH_INPUTS_SQL = """
-with calendar as (
-    select as_of_date from intermediate.int_psa__calendar
-),
-
-latest as (
-    select distinct on (client_id) *
-    from marts.client_churn_features
-    order by client_id, snapshot_month desc
-),
-
-payments as (
-    select invoices.client_id,
-           avg(greatest(coalesce(invoices.paid_date, calendar.as_of_date) - invoices.due_date, 0))::float
-               as avg_days_late
-    from intermediate.int_invoices_costed as invoices
-    cross join calendar
-    where invoices.due_date <= calendar.as_of_date and invoices.due_date > calendar.as_of_date - 183
-    group by 1
-),
-
-renewals as (
-    select client_id, min(days_to_renewal) as days_to_renewal
-    from marts.agreement_renewals
-    where agreement_type = 'managed_services'
-    group by 1
-)
-
-select clients.client_id, clients.client_name, clients.segment, clients.current_mrr,
-       latest.snapshot_month,
-       latest.csat_avg_3m::float as csat_score,
-       case when latest.tickets_3m > 0 then 1 - latest.sla_miss_rate_3m::float end as sla_compliance,
-       latest.tickets_3m::float / nullif(latest.tickets_3m - latest.tickets_3m_change, 0) as ticket_trend,
-       payments.avg_days_late,
-       renewals.days_to_renewal,
-       clients.active_services as service_count
-from marts.clients as clients
-left join latest on clients.client_id = latest.client_id
-left join payments on clients.client_id = payments.client_id
-left join renewals on clients.client_id = renewals.client_id
-where clients.is_active
-order by clients.client_id
-"""
-
-
 class HealthScoreConfig(Config):
     weights_file: str = Field(default="", description="TOML file with the factors, their weights and bad/good "
                                                       "points, and the bands; empty: ml_assets/health_weights.toml.")
 
 
-@asset(key=AssetKey(["ml", "client_health"]), group_name="ml", kinds={"python", "postgres"},
-       deps=[AssetKey(["marts", "clients"]), AssetKey(["marts", "client_churn_features"]),
-             AssetKey(["marts", "agreement_renewals"]), AssetKey(["intermediate", "int_invoices_costed"]),
-             AssetKey(["intermediate", "int_psa__calendar"])],
+@asset(key=AssetKey(["ml", "client_health"]), group_name="ml",
+       automation_condition=AutomationCondition.eager(), kinds={"python", "postgres"},
+       deps=[AssetKey(["marts", "client_health_inputs"])],
        description="Health score 0-100 per active client from six weighted factors, each factor's score and "
                    "its points of the score (they add up to it), and the band: healthy, watch or at risk.")
 def client_health(context: AssetExecutionContext, config: HealthScoreConfig,
                   warehouse: WarehouseResource) -> MaterializeResult:
     health_config = load_health_config(config.weights_file or None)
     with warehouse.connect() as conn:
-        inputs = read_frame(conn, HEALTH_INPUTS_SQL)
+        # the six inputs per active client, named as the weights file reads them (a dbt model)
+        inputs = read_frame(conn, "select * from marts.client_health_inputs order by client_id")
         scores = health_scores(inputs, "client_id", health_config)
         inputs_by_column = inputs.drop(columns=["client_id"]).reset_index(drop=True)
         table = scores.join(inputs_by_column)
@@ -240,6 +202,7 @@ class ForecastConfig(Config):
 
 
 @asset(key=AssetKey(["ml", "spend_forecast"]), deps=[AssetKey(["marts", "department_daily_spend"])], group_name="ml",
+       automation_condition=AutomationCondition.eager(),
        kinds={"python", "postgres"},
        description="Monthly spend per department for the months ahead with a prediction interval; backtest "
                    "MAPE against a seasonal-naive forecast as metadata.")
@@ -282,15 +245,6 @@ def _months_ahead(predicted: pd.DataFrame) -> pd.Series:
 
 # --- recommendations ----------------------------------------------------------------------------
 
-# Every seat held today with its holder's last activity, the subscription's price per seat and the
-# day usage data runs to (the "today" of seat activity).
-SEATS_SQL = """
-select seats.subscription_id, seats.employee_id, seats.application_id, seats.assigned_date,
-       seats.last_active_date, seats.usage_as_of_date, subscriptions.price_per_seat_month::float as monthly_price,
-       subscriptions.application_name
-from intermediate.int_saas__seat_activity as seats
-inner join marts.subscription_utilisation as subscriptions on seats.subscription_id = subscriptions.subscription_id
-"""
 SUBSCRIPTIONS_SQL = """
 select subscription_id, application_name, seats_purchased, price_per_seat_month::float as monthly_price, renewal_date
 from marts.subscription_utilisation
@@ -347,10 +301,11 @@ def _kind_summary(ranked) -> dict:
             for kind, row in grouped.iterrows()}
 
 
-@asset(key=AssetKey(["ml", "recommendations"]), group_name="ml", kinds={"python", "postgres"},
+@asset(key=AssetKey(["ml", "recommendations"]), group_name="ml",
+       automation_condition=AutomationCondition.eager(), kinds={"python", "postgres"},
        deps=[AssetKey(["ml", "churn_scores"]), AssetKey(["marts", "clients"]), AssetKey(["marts", "agreements"]),
              AssetKey(["marts", "billing_reconciliation"]), AssetKey(["marts", "subscription_utilisation"]),
-             AssetKey(["marts", "applications"]), AssetKey(["intermediate", "int_saas__seat_activity"]),
+             AssetKey(["marts", "applications"]), AssetKey(["marts", "held_seats"]),
              AssetKey(["staging", "stg_psa__tickets"])],
        description="Every recommendation with its money impact per month and a plain-language reason, ranked: "
                    "reclaim idle seats, right-size at renewal, consolidate duplicate apps, upsell, churn "
@@ -358,7 +313,7 @@ def _kind_summary(ranked) -> dict:
 def recommendations(context: AssetExecutionContext, config: RecommendationsConfig,
                     warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.connect() as conn:
-        seats = read_frame(conn, SEATS_SQL)
+        seats = read_frame(conn, "select * from marts.held_seats")
         subscriptions = read_frame(conn, SUBSCRIPTIONS_SQL)
         applications = read_frame(conn, "select application_id, application_name, category from marts.applications")
         services = read_frame(conn, AGREEMENT_SERVICES_SQL)

@@ -1,16 +1,12 @@
-{{ month_model_config(['client_id', 'month'], 'client_months_rebuild_from()') }}
+{{ config(materialized='table') }}
 -- Every client and month of the MSP history in which the client had recurring revenue, invoices,
 -- tickets, technician time, CSAT answers or RMM snapshots, with the month's raw sums from each.
 -- Ratios and growth are computed in the marts, from these additive sums.
--- Incremental by month: every client's months from the first one with new rows are recomputed
--- (macros/client_months.sql says when everything is), which reads the agreements too:
--- depends_on: {{ ref('stg_psa__agreements') }} {{ ref('stg_psa__csat_responses') }}
-{%- set rebuild_from = client_months_rebuild_from() %}
-{%- set since = "'" ~ rebuild_from ~ "'::date" if rebuild_from else none %}
+-- A table of tens of thousands of rows rebuilt whole in every build, from the incremental monthly
+-- aggregates of the large facts.
 with calendar as (
     select
         first_month,
-        {{ since or 'first_month' }} as rebuild_from,
         last_month
     from {{ ref('int_psa__calendar') }}
 ),
@@ -25,9 +21,6 @@ recurring_by_type as (
         count(*) as active_agreements,
         max(_loaded_at) as _loaded_at
     from {{ ref('int_agreements_active_by_month') }}
-    {%- if since %}
-    where month >= {{ since }}
-    {%- endif %}
     group by 1, 2, 3
 ),
 
@@ -52,9 +45,6 @@ invoiced as (
         sum(resale_cost) as resale_cost,
         max(_loaded_at) as _loaded_at
     from {{ ref('int_invoices_costed') }}
-    {%- if since %}
-    where invoice_month >= {{ since }}
-    {%- endif %}
     group by 1, 2
 ),
 
@@ -66,9 +56,6 @@ payments_due as (
         count(*) filter (where is_paid_late)::integer as invoices_paid_late,
         max(_loaded_at) as _loaded_at
     from {{ ref('int_invoices_costed') }}
-    {%- if since %}
-    where due_date >= {{ since }}
-    {%- endif %}
     group by 1, 2
 ),
 
@@ -81,31 +68,19 @@ labour as (
         sum(labour_cost) as labour_cost,
         max(_source_loaded_at) as _loaded_at
     from {{ ref('int_psa__agreement_month_labour') }}
-    {%- if since %}
-    where month >= {{ since }}
-    {%- endif %}
     group by 1, 2
 ),
 
 tickets as (
     select * from {{ ref('int_psa__client_month_tickets') }}
-    {%- if since %}
-    where month >= {{ since }}
-    {%- endif %}
 ),
 
 csat as (
     select * from {{ ref('int_psa__client_month_csat') }}
-    {%- if since %}
-    where month >= {{ since }}
-    {%- endif %}
 ),
 
 health as (
     select * from {{ ref('int_rmm__client_month_health') }}
-    {%- if since %}
-    where month >= {{ since }}
-    {%- endif %}
 ),
 
 spine as (
@@ -175,7 +150,7 @@ select
     health.managed_endpoints,
     health.avg_patch_compliance_pct,
     health.avg_backup_success_pct,
-    -- the newest load behind the row: the next incremental build's watermark
+    -- the newest load behind the row
     greatest(
         recurring._loaded_at, invoiced._loaded_at, payments_due._loaded_at, labour._loaded_at,
         tickets._source_loaded_at, csat._source_loaded_at, health._source_loaded_at
@@ -189,4 +164,4 @@ left join labour on spine.client_id = labour.client_id and spine.month = labour.
 left join tickets on spine.client_id = tickets.client_id and spine.month = tickets.month
 left join csat on spine.client_id = csat.client_id and spine.month = csat.month
 left join health on spine.client_id = health.client_id and spine.month = health.month
-where spine.month between calendar.rebuild_from and calendar.last_month
+where spine.month between calendar.first_month and calendar.last_month

@@ -1,12 +1,7 @@
 -- One snapshot per client and month end at which it had a running managed-services agreement, with
 -- the churn label: did the client cancel all its managed agreements within the horizon after it?
 -- The outcome is observable once the horizon has passed (or the client has already left).
--- Incremental by month: with no agreement loaded since the last build, only the snapshots whose
--- outcome a later "now" can reveal, and the latest and new months, are recomputed; a changed
--- agreement recomputes everything (macros/client_months.sql).
-{{ month_model_config(['client_id', 'snapshot_month'], 'churn_snapshots_rebuild_from()', 'snapshot_month') }}
--- depends_on: {{ ref('stg_psa__agreements') }}
-{%- set rebuild_from = churn_snapshots_rebuild_from() %}
+{{ config(materialized='table') }}
 with managed as (
     select
         client_id,
@@ -14,9 +9,6 @@ with managed as (
         max(_loaded_at) as _loaded_at
     from {{ ref('int_agreements_active_by_month') }}
     where agreement_type = 'managed_services'
-    {%- if rebuild_from %}
-        and month >= '{{ rebuild_from }}'::date
-    {%- endif %}
     group by 1, 2
 )
 
@@ -33,8 +25,7 @@ select
     ) as churns_within_90d,
     (managed.month + interval '1 month - 1 day')::date + {{ var('churn_horizon_days') }} <= calendar.as_of_date
     or coalesce(churned.churn_date <= calendar.as_of_date, false) as outcome_observable,
-    -- the newest load of the client's managed agreements running then: the next incremental build's
-    -- watermark
+    -- the newest load of the client's managed agreements running then
     managed._loaded_at as _source_loaded_at
 from managed
 cross join {{ ref('int_psa__calendar') }} as calendar

@@ -1,14 +1,38 @@
-{{ client_month_incremental_config() }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['client_id', 'month'],
+    indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
+) }}
 -- Ticket counts, SLA outcomes and response/resolution times per client and month the tickets were
--- opened. Incremental: only the client-months that received new or updated tickets are recomputed.
-with tickets as (
+-- opened. Incremental (delete+insert by client and month): the client-months that received new or
+-- updated tickets (a late ticket for an old month included) are recomputed whole.
+with touched as (
+    select distinct
+        client_id,
+        date_trunc('month', created_at)::date as month
+    from {{ ref('stg_psa__tickets') }}
+    where {{ loaded_since_last_build(watermark_column='_source_loaded_at') }}
+),
+
+touched_rows as (
+    select
+        facts.*,
+        touched.month
+    from {{ ref('stg_psa__tickets') }} as facts
+    inner join touched
+        on
+            facts.client_id = touched.client_id
+            and facts.created_at >= touched.month
+            and facts.created_at < touched.month + interval '1 month'
+),
+
+tickets as (
     select
         touched_rows.*,
         extract(epoch from touched_rows.first_response_at - touched_rows.created_at) / 3600.0 as response_hours,
         extract(epoch from touched_rows.resolved_at - touched_rows.created_at) / 3600.0 as resolution_hours
-    from (
-        {{ rows_of_touched_client_months(ref('stg_psa__tickets'), 'created_at') }}
-    ) as touched_rows
+    from touched_rows
 )
 
 select

@@ -1,17 +1,41 @@
-{{ client_month_incremental_config() }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['client_id', 'month'],
+    indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
+) }}
 -- The managed estate per client and month from the daily RMM snapshots: the endpoint count on the
 -- month's last snapshot (what is supported now) and the month's average patch and backup health.
--- Incremental: only the client-months that received new or corrected snapshots are recomputed.
-with snapshots as (
+-- Incremental (delete+insert by client and month): the client-months that received new or corrected
+-- snapshots are recomputed whole.
+with touched as (
+    select distinct
+        client_id,
+        date_trunc('month', snapshot_date)::date as month
+    from {{ ref('stg_rmm__device_snapshots') }}
+    where {{ loaded_since_last_build(watermark_column='_source_loaded_at') }}
+),
+
+touched_rows as (
+    select
+        facts.*,
+        touched.month
+    from {{ ref('stg_rmm__device_snapshots') }} as facts
+    inner join touched
+        on
+            facts.client_id = touched.client_id
+            and facts.snapshot_date >= touched.month
+            and facts.snapshot_date < touched.month + interval '1 month'
+),
+
+snapshots as (
     select
         touched_rows.*,
         row_number() over (
             partition by touched_rows.client_id, touched_rows.month
             order by touched_rows.snapshot_date desc
         ) as recency
-    from (
-        {{ rows_of_touched_client_months(ref('stg_rmm__device_snapshots'), 'snapshot_date') }}
-    ) as touched_rows
+    from touched_rows
 )
 
 select

@@ -2,27 +2,13 @@
 -- only what was known at that month end, and whether it then left within the churn horizon.
 -- Trailing windows are the snapshot month and the two before it (3m), and the three before those
 -- (prior 3m) for trends. Train only on rows whose outcome is observable.
--- Incremental by month: the snapshots int_client_snapshots_labelled would recompute, and those
--- from the first month of int_client_months with new rows (a window reads no later month), are
--- recomputed; a changed agreement or client recomputes everything (macros/client_months.sql).
-{{ month_model_config(['client_id', 'snapshot_month'], 'churn_snapshots_rebuild_from(with_client_months=true)',
-                      'snapshot_month') }}
--- depends_on: {{ ref('int_psa__calendar') }} {{ ref('int_psa__client_month_tickets') }}
--- depends_on: {{ ref('int_psa__agreement_month_labour') }} {{ ref('int_rmm__client_month_health') }}
--- depends_on: {{ ref('stg_psa__csat_responses') }} {{ ref('int_invoices_costed') }} {{ ref('stg_psa__agreements') }}
-{%- set rebuild_from = churn_snapshots_rebuild_from(with_client_months=true) %}
+-- A table over the monthly tables, rebuilt whole in every build.
 with snapshots as (
     select * from {{ ref('int_client_snapshots_labelled') }}
-    {%- if rebuild_from %}
-    where snapshot_month >= '{{ rebuild_from }}'::date
-    {%- endif %}
 ),
 
 months as (
     select * from {{ ref('int_client_months') }}
-    {%- if rebuild_from %}
-    where month > '{{ rebuild_from }}'::date - interval '6 months'
-    {%- endif %}
 ),
 
 windows as (
@@ -90,7 +76,7 @@ select
     current_month.avg_patch_compliance_pct,
     snapshots.churns_within_90d,
     snapshots.outcome_observable,
-    -- the newest load behind the row: the next incremental build's watermark
+    -- the newest load behind the row
     greatest(snapshots._source_loaded_at, windows._source_loaded_at, clients._loaded_at) as _source_loaded_at
 from snapshots
 inner join {{ ref('stg_psa__clients') }} as clients

@@ -2,14 +2,7 @@
 -- service levels, satisfaction and the health of the managed estate.
 -- Gross margin = invoiced - labour cost - resale cost; effective hourly rate = (invoiced - resale
 -- cost) / labour hours. Tickets count in the month they were opened, CSAT in the month answered.
--- Incremental by month, with int_client_months' plan against this table's own watermark (every
--- client's months from the first one with new rows; growth reads the month and the year before,
--- which are never later): a change to any client's name, segment or region recomputes everything.
-{{ month_model_config(['client_id', 'month'], "client_months_rebuild_from([ref('stg_psa__clients')])") }}
--- depends_on: {{ ref('int_psa__calendar') }} {{ ref('int_psa__client_month_tickets') }}
--- depends_on: {{ ref('int_psa__agreement_month_labour') }} {{ ref('int_rmm__client_month_health') }}
--- depends_on: {{ ref('stg_psa__csat_responses') }} {{ ref('int_invoices_costed') }} {{ ref('stg_psa__agreements') }}
-{%- set rebuild_from = client_months_rebuild_from([ref('stg_psa__clients')]) %}
+-- A table over int_client_months, rebuilt whole in every build.
 with months as (
     select * from {{ ref('int_client_months') }}
 )
@@ -50,7 +43,7 @@ select
     round({{ safe_divide('months.tickets_opened', 'months.managed_endpoints') }}, 3) as tickets_per_endpoint,
     months.avg_patch_compliance_pct,
     months.avg_backup_success_pct,
-    -- the newest load behind the row: the next incremental build's watermark
+    -- the newest load behind the row
     months._source_loaded_at
 from months
 left join {{ ref('stg_psa__clients') }} as clients
@@ -61,6 +54,3 @@ left join months as previous
 left join months as last_year
     on months.client_id = last_year.client_id
         and last_year.month = (months.month - interval '12 months')::date
-{%- if rebuild_from %}
-where months.month >= '{{ rebuild_from }}'::date
-{%- endif %}

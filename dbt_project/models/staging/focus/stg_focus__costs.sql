@@ -1,21 +1,19 @@
 -- FOCUS rows have no per-row key (one resource has several SKUs and charges a day), but every file
 -- covers whole billing periods of a provider: the rows of the latest load of a provider's billing
--- period replace every earlier delivery of that period. Incremental: the billing periods that
--- received a delivery since the last build are replaced whole (re-delivered old periods included):
--- a pre-hook deletes them, and the new rows are appended.
+-- period replace every earlier delivery of that period. Incremental with dbt's delete+insert on
+-- (provider, billing period): the periods that received a delivery since the last build (an old
+-- period re-delivered included) are deleted and written again from their latest delivery.
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='delete+insert',
+    unique_key=['provider_name', 'billing_period_start'],
     on_schema_change='append_new_columns',
     indexes=[
         {'columns': ['provider_name', 'billing_period_start']},
         {'columns': ['_loaded_at']},
         {'columns': ['charge_date']},
     ],
-    pre_hook=[
-        "{{ raw_loaded_at_index(source('focus', 'focus__costs')) }}",
-        "{{ delete_delivered_billing_periods(source('focus', 'focus__costs')) }}",
-    ]
+    pre_hook="{{ raw_loaded_at_index(source('focus', 'focus__costs')) }}"
 ) }}
 
 with delivered as (
