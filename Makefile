@@ -62,11 +62,11 @@ superset-export: $(VENV)/.installed
 # The dbt docs site (models, columns, lineage) into dbt_project/target; reads the catalog from the
 # warehouse (the embedded PostgreSQL unless DATABASE_URL is set).
 docs: install
-	$(VENV)/bin/python -m orchestration.dbt_docs
+	$(VENV)/bin/python -m pulseops_cli.dbt_docs
 
 # Every model evaluation on demo data -> reports/model_evaluation.md and .json.
 eval: install
-	$(VENV)/bin/python -m orchestration.evaluate
+	$(VENV)/bin/python -m pulseops_cli.evaluate
 
 lock:
 	$(UV) pip compile -q pyproject.toml --extra test --python-version 3.11 -o requirements.lock

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from orchestration.dbt_project import DBT_PROJECT_DIR
-from orchestration.warehouse import dbt_environment
+from pulseops_core.warehouse import dbt_environment
 
 
 # The scheduled build (the daily schedule and the landing sensor, once the warehouse exists): unit

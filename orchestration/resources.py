@@ -10,8 +10,8 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from ingestion.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
-from orchestration.settings import Settings
-from orchestration.warehouse import libpq_url, resolve_database_url
+from pulseops_core.settings import Settings
+from pulseops_core.warehouse import libpq_url, resolve_database_url
 
 
 CONNECT_TIMEOUT_S = 10

@@ -20,7 +20,7 @@ from orchestration.dbt_cli import build_command
 from orchestration.dbt_in_process import DbtProjectSession
 from orchestration.dbt_project import DBT_PROJECT_DIR
 from orchestration.enforced_tests import tests_the_database_guarantees
-from orchestration.warehouse import dbt_environment, libpq_url
+from pulseops_core.warehouse import dbt_environment, libpq_url
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 TABLES_CURRENT = "PULSEOPS_DBT_TABLES_CURRENT"

@@ -86,7 +86,7 @@ def s3_environment(endpoint: str, bucket: str) -> dict[str, str]:
 
 
 def query(url: str, sql: str, params=None) -> list[tuple]:
-    from orchestration.warehouse import libpq_url
+    from pulseops_core.warehouse import libpq_url
 
     with psycopg.connect(libpq_url(url)) as conn:
         return conn.execute(sql, params).fetchall()

@@ -55,7 +55,7 @@ def _assert_key_tests_are_constraints(url: str) -> None:
     or a CHECK in the warehouse."""
     from orchestration.enforced_tests import tests_the_database_guarantees
     from orchestration.dbt_project import dbt_project
-    from orchestration.warehouse import libpq_url
+    from pulseops_core.warehouse import libpq_url
 
     import psycopg
 
@@ -87,7 +87,7 @@ def test_scheduled_build_rebuilds_only_downstream_of_new_loads(tmp_path):
     from orchestration import build_scope
     from orchestration.dbt_project import DBT_PROJECT_DIR
     from orchestration.pipeline import failure_summary, run_job
-    from orchestration.warehouse import libpq_url
+    from pulseops_core.warehouse import libpq_url
 
     with ingested_demo_warehouse("scope", tmp_path / "state", SCALE) as run:
         import psycopg

@@ -104,7 +104,7 @@ def differences_from_full_refresh(url: str, full_build) -> dict[str, tuple[int, 
     duplicates included. The warehouse is left fully refreshed."""
     import psycopg
 
-    from orchestration.warehouse import libpq_url
+    from pulseops_core.warehouse import libpq_url
 
     built = tables(url)
     assert len(built) >= 20

@@ -16,7 +16,8 @@ FACTORS = ["csat", "sla", "ticket_trend", "payment", "renewal", "breadth"]
 
 
 def frame(url: str, sql: str) -> pd.DataFrame:
-    from orchestration.warehouse import libpq_url, read_frame
+    from orchestration.dataframes import read_frame
+    from pulseops_core.warehouse import libpq_url
 
     import psycopg
 

@@ -13,7 +13,7 @@ from tests.support import query
 def _frame(url: str, sql: str) -> pd.DataFrame:
     import psycopg
 
-    from orchestration.warehouse import read_frame
+    from orchestration.dataframes import read_frame
 
     with psycopg.connect(url) as conn:
         return read_frame(conn, sql)

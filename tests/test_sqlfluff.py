@@ -8,7 +8,7 @@ from tests.support import REPO, throwaway_database
 
 
 def test_models_pass_sqlfluff():
-    from orchestration.warehouse import dbt_environment
+    from pulseops_core.warehouse import dbt_environment
 
     # The dbt templater compiles the project, which opens a connection (is_incremental() asks the database).
     with throwaway_database() as url:

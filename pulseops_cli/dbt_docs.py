@@ -9,8 +9,8 @@ import sys
 
 from orchestration.dbt_cli import run_dbt
 from orchestration.dbt_project import DBT_PROJECT_DIR
-from orchestration.settings import Settings
-from orchestration.warehouse import resolve_database_url
+from pulseops_core.settings import Settings
+from pulseops_core.warehouse import resolve_database_url
 
 
 def main() -> int:
