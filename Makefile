@@ -7,7 +7,8 @@ UV_VERSION := 0.13.9
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: eval install manifest run test bench docs browser services lock clean infra-lint superset-export
+.PHONY: eval install manifest run test bench docs browser services lock clean infra-lint superset-export \
+	definitions-snapshot
 
 install: $(VENV)/.installed $(SUPERSET_VENV)/.installed manifest
 
@@ -41,6 +42,11 @@ services:
 
 test: install browser services
 	$(VENV)/bin/python -m pytest
+
+# After adding or removing an asset, check, job, schedule or sensor: the snapshot tests/test_definitions.py
+# compares with (commit the file with the change).
+definitions-snapshot: manifest
+	$(VENV)/bin/python -m tests.definitions_snapshot
 
 # The AWS template and container files, checked offline (cfn-lint and the project's own rules).
 infra-lint: $(VENV)/.installed
