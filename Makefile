@@ -1,4 +1,5 @@
-# PulseOps: `make run` brings everything up on embedded defaults; `make test` runs the test suite.
+# PulseOps: `make run` brings everything up on embedded defaults; `make check` is the fast tier (lint and
+# the tests that need no database, server or browser); `make test` runs the whole suite.
 PYTHON ?= python3.11
 VENV := .venv
 SUPERSET_VENV := .venv-superset
@@ -7,7 +8,7 @@ UV_VERSION := 0.13.9
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: eval install manifest run test bench docs browser services lock clean infra-lint superset-export \
+.PHONY: eval install manifest run check check-sql check-unit test bench docs browser services lock clean infra-lint superset-export \
 	definitions-snapshot
 
 install: $(VENV)/.installed $(SUPERSET_VENV)/.installed manifest
@@ -42,6 +43,21 @@ services:
 
 test: install browser services
 	$(VENV)/bin/python -m pytest
+
+# The fast tier: Python lint and format, the dbt project parses, SQL style and the tests marked `unit`
+# (no database, server or browser; README "Tests"), the last two side by side. CI runs `make test`.
+check: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	cd dbt_project && ../$(VENV)/bin/dbt parse --quiet --profiles-dir . --project-dir .
+	$(MAKE) --no-print-directory -j2 --output-sync=target check-sql check-unit
+
+# sqlfluff's dbt templater asks a database whether incremental tables exist: a throwaway embedded one.
+check-sql:
+	$(VENV)/bin/python -m pulseops_cli.lint_sql
+
+check-unit:
+	$(VENV)/bin/python -m pytest -m unit -q
 
 # After adding or removing an asset, check, job, schedule or sensor: the snapshot tests/test_definitions.py
 # compares with (commit the file with the change).

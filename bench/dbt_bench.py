@@ -106,13 +106,13 @@ def main() -> None:
     import psycopg
 
     from ingestion.demo import SCALES, generate
-    from pulseops_core import embedded_postgres
-    from pulseops_core.warehouse_logins import ensure_superset_logins
     from orchestration.pipeline import failure_summary, run_job
     from orchestration.resources import ObjectStoreResource
+    from pulseops_core import embedded_postgres
     from pulseops_core.secrets import read_or_create_secret
     from pulseops_core.settings import Settings
     from pulseops_core.warehouse import resolve_database_url
+    from pulseops_core.warehouse_logins import ensure_superset_logins
 
     work = Path(tempfile.mkdtemp(prefix="pulseops-dbt-bench-"))
     state = work / "state"

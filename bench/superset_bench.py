@@ -157,9 +157,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary state folder")
     args = parser.parse_args()
     state = args.state or Path(tempfile.mkdtemp(prefix="pulseops-superset-bench-"))
+    from pulseops_cli.superset_service import start_superset
     from pulseops_core import embedded_postgres
     from superset_config import access
-    from pulseops_cli.superset_service import start_superset
 
     try:
         url = build_warehouse(state)

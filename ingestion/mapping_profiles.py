@@ -58,7 +58,7 @@ class Profile:
     latest: Latest | None = None
 
     @classmethod
-    def from_yaml(cls, path: Path) -> "Profile":
+    def from_yaml(cls, path: Path) -> Profile:
         spec = yaml.safe_load(path.read_text())
         latest = spec.get("latest")
         return cls(name=path.stem, contract=BY_NAME[spec["contract"]], description=spec.get("description", ""),

@@ -30,7 +30,6 @@ def replace_table(conn, table: str, frame: pd.DataFrame) -> None:
     conn.execute(f"create table {table} ({columns})")
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, header=False)
-    with conn.cursor() as cursor:
-        with cursor.copy(f"copy {table} from stdin with (format csv)") as copy:
-            copy.write(buffer.getvalue())
+    with conn.cursor() as cursor, cursor.copy(f"copy {table} from stdin with (format csv)") as copy:
+        copy.write(buffer.getvalue())
     conn.commit()

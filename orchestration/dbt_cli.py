@@ -9,7 +9,6 @@ from pathlib import Path
 from orchestration.dbt_project import DBT_PROJECT_DIR
 from pulseops_core.warehouse import dbt_environment
 
-
 # The scheduled build (the daily schedule and the landing sensor, once the warehouse exists): unit
 # tests are for CI and left out, and data tests configured with `where: "recent(<column>)"` (those
 # on the large incremental tables) look at the latest days only. Any other build runs everything.

@@ -2,8 +2,8 @@
 same definitions run on the embedded defaults, a real PostgreSQL server and a real S3 bucket."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Optional
 
 import psycopg
 from dagster import ConfigurableResource
@@ -13,14 +13,13 @@ from ingestion.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 from pulseops_core.settings import Settings
 from pulseops_core.warehouse import libpq_url, resolve_database_url
 
-
 CONNECT_TIMEOUT_S = 10
 
 
 class WarehouseResource(ConfigurableResource):
     """The PostgreSQL warehouse."""
 
-    database_url: Optional[str] = Field(
+    database_url: str | None = Field(
         default=None, description="Overrides DATABASE_URL; both unset means the embedded PostgreSQL.")
 
     def url(self) -> str:
@@ -38,8 +37,8 @@ class WarehouseResource(ConfigurableResource):
 class ObjectStoreResource(ConfigurableResource):
     """Landing, raw and quarantine zones: an S3 bucket when configured, else a local folder."""
 
-    bucket: Optional[str] = Field(default=None, description="Overrides PULSEOPS_S3_BUCKET.")
-    endpoint_url: Optional[str] = Field(default=None, description="Overrides PULSEOPS_S3_ENDPOINT_URL.")
+    bucket: str | None = Field(default=None, description="Overrides PULSEOPS_S3_BUCKET.")
+    endpoint_url: str | None = Field(default=None, description="Overrides PULSEOPS_S3_ENDPOINT_URL.")
 
     def store(self) -> ObjectStore:
         settings = Settings.from_env()

@@ -155,16 +155,16 @@ def _render(results: dict, scale: str) -> str:
 
 
 def main(scale: str = EVAL_SCALE) -> int:
+    import psycopg
+
     from ingestion.demo import write_to_landing
     from ml_assets.evaluation import evaluate_all
-    from pulseops_core import embedded_postgres
+    from orchestration.dataframes import read_frame
     from orchestration.pipeline import failure_summary, run_job
     from orchestration.resources import ObjectStoreResource
+    from pulseops_core import embedded_postgres
     from pulseops_core.settings import Settings
-    from orchestration.dataframes import read_frame
     from pulseops_core.warehouse import libpq_url, resolve_database_url
-
-    import psycopg
 
     state = Path(tempfile.mkdtemp(prefix="pulseops-eval-"))
     os.environ["PULSEOPS_HOME"] = str(state)

@@ -40,8 +40,8 @@ def _run_pipeline(settings: Settings):
     """Run the main job once in the local Dagster instance; its result (success or not)."""
     from dagster import DagsterInstance
 
-    from pulseops_cli.dagster_home import prepare_dagster_home
     from orchestration.pipeline import failure_summary, run_job
+    from pulseops_cli.dagster_home import prepare_dagster_home
 
     os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(settings.state_dir))
     started = time.monotonic()
@@ -77,8 +77,8 @@ def _where_to_look(result, dagster_url: str, superset_url: str) -> str:
 def cmd_up(args) -> int:
     from ingestion.demo import write_to_landing
     from pulseops_cli.dagster_service import start_dagster
-    from pulseops_core.warehouse import resolve_database_url
     from pulseops_cli.superset_service import start_superset
+    from pulseops_core.warehouse import resolve_database_url
 
     settings = Settings.from_env()
     print(f"State folder: {settings.state_dir}")

@@ -22,7 +22,7 @@ class Settings:
     s3_prefix: str
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = os.environ
         state_dir = Path(env.get("PULSEOPS_HOME") or REPO_ROOT / "state").resolve()
         return cls(

@@ -2,7 +2,7 @@
 
 Superset loads this file after its own defaults, so only what differs from them is set.
 
-    SUPERSET_SECRET_KEY        required; locally `pulseops up` (pulseops_cli/superset_service.py) generates and keeps one
+    SUPERSET_SECRET_KEY        required; locally pulseops_cli/superset_service.py generates and keeps one
     PULSEOPS_ENV               `production` adds the checks and settings of a shared deployment
     SUPERSET_METADATA_URL      Superset's own database (required in production; SQLite otherwise)
     SUPERSET_CACHE_REDIS_URL   a Redis shared by every Superset process: caches and the login rate

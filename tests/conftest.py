@@ -67,10 +67,10 @@ def ingested_demo_warehouse(name: str, state: Path, scale: str):
     with the analyst role dbt grants to; active while in use. For tests that run dbt themselves."""
     import psycopg
 
-    from pulseops_core.warehouse_logins import ensure_superset_logins
     from pulseops_core.secrets import read_or_create_secret
     from pulseops_core.settings import Settings
     from pulseops_core.warehouse import libpq_url
+    from pulseops_core.warehouse_logins import ensure_superset_logins
 
     with throwaway_database() as url:
         run = fill_with_demo_data(PipelineRun(name, {"PULSEOPS_HOME": str(state), "DATABASE_URL": url}),

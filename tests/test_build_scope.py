@@ -53,11 +53,11 @@ def _table_oid(url: str, table: str) -> int:
 def _assert_key_tests_are_constraints(url: str) -> None:
     """Every not_null, unique and accepted_values test of a table is a NOT NULL column, a unique index
     or a CHECK in the warehouse."""
-    from orchestration.enforced_tests import tests_the_database_guarantees
-    from orchestration.dbt_project import dbt_project
-    from pulseops_core.warehouse import libpq_url
-
     import psycopg
+
+    from orchestration.dbt_project import dbt_project
+    from orchestration.enforced_tests import tests_the_database_guarantees
+    from pulseops_core.warehouse import libpq_url
 
     manifest = json.loads(dbt_project.manifest_path.read_text())
     nodes = manifest["nodes"]

@@ -1,9 +1,12 @@
 """The Dagster code location loads, and its graph is what the project expects (a change shows here)."""
 import difflib
 
+import pytest
 from dagster import AssetKey
 
 from tests.definitions_snapshot import SNAPSHOT, UPDATE_COMMAND, render
+
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
 
 
 def test_definitions_match_the_committed_snapshot():

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
+
 REPO = Path(__file__).resolve().parents[1]
 
 # Each package and the packages it may import, bottom layer first. Peers (orchestration and

@@ -11,6 +11,8 @@ import pytest
 
 from pulseops_cli.nab_benchmark import HOW_TO_GET, evaluate_nab, nab_dir
 
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
+
 
 @pytest.fixture
 def tiny_nab(tmp_path):

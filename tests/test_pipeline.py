@@ -132,9 +132,9 @@ def test_sql_analyst_reads_marts_only(pipeline):
     import psycopg
     from psycopg import errors
 
-    from pulseops_core.warehouse_logins import ANALYST_ROLE
     from pulseops_core.secrets import read_or_create_secret
     from pulseops_core.warehouse import libpq_url
+    from pulseops_core.warehouse_logins import ANALYST_ROLE
 
     with pipeline.activate():
         from pulseops_core.settings import Settings

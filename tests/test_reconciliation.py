@@ -93,7 +93,7 @@ def test_budget_vs_actual_adds_up_all_spend(pipeline):
     saas = saas[saas["month"].isin(full_months)].groupby("department")["saas_cost"].sum()
     started = pd.to_datetime(subscriptions["start_date"]).dt.to_period("M")
     expected = {}
-    for row, start in zip(subscriptions.itertuples(), started):
+    for row, start in zip(subscriptions.itertuples(), started, strict=True):
         running = [m for m in full_months if m > start]
         expected[row.department] = expected.get(row.department, 0) + len(running) * row.seats_purchased * \
             row.price_per_seat_month

@@ -11,12 +11,14 @@ import pytest
 import yaml
 
 from ingestion.contracts import CONTRACTS
+from pulseops_cli.superset_service import superset_python
+from pulseops_core.secrets import secret
 from superset_config import access
 from superset_config.asset_bundle import ASSETS_DIR, load_bundle
 from superset_config.chart_requests import own_sql
-from pulseops_cli.superset_service import superset_python
-from pulseops_core.secrets import secret
 from tests.support import REPO, environment
+
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
 
 DBT_DIR = REPO / "dbt_project"
 CONFIG_FILE = REPO / "superset_config" / "superset_config.py"

@@ -10,12 +10,12 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from dagster_dbt.asset_utils import get_updated_cli_invocation_params_for_context
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from pulseops_core.warehouse_logins import ensure_superset_logins
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
+from orchestration.warehouse_build import WarehouseBuild
 from pulseops_core.secrets import read_or_create_secret
 from pulseops_core.settings import Settings
-from orchestration.warehouse_build import WarehouseBuild
+from pulseops_core.warehouse_logins import ensure_superset_logins
 
 # Tags Dagster puts on the runs that the daily schedule and the landing sensor launch.
 SCHEDULED_RUN_TAGS = ("dagster/schedule_name", "dagster/sensor_name")
