@@ -21,7 +21,8 @@ def lint(database_url: str) -> subprocess.CompletedProcess:
     """sqlfluff's verdict on dbt_project/models, compiled against `database_url`."""
     env = {**os.environ, **dbt_environment(database_url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     return subprocess.run([str(Path(sys.executable).parent / "sqlfluff"), "lint", "dbt_project/models",
-                           "--processes", "2", "--disable-progress-bar", "--nocolor"],
+                           # one process: `make check` runs the unit tests on the other core
+                           "--processes", "1", "--disable-progress-bar", "--nocolor"],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True)
 
 
