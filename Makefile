@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: eval install manifest run check check-sql check-unit test bench docs browser services lock clean infra-lint superset-export \
+.PHONY: eval install manifest run check check-sql check-unit lint test bench docs browser services lock clean infra-lint superset-export \
 	definitions-snapshot
 
 install: $(VENV)/.installed $(SUPERSET_VENV)/.installed manifest
@@ -41,14 +41,17 @@ browser:
 services:
 	pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 
-test: install browser services
+test: install browser services lint
 	$(VENV)/bin/python -m pytest
+
+# Python lint and format (settings in pyproject.toml); part of both `make check` and `make test`.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # The fast tier: Python lint and format, the dbt project parses, SQL style and the tests marked `unit`
 # (no database, server or browser; README "Tests"), the last two side by side. CI runs `make test`.
-check: $(VENV)/.installed
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+check: lint
 	cd dbt_project && ../$(VENV)/bin/dbt parse --quiet --profiles-dir . --project-dir .
 	$(MAKE) --no-print-directory -j2 --output-sync=target check-sql check-unit
 
