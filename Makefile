@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: eval install manifest run check check-sql check-unit lint test bench docs browser services lock clean infra-lint superset-export \
+.PHONY: eval install manifest run check check-sql check-unit-models check-unit-rest lint test bench docs browser services lock clean infra-lint superset-export \
 	definitions-snapshot
 
 install: $(VENV)/.installed $(SUPERSET_VENV)/.installed manifest
@@ -50,17 +50,22 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 # The fast tier: Python lint and format, the dbt project parses, SQL style and the tests marked `unit`
-# (no database, server or browser; README "Tests"), the last two side by side. CI runs `make test`.
+# (no database, server or browser; README "Tests"), the last ones side by side. CI runs `make test`.
 check: lint
 	cd dbt_project && ../$(VENV)/bin/dbt parse --quiet --profiles-dir . --project-dir .
-	$(MAKE) --no-print-directory -j2 --output-sync=target check-sql check-unit
+	$(MAKE) --no-print-directory -j3 --output-sync=target check-sql check-unit-models check-unit-rest
 
 # sqlfluff's dbt templater asks a database whether incremental tables exist: a throwaway embedded one.
 check-sql:
 	$(VENV)/bin/python -m pulseops_cli.lint_sql
 
-check-unit:
-	$(VENV)/bin/python -m pytest -m unit -q
+# The unit tests in two halves, so both cores work: the model tests are the longest.
+UNIT_MODEL_TESTS := tests/test_ml_*.py tests/test_anomaly_*.py
+check-unit-models:
+	$(VENV)/bin/python -m pytest -m unit -q $(wildcard $(UNIT_MODEL_TESTS))
+
+check-unit-rest:
+	$(VENV)/bin/python -m pytest -m unit -q $(addprefix --ignore=,$(wildcard $(UNIT_MODEL_TESTS)))
 
 # After adding or removing an asset, check, job, schedule or sensor: the snapshot tests/test_definitions.py
 # compares with (commit the file with the change).
