@@ -1,4 +1,5 @@
-# PulseOps: `make run` brings everything up on embedded defaults; `make test` runs the test suite.
+# PulseOps: `make run` brings everything up on embedded defaults; `make check` is the fast tier (lint and
+# the tests that need no database, server or browser); `make test` runs the whole suite.
 PYTHON ?= python3.11
 VENV := .venv
 SUPERSET_VENV := .venv-superset
@@ -7,7 +8,8 @@ UV_VERSION := 0.13.9
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: eval install manifest run test bench docs browser services lock clean infra-lint superset-export
+.PHONY: eval install manifest run check check-sql check-unit-models check-unit-rest lint test bench docs browser services lock clean infra-lint superset-export \
+	definitions-snapshot
 
 install: $(VENV)/.installed $(SUPERSET_VENV)/.installed manifest
 
@@ -42,8 +44,36 @@ browser:
 services:
 	pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 
-test: install browser services
+test: install browser services lint
 	$(VENV)/bin/python -m pytest
+
+# Python lint and format (settings in pyproject.toml); part of both `make check` and `make test`.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# The fast tier: Python lint and format, the dbt project parses, SQL style and the tests marked `unit`
+# (no database, server or browser; README "Tests"), the last ones side by side. CI runs `make test`.
+check: lint
+	cd dbt_project && ../$(VENV)/bin/dbt parse --quiet --profiles-dir . --project-dir .
+	$(MAKE) --no-print-directory -j3 --output-sync=target check-sql check-unit-models check-unit-rest
+
+# sqlfluff's dbt templater asks a database whether incremental tables exist: a throwaway embedded one.
+check-sql:
+	$(VENV)/bin/python -m pulseops_cli.lint_sql
+
+# The unit tests in two halves, so both cores work: the model tests are the longest.
+UNIT_MODEL_TESTS := tests/test_ml_*.py tests/test_anomaly_*.py
+check-unit-models:
+	$(VENV)/bin/python -m pytest -m unit -q $(wildcard $(UNIT_MODEL_TESTS))
+
+check-unit-rest:
+	$(VENV)/bin/python -m pytest -m unit -q $(addprefix --ignore=,$(wildcard $(UNIT_MODEL_TESTS)))
+
+# After adding or removing an asset, check, job, schedule or sensor: the snapshot tests/test_definitions.py
+# compares with (commit the file with the change).
+definitions-snapshot: manifest
+	$(VENV)/bin/python -m tests.definitions_snapshot
 
 # The AWS template and container files, checked offline (cfn-lint and the project's own rules).
 infra-lint: $(VENV)/.installed
@@ -65,11 +95,11 @@ superset-export: $(VENV)/.installed
 # The dbt docs site (models, columns, lineage) into dbt_project/target; reads the catalog from the
 # warehouse (the embedded PostgreSQL unless DATABASE_URL is set).
 docs: install
-	$(VENV)/bin/python -m orchestration.dbt_docs
+	$(VENV)/bin/python -m pulseops_cli.dbt_docs
 
 # Every model evaluation on demo data -> reports/model_evaluation.md and .json.
 eval: install
-	$(VENV)/bin/python -m orchestration.evaluate
+	$(VENV)/bin/python -m pulseops_cli.evaluate
 
 lock:
 	$(UV) pip compile -q pyproject.toml --extra test --python-version 3.11 -o requirements.lock

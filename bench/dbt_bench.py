@@ -124,7 +124,7 @@ def prepare_for(url: str) -> None:
     deployment's prepare step does for its warehouse: dagster-dbt starts every build from that parse
     state, and dbt parses everything again when the connection or the vars differ from it."""
     from orchestration.dbt_project import DBT_PROJECT_DIR, dbt_resource
-    from orchestration.warehouse import dbt_environment
+    from pulseops_core.warehouse import dbt_environment
 
     os.environ.update(dbt_environment(url))
     dbt_resource().cli(["parse", "--vars", VARS], target_path=DBT_PROJECT_DIR / "target").wait()
@@ -191,9 +191,10 @@ def measure(scale, work: Path) -> dict:
 
     from ingestion.demo import generate
     from orchestration.resources import ObjectStoreResource
-    from orchestration.settings import Settings, read_or_create_secret
-    from orchestration.warehouse import resolve_database_url
-    from orchestration.warehouse_logins import ensure_superset_logins
+    from pulseops_core.secrets import read_or_create_secret
+    from pulseops_core.settings import Settings
+    from pulseops_core.warehouse import resolve_database_url
+    from pulseops_core.warehouse_logins import ensure_superset_logins
 
     url = resolve_database_url(Settings.from_env())
     store = ObjectStoreResource().store()
@@ -223,7 +224,7 @@ def measure(scale, work: Path) -> dict:
 
 def main(scale_name: str) -> None:
     from ingestion.demo import SCALES
-    from orchestration import embedded_postgres
+    from pulseops_core import embedded_postgres
 
     scale = SCALES[scale_name]
     work = Path(tempfile.mkdtemp(prefix="pulseops-dbt-bench-"))

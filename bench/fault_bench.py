@@ -21,7 +21,7 @@ from ingestion.contracts import BY_NAME, CONTRACTS
 from ingestion.loader import load_file
 from ingestion.object_store import LocalObjectStore, S3ObjectStore
 from ingestion.raw_tables import ensure_raw_schema
-from orchestration import embedded_postgres
+from pulseops_core import embedded_postgres
 
 TICKETS = BY_NAME["psa__tickets"]
 USAGE = BY_NAME["saas__daily_usage"]

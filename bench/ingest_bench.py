@@ -24,8 +24,8 @@ import pandas as pd
 
 from bench.report import write_results
 from ingestion.object_store import LocalObjectStore
-from orchestration import embedded_postgres
-from orchestration.settings import Settings
+from pulseops_core import embedded_postgres
+from pulseops_core.settings import Settings
 
 ROWS = 2_400_000
 REPEATS = 5

@@ -47,8 +47,8 @@ def build_warehouse(state: Path) -> str:
     from ingestion.demo import write_to_landing
     from orchestration.pipeline import failure_summary, run_job
     from orchestration.resources import ObjectStoreResource
-    from orchestration.settings import Settings
-    from orchestration.warehouse import resolve_database_url
+    from pulseops_core.settings import Settings
+    from pulseops_core.warehouse import resolve_database_url
 
     store = ObjectStoreResource().store()
     started = time.perf_counter()
@@ -194,10 +194,10 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary state folder")
     args = parser.parse_args()
     state = args.state or Path(tempfile.mkdtemp(prefix="pulseops-superset-bench-"))
-    from orchestration import embedded_postgres
-    from orchestration.embedded_redis import start_redis
+    from pulseops_cli.superset_service import start_superset
+    from pulseops_core import embedded_postgres
+    from pulseops_cli.embedded_redis import start_redis
     from superset_config import access
-    from superset_config.launcher import start_superset
 
     try:
         url = build_warehouse(state)

@@ -104,7 +104,7 @@ class Settings:
     key_prefix: str
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = os.environ
         return cls(
             graphql_url=env["DAGSTER_GRAPHQL_URL"],

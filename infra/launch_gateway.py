@@ -36,7 +36,14 @@ import urllib.request
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from infra.lambda_handler import FIND_RUNS, LAUNCH_RUN, TAG_PREFIX, find_runs_variables, landing_target, launch_variables
+from infra.lambda_handler import (
+    FIND_RUNS,
+    LAUNCH_RUN,
+    TAG_PREFIX,
+    find_runs_variables,
+    landing_target,
+    launch_variables,
+)
 
 logger = logging.getLogger("pulseops.gateway")
 MAX_BODY_BYTES = 64 * 1024
@@ -59,7 +66,7 @@ class GatewaySettings:
     key_prefix: str
 
     @classmethod
-    def from_env(cls) -> "GatewaySettings":
+    def from_env(cls) -> GatewaySettings:
         env = os.environ
         token = env.get("PULSEOPS_GATEWAY_TOKEN", "").strip()
         if len(token) < MIN_TOKEN_LENGTH:

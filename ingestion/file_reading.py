@@ -11,9 +11,9 @@ import gzip
 import io
 import json
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -44,7 +44,7 @@ class FileFormat:
     gzip: bool
 
     @classmethod
-    def of(cls, path: Path) -> "FileFormat":
+    def of(cls, path: Path) -> FileFormat:
         name = path.name.lower()
         if name.endswith(".parquet"):
             return cls("parquet", False)

@@ -22,9 +22,10 @@ class KeyTracker:
     def __init__(self, key: tuple[str, ...], workdir: Path):
         self.key = list(key)
         self.paths = [workdir / f"keys.{bucket:02d}.bin" for bucket in range(BUCKETS)]
-        self.handles = [open(path, "wb") for path in self.paths] if self.key else []
+        # closed by __exit__: the tracker is itself the context manager
+        self.handles = [open(path, "wb") for path in self.paths] if self.key else []  # noqa: SIM115
 
-    def __enter__(self) -> "KeyTracker":
+    def __enter__(self) -> KeyTracker:
         return self
 
     def __exit__(self, *exc) -> None:

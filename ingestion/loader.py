@@ -43,9 +43,9 @@ from ingestion.raw_tables import LEDGER, ensure_raw_schema  # noqa: F401  (re-ex
 from ingestion.typed_read import (
     apply_contract_types,
     arrow_schema,
+    arrow_types_by_header,
     as_numbers,
     exact_amounts,
-    arrow_types_by_header,
     to_pandas,
 )
 from ingestion.validation import (
@@ -323,7 +323,7 @@ def _write_rejected_rows(path: Path, header: list[str], log: ViolationLog, bad_r
             wanted = bad_rows[(bad_rows >= first) & (bad_rows < first + table.num_rows)]
             if len(wanted):
                 picked = table.take(pa.array(wanted - first)).to_pylist()
-                for row_number, record in zip(wanted.tolist(), picked):
+                for row_number, record in zip(wanted.tolist(), picked, strict=True):
                     writer.writerow([row_number, " ".join(rules_of_row.get(row_number, [])),
                                      *[spreadsheet_safe(record[h]) for h in header]])
             first += table.num_rows

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Iterator, Protocol
+from typing import Protocol
 
 
 def _s3_client_config():
@@ -35,7 +36,7 @@ class ObjectStore(Protocol):
     def put_bytes(self, key: str, data: bytes) -> None: ...
     def get_bytes(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
-    def local_copy(self, key: str) -> "contextmanager[Path]": ...
+    def local_copy(self, key: str) -> contextmanager[Path]: ...
     def uri(self, key: str) -> str: ...
 
 

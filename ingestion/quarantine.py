@@ -8,7 +8,6 @@ from pathlib import Path, PurePosixPath
 from ingestion.contracts import Contract
 from ingestion.object_store import ObjectStore
 
-
 # Object names derived from a delivered file's name stay well under the 255 bytes file systems allow.
 MAX_NAME_BYTES = 160
 

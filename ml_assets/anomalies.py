@@ -316,7 +316,7 @@ def attribute(frame: pd.DataFrame, incidents: pd.DataFrame, time_column: str, va
         key = key if isinstance(key, tuple) else (key,)
         points = score_series(group[time_column], group[value_column], params)
         points["excess"] = points["value"] - points["expected"]
-        scored.append(points.assign(**dict(zip(keys, key))))
+        scored.append(points.assign(**dict(zip(keys, key, strict=True))))
     points = pd.concat(scored, ignore_index=True)
     drivers, driver, share = [], [], []
     for incident in incidents.itertuples(index=False):

@@ -245,7 +245,7 @@ class ChurnModel:
         return buffer.getvalue()
 
     @staticmethod
-    def from_bytes(data: bytes) -> "ChurnModel":
+    def from_bytes(data: bytes) -> ChurnModel:
         """Load a model from `to_bytes` output (pickle: only ever load artefacts this platform wrote)."""
         model = pickle.loads(data)
         if not isinstance(model, ChurnModel):

@@ -69,7 +69,7 @@ def folds_for(labels: np.ndarray, groups: np.ndarray | None, wanted: int, seed: 
 class _Sigmoid:
     """Platt scaling on the log-odds of the raw probability (steady on a few hundred rows)."""
 
-    def fit(self, raw: np.ndarray, labels: np.ndarray) -> "_Sigmoid":
+    def fit(self, raw: np.ndarray, labels: np.ndarray) -> _Sigmoid:
         self.model = LogisticRegression(C=1e4).fit(_logit(raw)[:, None], labels)
         return self
 

@@ -9,7 +9,7 @@ prediction per feature; unlike additive attributions the effects need not sum to
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd

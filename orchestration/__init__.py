@@ -1,1 +1,1 @@
-"""Dagster orchestration, runtime settings and the `pulseops` command line."""
+"""The Dagster code location: `definitions.py` merges the per-concept modules of `defs/`."""

@@ -2,17 +2,16 @@
 same definitions run on the embedded defaults, a real PostgreSQL server and a real S3 bucket."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Optional
 
 import psycopg
 from dagster import ConfigurableResource
 from pydantic import Field
 
 from ingestion.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
-from orchestration.settings import Settings
-from orchestration.warehouse import libpq_url, resolve_database_url
-
+from pulseops_core.settings import Settings
+from pulseops_core.warehouse import libpq_url, resolve_database_url
 
 CONNECT_TIMEOUT_S = 10
 
@@ -20,7 +19,7 @@ CONNECT_TIMEOUT_S = 10
 class WarehouseResource(ConfigurableResource):
     """The PostgreSQL warehouse."""
 
-    database_url: Optional[str] = Field(
+    database_url: str | None = Field(
         default=None, description="Overrides DATABASE_URL; both unset means the embedded PostgreSQL.")
 
     def url(self) -> str:
@@ -38,8 +37,8 @@ class WarehouseResource(ConfigurableResource):
 class ObjectStoreResource(ConfigurableResource):
     """Landing, raw and quarantine zones: an S3 bucket when configured, else a local folder."""
 
-    bucket: Optional[str] = Field(default=None, description="Overrides PULSEOPS_S3_BUCKET.")
-    endpoint_url: Optional[str] = Field(default=None, description="Overrides PULSEOPS_S3_ENDPOINT_URL.")
+    bucket: str | None = Field(default=None, description="Overrides PULSEOPS_S3_BUCKET.")
+    endpoint_url: str | None = Field(default=None, description="Overrides PULSEOPS_S3_ENDPOINT_URL.")
 
     def store(self) -> ObjectStore:
         settings = Settings.from_env()

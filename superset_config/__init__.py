@@ -1,1 +1,1 @@
-"""Superset for PulseOps: its settings, launcher, bootstrap and the dashboards kept as code."""
+"""Superset for PulseOps: its settings, bootstrap, operator commands and the dashboards kept as code."""

@@ -17,8 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-import access
 from asset_bundle import ASSETS_DIR, load_bundle
+
+import access
 
 ADMIN_USERNAME = "admin"
 

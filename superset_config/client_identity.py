@@ -1,7 +1,7 @@
 """The warehouse login that serves one client viewer's Superset user (plain Python, both venvs).
 
 Each client viewer queries the warehouse as a login of its own, so PostgreSQL's row-level security
-(orchestration/warehouse_logins.py) knows whose rows the session may read. Its password is derived
+(pulseops_core/warehouse_logins.py) knows whose rows the session may read. Its password is derived
 from PULSEOPS_CLIENT_LOGIN_KEY, a secret only the operator's tools and the Superset server hold:
 the client_logins command sets it when it creates the login, and Superset derives it again for
 each query, so no per-client password has to be stored anywhere.

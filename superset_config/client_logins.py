@@ -25,12 +25,12 @@ from pathlib import Path
 
 import psycopg
 
-from orchestration.settings import Settings
-from orchestration.warehouse import libpq_url, resolve_database_url
-from orchestration.warehouse_logins import ensure_client_login
+from pulseops_core.secrets import secret
+from pulseops_core.settings import Settings
+from pulseops_core.warehouse import libpq_url, resolve_database_url
+from pulseops_core.warehouse_logins import ensure_client_login
 from superset_config import access
 from superset_config.client_identity import KEY_VARIABLE, warehouse_login, warehouse_password
-from superset_config.launcher import secret
 from superset_config.rest import DEFAULT_URL, SupersetClient, admin_password
 
 

@@ -26,8 +26,9 @@ try:
     from superset_config import access
     from superset_config.rest import DEFAULT_URL, SupersetClient, admin_password
 except ImportError:  # run as a script from this folder
-    import access
     from rest import DEFAULT_URL, SupersetClient, admin_password
+
+    import access
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 METADATA = {"version": "1.0.0", "type": "assets"}

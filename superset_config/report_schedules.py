@@ -154,7 +154,7 @@ def apply(api: SupersetClient, schedules: list[Schedule]) -> dict[str, int]:
 def default_config_path() -> Path:
     if os.environ.get("PULSEOPS_REPORTS_CONFIG"):
         return Path(os.environ["PULSEOPS_REPORTS_CONFIG"])
-    from orchestration.settings import Settings
+    from pulseops_core.settings import Settings
 
     return Settings.from_env().state_dir / "reports.yaml"
 

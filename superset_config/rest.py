@@ -59,7 +59,7 @@ def admin_password(password_file: Path | None = None) -> str:
         return password_file.read_text().strip()
     if os.environ.get("SUPERSET_ADMIN_PASSWORD"):
         return os.environ["SUPERSET_ADMIN_PASSWORD"]
-    from orchestration.settings import Settings
+    from pulseops_core.settings import Settings
 
     stored = Settings.from_env().secrets_dir / "superset_admin_password"
     if stored.exists():

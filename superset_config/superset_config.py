@@ -2,7 +2,7 @@
 
 Superset loads this file after its own defaults, so only what differs from them is set.
 
-    SUPERSET_SECRET_KEY        required; locally the launcher generates and keeps one
+    SUPERSET_SECRET_KEY        required; locally pulseops_cli/superset_service.py generates and keeps one
     PULSEOPS_ENV               `production` adds the checks and settings of a shared deployment
     SUPERSET_METADATA_URL      Superset's own database (required in production; SQLite otherwise)
     SUPERSET_CACHE_REDIS_URL   a Redis shared by every Superset process: caches, the login rate
@@ -44,7 +44,7 @@ PRODUCTION = os.environ.get("PULSEOPS_ENV", "local").lower() == "production"
 SECRET_KEY = os.environ.get("SUPERSET_SECRET_KEY", "")
 if not SECRET_KEY:
     raise RuntimeError(
-        "SUPERSET_SECRET_KEY is not set; start Superset through superset_config/launcher.py "
+        "SUPERSET_SECRET_KEY is not set; start Superset through pulseops_cli/superset_service.py "
         "(which generates one locally) or pass it from the deployment's secret store"
     )
 if PRODUCTION and (len(SECRET_KEY) < 32 or "CHANGE_ME" in SECRET_KEY.upper()):

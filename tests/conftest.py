@@ -49,8 +49,8 @@ class PipelineRun:
 def fill_with_demo_data(run: PipelineRun, job: str = "pulseops_job", scale: str = SCALE) -> PipelineRun:
     from ingestion.demo import SCALES, generate, write_to_landing
     from orchestration.pipeline import failure_summary, run_job
-    from orchestration.settings import Settings
-    from orchestration.warehouse import resolve_database_url
+    from pulseops_core.settings import Settings
+    from pulseops_core.warehouse import resolve_database_url
 
     with run.activate():
         run.landing, run.truth = generate(SCALES[scale], AS_OF)
@@ -67,9 +67,10 @@ def ingested_demo_warehouse(name: str, state: Path, scale: str):
     with the analyst role dbt grants to; active while in use. For tests that run dbt themselves."""
     import psycopg
 
-    from orchestration.warehouse_logins import ensure_superset_logins
-    from orchestration.settings import Settings, read_or_create_secret
-    from orchestration.warehouse import libpq_url
+    from pulseops_core.secrets import read_or_create_secret
+    from pulseops_core.settings import Settings
+    from pulseops_core.warehouse import libpq_url
+    from pulseops_core.warehouse_logins import ensure_superset_logins
 
     with throwaway_database() as url:
         run = fill_with_demo_data(PipelineRun(name, {"PULSEOPS_HOME": str(state), "DATABASE_URL": url}),
@@ -89,7 +90,7 @@ def artefacts_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def embedded_pipeline(tmp_path_factory):
-    from orchestration import embedded_postgres
+    from pulseops_core import embedded_postgres
 
     state = tmp_path_factory.mktemp("embedded-state")
     run = PipelineRun("embedded", {"PULSEOPS_HOME": str(state)})

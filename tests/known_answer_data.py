@@ -151,7 +151,7 @@ _FOCUS_HEADER = ("ChargePeriodStart,ChargePeriodEnd,BillingPeriodStart,BillingPe
 def _focus_row(day: str, billed: str, effective: str, provider: str, service: str, category: str,
                resource: str, department: str | None) -> str:
     next_day = {"2026-03-29": "2026-03-30", "2026-03-30": "2026-03-31", "2026-03-31": "2026-04-01"}[day]
-    tags = '"{""department"": ""%s""}"' % department if department else '"{}"'
+    tags = f'"{{""department"": ""{department}""}}"' if department else '"{}"'
     return ",".join([f"{day}T00:00:00Z", f"{next_day}T00:00:00Z", "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z",
                      billed, effective, billed, billed, "USD", "BA1", "Usage", provider, provider, provider,
                      service, category, f"{provider}-{department or 'none'}", resource, tags])

@@ -40,8 +40,8 @@ def write_frames(run: PipelineRun, frames: dict[str, pd.DataFrame | str], as_of:
 def run_pipeline(run: PipelineRun, frames: dict[str, pd.DataFrame | str]):
     """Land the frames and run the whole pipeline once; the Dagster result."""
     from orchestration.pipeline import run_job
-    from orchestration.settings import Settings
-    from orchestration.warehouse import resolve_database_url
+    from pulseops_core.settings import Settings
+    from pulseops_core.warehouse import resolve_database_url
 
     with run.activate():
         write_frames(run, frames)
@@ -54,7 +54,7 @@ def run_pipeline(run: PipelineRun, frames: dict[str, pd.DataFrame | str]):
 def backend(name: str, state: Path):
     """A PipelineRun on the embedded PostgreSQL (stopped afterwards) or a throwaway external database."""
     if name == "embedded":
-        from orchestration import embedded_postgres
+        from pulseops_core import embedded_postgres
 
         try:
             yield PipelineRun(name, {"PULSEOPS_HOME": str(state)})

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from superset_config.launcher import SupersetServer, run_bootstrap, start_superset
+from pulseops_cli.superset_service import SupersetServer, run_bootstrap, start_superset
 
 __all__ = [
     "CHROMIUM_PATH",

@@ -71,7 +71,7 @@ def moto_server():
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("moto_server did not start")
+                    raise RuntimeError("moto_server did not start") from None
                 time.sleep(0.2)
         yield endpoint
     finally:
@@ -86,7 +86,7 @@ def s3_environment(endpoint: str, bucket: str) -> dict[str, str]:
 
 
 def query(url: str, sql: str, params=None) -> list[tuple]:
-    from orchestration.warehouse import libpq_url
+    from pulseops_core.warehouse import libpq_url
 
     with psycopg.connect(libpq_url(url)) as conn:
         return conn.execute(sql, params).fetchall()
@@ -127,7 +127,7 @@ def build_by_hand(url: str, *args: str) -> subprocess.CompletedProcess:
     """`dbt build` run by hand in dbt_project/ as the README shows (profiles in the project, the
     connection in PULSEOPS_PG_* variables), reporting models left out."""
     from orchestration.dbt_project import DBT_EXECUTABLE
-    from orchestration.warehouse import dbt_environment
+    from pulseops_core.warehouse import dbt_environment
 
     return subprocess.run([DBT_EXECUTABLE, "build", "--profiles-dir", ".", "--exclude", "path:models/reporting", *args],
                           cwd=REPO / "dbt_project", env={**os.environ, **dbt_environment(url)},

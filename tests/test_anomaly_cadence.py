@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ml_assets.anomalies import DetectorParams, detect, score_series
 from ml_assets.timeseries import candidate_periods, infer_period, regular_series, value_resolution
+
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
 
 FIVE_MINUTES = pd.Timedelta(minutes=5)
 

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ml_assets.anomaly_eval import merge_flags, score_windows, summarise_windows
+
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
 
 
 def test_flags_closer_than_the_gap_are_one_alert():

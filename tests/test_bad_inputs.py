@@ -17,6 +17,7 @@ CORPUS = Path(__file__).parent / "data" / "bad_inputs"
 CASES = json.loads((CORPUS / "expected.json").read_text())
 
 
+@pytest.mark.unit
 def test_corpus_is_large_enough():
     assert len([c for c in CASES if c["status"] != "loaded"]) >= 38
     assert len({c["errors"][0]["rule"] for c in CASES if c["errors"]}) >= 16

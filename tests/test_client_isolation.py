@@ -22,8 +22,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from orchestration.warehouse import libpq_url
-from orchestration.warehouse_logins import (
+from pulseops_core.warehouse import libpq_url
+from pulseops_core.warehouse_logins import (
     ANALYST_ROLE,
     CLIENT_VIEWER_ROLE,
     SESSION_SETTINGS,

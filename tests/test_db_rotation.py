@@ -19,16 +19,16 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from orchestration import db_secret
-from orchestration.settings import Settings
-from orchestration.warehouse import resolve_database_url
+from pulseops_core import db_secret
+from pulseops_core.settings import Settings
+from pulseops_core.warehouse import resolve_database_url
 from tests.support import REPO, environment, free_port, moto_server
 
 
 @pytest.fixture(scope="module")
 def password_server(tmp_path_factory):
     """A PostgreSQL server that checks passwords; yields its superuser URL."""
-    from orchestration import embedded_postgres
+    from pulseops_core import embedded_postgres
 
     state = tmp_path_factory.mktemp("rotation-server")
     server = embedded_postgres.ensure_running(state, state / "secrets")

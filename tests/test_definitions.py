@@ -1,35 +1,33 @@
 """The Dagster code location loads, and its graph is what the project expects (a change shows here)."""
+import difflib
+
+import pytest
 from dagster import AssetKey
 
-from ingestion.contracts import CONTRACTS
+from tests.definitions_snapshot import SNAPSHOT, UPDATE_COMMAND, render
+
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
 
 
-def test_definitions_graph():
+def test_definitions_match_the_committed_snapshot():
+    """Every asset, asset check, job, schedule and sensor is listed in tests/definitions_snapshot.txt:
+    adding or removing one without updating the snapshot fails here, and the diff shows in review."""
     from orchestration.definitions import defs
 
-    repository = defs.get_repository_def()
-    keys = {key.to_user_string() for key in repository.asset_graph.get_all_asset_keys()}
-    expected_raw = {f"raw/{c.name}" for c in CONTRACTS}
-    assert expected_raw <= keys
-    assert {"marts/client_monthly_mrr", "marts/subscription_utilisation", "marts/department_daily_spend",
-            "marts/client_churn_features"} <= keys
-    ml = {"churn_scores", "spend_anomalies", "client_health", "spend_forecast", "recommendations"}
-    assert {f"ml/{name}" for name in ml} <= keys
-    marts = {"clients", "client_monthly", "agreements", "agreement_renewals", "billing_reconciliation", "employees",
-             "applications", "inactive_licences", "subscription_renewals", "duplicate_applications",
-             "application_daily_usage", "daily_spend", "budget_vs_actual"}
-    assert {f"marts/{name}" for name in marts} <= keys
-    reporting = {"client_churn_risk", "department_spend_anomalies", "client_health", "department_spend_forecast",
-                 "recommendations"}
-    assert {f"reporting/{name}" for name in reporting} | {"reference/budgets"} <= keys
-    assert {f"staging/stg_{c.source}__{c.entity}" for c in CONTRACTS} <= keys
-    assert sorted(job.name for job in repository.get_all_jobs() if not job.name.startswith("__")) == [
-        "alerts_job", "freshness_job", "ingest_job", "pulseops_job"]
-    assert sorted(s.name for s in repository.schedule_defs) == ["daily_pulseops", "hourly_alerts", "hourly_freshness"]
-    assert sorted(s.name for s in repository.sensor_defs) == [
-        "failed_run_alerts", "landing_sensor", "recovered_run_alerts", "warehouse_automation"]
+    loaded = render(defs)
+    committed = SNAPSHOT.read_text() if SNAPSHOT.exists() else ""
+    if loaded != committed:
+        diff = "".join(difflib.unified_diff(committed.splitlines(keepends=True), loaded.splitlines(keepends=True),
+                                            "committed snapshot", "loaded definitions", n=0))
+        raise AssertionError(f"the Definitions differ from {SNAPSHOT.name} (- committed, + loaded):\n{diff}\n"
+                             f"If the change is intended, run `{UPDATE_COMMAND}` and commit tests/{SNAPSHOT.name}.")
+
+
+def test_lineage_runs_from_the_raw_files_to_the_dashboards():
+    from orchestration.definitions import defs
+
+    graph = defs.get_repository_def().asset_graph
     # dbt sources are the ingestion assets: lineage runs unbroken from landing to the ML scores
-    graph = repository.asset_graph
     assert AssetKey(["raw", "psa__agreements"]) in graph.get(AssetKey(["staging", "stg_psa__agreements"])).parent_keys
     assert AssetKey(["marts", "client_churn_features"]) in graph.get(AssetKey(["ml", "churn_scores"])).parent_keys
     # reporting models read the ML outputs: their dbt sources are the ML assets
@@ -47,10 +45,26 @@ def test_definitions_graph():
         ["reporting", "churn_watchlist"], ["ml", "spend_anomalies"], ["reporting", "department_spend_forecast"],
         ["marts", "agreement_renewals"], ["marts", "subscription_renewals"], ["reporting", "data_health_sources"],
         ["reporting", "data_health_files"])}
-    assert AssetKey(["alerts", "notifications"]) in repository.get_job("pulseops_job").asset_layer.executable_asset_keys
+    assert AssetKey(["alerts", "notifications"]) in defs.get_repository_def().get_job("pulseops_job").asset_layer.executable_asset_keys
     # dbt tests arrive as asset checks
     checks = {check.name for check in graph.asset_check_keys}
     assert "unique_stg_psa__clients_client_id" in checks
     assert "file_passes_contract" in checks
     assert "source_is_fresh" in checks
     assert "alerts_delivered" in checks
+
+
+def test_the_snapshot_shows_an_added_asset():
+    """A snapshot that only checks a subset would miss an addition: this one names it."""
+    from dagster import Definitions, asset
+
+    from orchestration.definitions import defs
+
+    @asset(key=["marts", "an_unlisted_asset"])
+    def an_unlisted_asset():
+        return None
+
+    assert "marts/an_unlisted_asset" not in SNAPSHOT.read_text()
+    grown = Definitions.merge(defs, Definitions(assets=[an_unlisted_asset]))
+    added = set(render(grown).splitlines()) - set(render(defs).splitlines())
+    assert added == {"marts/an_unlisted_asset"}

@@ -17,6 +17,8 @@ from ingestion.contracts import CONTRACTS
 from ingestion.demo import SCALES, TRUTH_KEY, generate, write_to_landing
 from ingestion.object_store import LocalObjectStore
 
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
+
 AS_OF = date(2026, 11, 25)
 # Microsoft Graph `getOffice365ActiveUserDetail`, CSV headers as Microsoft documents them.
 MICROSOFT_HEADERS = [
@@ -224,7 +226,7 @@ def test_upsell_gaps_lack_a_service_most_clients_have_and_ask_for_it(frames, tru
         owned = agreements.loc[agreements["client_id"] == gap["client_id"], "agreement_type"]
         assert gap["service"] not in set(owned)
         others = agreements[~agreements["client_id"].isin(gap_clients)]
-        share_with_service = others.groupby("client_id")["agreement_type"].apply(lambda t: gap["service"] in set(t))
+        share_with_service = others.groupby("client_id")["agreement_type"].apply(lambda t, service=gap["service"]: service in set(t))
         assert share_with_service.mean() > 0.4
         demand = per_employee[gap["demand_ticket_category"]]
         assert demand[gap["client_id"]] > demand.median()

@@ -6,7 +6,7 @@ import socket
 import subprocess
 from urllib.parse import unquote, urlsplit
 
-from orchestration.embedded_redis import start_redis
+from pulseops_cli.embedded_redis import start_redis
 
 
 def ask(port: int, *commands: str) -> bytes:

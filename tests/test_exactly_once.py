@@ -138,7 +138,7 @@ def test_a_server_restart_in_the_middle_of_a_load_loses_and_doubles_nothing(tmp_
     """The embedded PostgreSQL is stopped while a load holds its file (and started again): the
     attempt fails as an infrastructure error, leaves no object behind, and the next one loads all."""
     from bench.ingest_bench import usage_file
-    from orchestration import embedded_postgres
+    from pulseops_core import embedded_postgres
 
     contract = BY_NAME["saas__daily_usage"]
     state = tmp_path / "state"
@@ -181,9 +181,9 @@ def test_a_server_restart_in_the_middle_of_a_load_loses_and_doubles_nothing(tmp_
 def test_a_server_restart_in_the_middle_of_a_dbt_build_leaves_the_next_build_whole(tmp_path):
     """The embedded PostgreSQL stops while dbt builds: that build fails, the next one (what Dagster's
     retry runs) builds every model, and the marts hold each client once."""
-    from orchestration import embedded_postgres
-    from orchestration.settings import read_or_create_secret
-    from orchestration.warehouse_logins import ensure_superset_logins
+    from pulseops_core import embedded_postgres
+    from pulseops_core.secrets import read_or_create_secret
+    from pulseops_core.warehouse_logins import ensure_superset_logins
     from tests.conftest import PipelineRun, fill_with_demo_data
     from orchestration.pipeline import failure_summary
     from tests.support import build_warehouse

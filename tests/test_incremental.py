@@ -103,7 +103,7 @@ def differences_from_full_refresh(url: str, full_build) -> dict[str, tuple[int, 
     duplicates included. The warehouse is left fully refreshed."""
     import psycopg
 
-    from orchestration.warehouse import libpq_url
+    from pulseops_core.warehouse import libpq_url
 
     built = tables(url)
     assert len(built) >= 20
@@ -193,7 +193,8 @@ def test_incremental_build_equals_full_refresh(tmp_path):
         assert max(abs(float(row[1]) - expected_by_period[_naive(row[0])]) for row in staged) < 0.005
         assert sum(row[2] for row in staged) == len(expected)
         old_period = redelivered_period(original)
-        in_old_period = f"charge_date >= '{old_period:%Y-%m-%d}' and charge_date < '{old_period + pd.DateOffset(months=1):%Y-%m-%d}'"
+        next_period = old_period + pd.DateOffset(months=1)
+        in_old_period = f"charge_date >= '{old_period:%Y-%m-%d}' and charge_date < '{next_period:%Y-%m-%d}'"
         assert abs(float(scalar(url, f"select sum(billed_cost) from marts.department_daily_spend where {in_old_period}"))
                    - expected_by_period[old_period]) < 0.005
         # and the late and corrected rows reached the marts

@@ -69,11 +69,13 @@ def containers(template: dict) -> list[dict]:
             for c in task["Properties"]["ContainerDefinitions"]]
 
 
+@pytest.mark.unit
 def test_cfn_lint_reports_nothing():
     matches = lint_file(TEMPLATE, config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
     assert [str(m) for m in matches] == []
 
 
+@pytest.mark.unit
 def test_no_role_has_a_wildcard_action_and_the_trigger_role_is_minimal(template):
     roles = of_type(template, "AWS::IAM::Role")
     for name, role in roles.items():
@@ -96,6 +98,7 @@ def test_no_role_has_a_wildcard_action_and_the_trigger_role_is_minimal(template)
                        for a in as_list(statement["Action"])), statement
 
 
+@pytest.mark.unit
 def test_the_bucket_is_private_versioned_encrypted_and_zoned(template):
     bucket = template["Resources"]["DataBucket"]["Properties"]
     assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
@@ -118,6 +121,7 @@ def test_the_bucket_is_private_versioned_encrypted_and_zoned(template):
     assert (tls["Effect"], tls["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
 
 
+@pytest.mark.unit
 def test_everything_at_rest_is_encrypted(template):
     key = template["Resources"]["DataKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
@@ -134,6 +138,7 @@ def test_everything_at_rest_is_encrypted(template):
     assert "KmsKeyArn" in template["Resources"]["TriggerFunction"]["Properties"]
 
 
+@pytest.mark.unit
 def test_every_secret_comes_from_secrets_manager(template):
     for name, parameter in template["Parameters"].items():
         assert not (parameter.get("NoEcho") and "Default" in parameter), name
@@ -166,6 +171,7 @@ def test_every_secret_comes_from_secrets_manager(template):
         "env": "PULSEOPS_DB_PASSWORD"}
 
 
+@pytest.mark.unit
 def test_every_log_group_has_a_retention_and_every_log_has_a_group(template):
     groups = of_type(template, "AWS::Logs::LogGroup")
     for name, group in groups.items():
@@ -177,6 +183,7 @@ def test_every_log_group_has_a_retention_and_every_log_has_a_group(template):
         assert container["LogConfiguration"]["Options"]["awslogs-group"]["Ref"] in groups, container["Name"]
 
 
+@pytest.mark.unit
 def test_alarms_watch_the_trigger_the_dead_letter_queue_and_failed_runs(template, capfd):
     alarms = of_type(template, "AWS::CloudWatch::Alarm").values()
     watched = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]
@@ -208,6 +215,7 @@ def test_alarms_watch_the_trigger_the_dead_letter_queue_and_failed_runs(template
     assert terms and any(all(term in line for term in terms) for line in output.splitlines())
 
 
+@pytest.mark.unit
 def test_the_environment_parameter_picks_dev_or_prod(template):
     environments = template["Parameters"]["Environment"]["AllowedValues"]
     mapping = template["Mappings"]["EnvironmentConfig"]
@@ -219,6 +227,7 @@ def test_the_environment_parameter_picks_dev_or_prod(template):
     assert template["Conditions"]["IsProd"] == {"Fn::Equals": [{"Ref": "Environment"}, "prod"]}
 
 
+@pytest.mark.unit
 def test_the_dagster_instance_for_ecs_is_valid():
     from dagster._config import process_config
     from dagster._core.instance.config import dagster_instance_config
@@ -248,6 +257,7 @@ def test_the_dagster_instance_for_ecs_is_valid():
     assert config["storage"]["postgres"]["postgres_db"]["scheme"] == "postgresql+psycopg2"
 
 
+@pytest.mark.unit
 def test_container_commands_use_files_that_exist(template):
     images = {"DagsterImage": "dagster", "SupersetImage": "superset"}
     for container in containers(template):
@@ -260,6 +270,7 @@ def test_container_commands_use_files_that_exist(template):
     assert f"def {handler}(" in (INFRA / f"{handler_module}.py").read_text()
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("image", "locks"), [("dagster", ["requirements.lock"]),
                                               ("superset", ["superset_config/requirements.lock"])])
 def test_dockerfiles_install_the_lock_files_and_copy_what_exists(image, locks):
@@ -317,6 +328,7 @@ def test_the_entrypoint_builds_urls_and_creates_the_metadata_database():
         entrypoint.ensure_database(env, 'x"; drop database pulseops; --')
 
 
+@pytest.mark.unit
 def test_ci_runs_the_same_command_as_ci_run():
     assert "make test" in (REPO / ".ci" / "run").read_text()
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
@@ -329,6 +341,7 @@ def test_ci_runs_the_same_command_as_ci_run():
     assert "5432:5432" in postgres["ports"]
 
 
+@pytest.mark.unit
 def test_superset_connects_as_the_analyst_login_without_master_credentials():
     entrypoint = _entrypoint()
     analyst, metadata = uuid.uuid4().hex + "@:/", uuid.uuid4().hex
@@ -358,6 +371,7 @@ def forwards_to(action: dict, target_group: str) -> bool:
     return action["Type"] == "forward" and {"Ref": target_group} in groups
 
 
+@pytest.mark.unit
 def test_people_reach_the_dagster_ui_only_after_signing_in(template):
     resources = template["Resources"]
     routes = {**of_type(template, "AWS::ElasticLoadBalancingV2::Listener"),
@@ -403,6 +417,7 @@ def ingress_rules(template: dict, group: str) -> list[dict]:
     return rules
 
 
+@pytest.mark.unit
 def test_the_webserver_admits_only_the_load_balancer_and_the_trigger_through_the_gateway(template):
     resources = template["Resources"]
     rules = {(r["FromPort"], r["ToPort"], r.get("SourceSecurityGroupId", {}).get("Ref"), r.get("CidrIp"))
@@ -435,6 +450,7 @@ def test_the_webserver_admits_only_the_load_balancer_and_the_trigger_through_the
         (6379, "SupersetSecurityGroup"), (6379, "SupersetWorkerSecurityGroup")]
 
 
+@pytest.mark.unit
 def test_the_trigger_reads_its_token_from_secrets_manager(template):
     resources = template["Resources"]
     variables = resources["TriggerFunction"]["Properties"]["Environment"]["Variables"]
@@ -458,6 +474,7 @@ def _secret_arns_read_by(role: dict) -> set[str]:
     return read
 
 
+@pytest.mark.unit
 def test_each_task_has_its_own_execution_role_that_reads_only_its_own_secrets(template):
     resources = template["Resources"]
     tasks = of_type(template, "AWS::ECS::TaskDefinition")
@@ -483,6 +500,7 @@ def test_each_task_has_its_own_execution_role_that_reads_only_its_own_secrets(te
             assert _secret_arns_read_by(role) == services_reading.get(name, set()), name
 
 
+@pytest.mark.unit
 def test_superset_holds_the_analyst_login_and_production_settings_not_the_master_password(template):
     resources = template["Resources"]
     (superset,) = resources["SupersetTask"]["Properties"]["ContainerDefinitions"]
@@ -580,6 +598,7 @@ def _rendered(resource) -> list[str]:
     return [" ".join(strings(resource))]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("role_name", ["DagsterRunRole", "DagsterCodeServerRole"])
 def test_the_pipeline_roles_cannot_overwrite_or_delete_landing_files(template, role_name):
     import fnmatch
@@ -613,6 +632,7 @@ def test_the_pipeline_roles_cannot_overwrite_or_delete_landing_files(template, r
     assert not [p for _, p in allowed if p.endswith("bucket/*")], "no action on the whole bucket"
 
 
+@pytest.mark.unit
 def test_runs_start_from_the_templates_run_task_definition_only(template):
     resources = template["Resources"]
     run_task = resources["DagsterRunTask"]["Properties"]
@@ -635,6 +655,7 @@ def test_runs_start_from_the_templates_run_task_definition_only(template):
                                      {"Fn::GetAtt": ["RunExecutionRole", "Arn"]}]
 
 
+@pytest.mark.unit
 def test_long_running_dagster_tasks_are_replaced_when_their_database_password_is_rotated(template):
     resources = template["Resources"]
     for task in ("DagsterWebserverTask", "DagsterDaemonTask", "DagsterCodeServerTask"):

@@ -3,7 +3,6 @@ naming the file, the row and the rule, and a non-zero exit."""
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +21,9 @@ def operator_env(tmp_path_factory):
 
 
 def pulseops(env, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([str(Path(sys.executable).parent / "pulseops"), *args], env=env, capture_output=True,
+    # The console script's own module, run from this checkout (tests/test_layering.py checks that
+    # pyproject's `pulseops` script names it).
+    return subprocess.run([sys.executable, "-m", "pulseops_cli.main", *args], env=env, capture_output=True,
                           text=True, timeout=300)
 
 

@@ -3,7 +3,6 @@ replaces its earlier rows. On a warehouse of their own, so they disturb no other
 import json
 
 import psycopg
-
 import pytest
 
 from orchestration.pipeline import run_job
@@ -100,9 +99,8 @@ def test_landing_sensor_requests_a_run_only_for_new_files(ingested):
     from dagster import DagsterInstance, DagsterRunStatus, RunRequest, SkipReason, build_sensor_context
     from dagster._core.test_utils import create_run_for_test
 
-    from orchestration.defs.automation import FINGERPRINT_TAG, SENSOR_ATTEMPTS
-
     from orchestration.definitions import defs
+    from orchestration.defs.automation import FINGERPRINT_TAG, SENSOR_ATTEMPTS
     from orchestration.resources import ObjectStoreResource, WarehouseResource
 
     sensor = defs.get_sensor_def("landing_sensor")

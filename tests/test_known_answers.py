@@ -17,8 +17,8 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> str:
     from orchestration.pipeline import run_job
-    from orchestration.settings import Settings
-    from orchestration.warehouse import resolve_database_url
+    from pulseops_core.settings import Settings
+    from pulseops_core.warehouse import resolve_database_url
 
     with throwaway_database() as url:
         run = PipelineRun("known-answers", {"PULSEOPS_HOME": str(tmp_path_factory.mktemp("known-answers")),

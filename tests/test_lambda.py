@@ -33,7 +33,7 @@ import pandas as pd
 import pytest
 
 from infra import lambda_handler
-from orchestration.instance import DAGSTER_YAML
+from pulseops_cli.dagster_home import DAGSTER_YAML
 from tests.support import REPO, environment, free_port, make_bucket, s3_environment, scalar, throwaway_database
 
 DATA = Path(__file__).parent / "data"
@@ -62,7 +62,7 @@ class Stack:
 def stack(s3_endpoint, tmp_path_factory):
     """One `dagster dev` for the module: it takes ~30 s and ~850 MB to start."""
     from ingestion.demo import SCALES, generate
-    from orchestration.services import start_dagster
+    from pulseops_cli.dagster_service import start_dagster
 
     client = make_bucket(s3_endpoint, BUCKET)
     landing = generate(SCALES["XS"], date(2026, 11, 25))[0]

@@ -12,6 +12,8 @@ from ml_assets.anomaly_eval import evaluate_alerts, rolling_zscore
 from ml_assets.timeseries import infer_period, infer_step, regular_series
 from tests.ml_data import PLANTED, daily_spend, planted_truth
 
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
+
 WEEKENDS = {"a": 0.6, "b": 0.8, "c": 0.9, "d": 1.0}  # weekend spend as a share of a weekday
 
 

@@ -19,6 +19,8 @@ from ml_assets.churn import (
 from ml_assets.features import split_features
 from tests.ml_data import churn_export, churn_panel
 
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
+
 
 @pytest.fixture(scope="module")
 def panel() -> pd.DataFrame:

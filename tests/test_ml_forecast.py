@@ -15,6 +15,8 @@ from ml_assets.forecast import (
 )
 from tests.ml_data import daily_spend
 
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
+
 
 def trended_seasonal(months: int = 48, seed: int = 0) -> pd.Series:
     """Monthly spend growing by 20 a month with a 15% yearly swing and 3% noise."""

@@ -6,6 +6,8 @@ import pytest
 
 from ml_assets.health import DEFAULT_CONFIG, health_scores, load_health_config
 
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
+
 FACTORS = ["csat", "sla", "ticket_trend", "payment", "renewal", "breadth"]
 
 

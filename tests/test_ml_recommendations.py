@@ -8,6 +8,8 @@ import pytest
 
 from ml_assets import recommendations as rec
 
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
+
 AS_OF = pd.Timestamp("2026-11-25")
 
 

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.nab_benchmark import HOW_TO_GET, evaluate_nab, nab_dir
+from pulseops_cli.nab_benchmark import HOW_TO_GET, evaluate_nab, nab_dir
+
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
 
 
 @pytest.fixture

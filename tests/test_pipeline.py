@@ -132,12 +132,12 @@ def test_sql_analyst_reads_marts_only(pipeline):
     import psycopg
     from psycopg import errors
 
-    from orchestration.warehouse_logins import ANALYST_ROLE
-    from orchestration.settings import read_or_create_secret
-    from orchestration.warehouse import libpq_url
+    from pulseops_core.secrets import read_or_create_secret
+    from pulseops_core.warehouse import libpq_url
+    from pulseops_core.warehouse_logins import ANALYST_ROLE
 
     with pipeline.activate():
-        from orchestration.settings import Settings
+        from pulseops_core.settings import Settings
 
         password, _ = read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")
     base = libpq_url(pipeline.database_url)
@@ -163,7 +163,7 @@ def test_sql_analyst_reads_marts_only(pipeline):
 def test_every_client_scoped_table_carries_row_level_security(pipeline):
     """Each table of marts and reporting with a client_id column has the policies, and client
     viewers may read only the Client Review page's tables."""
-    from orchestration.warehouse_logins import CLIENT_VIEWER_ROLE
+    from pulseops_core.warehouse_logins import CLIENT_VIEWER_ROLE
 
     client_scoped = query(pipeline.database_url, """
         select c.relnamespace::regnamespace || '.' || c.relname, c.relrowsecurity, c.relkind,

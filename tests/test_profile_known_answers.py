@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from tests.conftest import PipelineRun
-from tests.support import REPO, query, throwaway_database
+from tests.support import REPO, build_warehouse, query, throwaway_database
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -51,13 +51,7 @@ E4,dev@contoso.com,Dev Patel,Sales,CC-2,2024-01-08,
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> str:
-    import psycopg
-
-    from orchestration.dbt_cli import build_command, run_dbt
     from orchestration.pipeline import failure_summary, run_job
-    from orchestration.settings import Settings, read_or_create_secret
-    from orchestration.warehouse import libpq_url
-    from orchestration.warehouse_logins import ensure_superset_logins
 
     with throwaway_database() as url:
         run = PipelineRun("profiles", {"PULSEOPS_HOME": str(tmp_path_factory.mktemp("profiles")), "DATABASE_URL": url})
@@ -69,11 +63,8 @@ def warehouse(tmp_path_factory) -> str:
             store.put_bytes("landing/hr/employees/employees.csv", EMPLOYEES.encode())
             result = run_job("ingest_job")  # the job the sensor and the Lambda start for new files
             assert result.success, failure_summary(result)
-            with psycopg.connect(libpq_url(url)) as conn:  # the read-only login dbt grants the marts to
-                ensure_superset_logins(conn, read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0])
-            args, env = build_command(scheduled=False)
-            run_dbt([*args, "--exclude", "path:models/reporting"], url,
-                    target_path=tmp_path_factory.mktemp("dbt-target"), env=env)
+            built = build_warehouse(url)
+            assert built.success, "the dbt build failed"
         yield url
 
 

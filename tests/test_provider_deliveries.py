@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import PipelineRun
-from tests.support import make_bucket, query, s3_environment, scalar, throwaway_database
+from tests.support import build_warehouse, make_bucket, query, s3_environment, scalar, throwaway_database
 
 SAMPLE = Path(__file__).parent / "data" / "focus" / "focus_1.0_sample.csv"
 BUCKET = "pulseops-deliveries"
@@ -94,14 +94,12 @@ def totals(url: str, table: str = "raw.focus__costs") -> tuple[int, Decimal]:
     return scalar(url, f"select count(*) from {table}"), scalar(url, f"select coalesce(sum(billed_cost), 0) from {table}")
 
 
-def build_staging(url: str, target: Path) -> tuple[int, Decimal]:
+def build_staging(url: str) -> tuple[int, Decimal]:
     """dbt builds the FOCUS staging model (incremental: each build takes the loads since the last)."""
-    from orchestration.warehouse_build import WarehouseBuild
+    from dagster import AssetKey, AssetSelection
 
-    events = list(WarehouseBuild(database_url=url, run_id="deliveries", scheduled=False, target_path=target,
-                                 selection_args=["--select", "stg_focus__costs"], global_args=["--quiet"],
-                                 complete=False).stream())
-    assert events and all(e["data"]["node_info"]["node_status"] in ("success", "pass") for e in events), events
+    built = build_warehouse(url, AssetSelection.assets(AssetKey(["staging", "stg_focus__costs"])))
+    assert built.success, "the dbt build of stg_focus__costs failed"
     return totals(url, "staging.stg_focus__costs")
 
 
@@ -125,7 +123,7 @@ def test_aws_data_export_redelivered_for_its_billing_period_replaces_the_earlier
     ingest(manifest)
     assert totals(url) == (600, billed(early))
     assert scalar(url, "select count(distinct _loaded_at) from raw.focus__costs") == 1
-    assert build_staging(url, tmp_path / "dbt") == (600, billed(early)), "staging keeps both files of the delivery"
+    assert build_staging(url) == (600, billed(early)), "staging keeps both files of the delivery"
 
     # The month goes on: AWS overwrites the period with one gzip CSV; the Parquet files of the
     # earlier delivery are still in the bucket but no longer listed.
@@ -134,7 +132,7 @@ def test_aws_data_export_redelivered_for_its_billing_period_replaces_the_earlier
     ingest(manifest)
     count, total = totals(url)
     assert (count, total) == (942, billed(rows)) and str(total) == str(billed(rows))
-    assert build_staging(url, tmp_path / "dbt") == (942, billed(rows))
+    assert build_staging(url) == (942, billed(rows))
     assert [k for (k,) in query(url, "select file_key from raw._ingestion_ledger order by 1")] == [
         f"{data}/focus-cur-00001.csv.gz"]
     assert scalar(url, "select replaced from raw._deliveries where manifest_key = %s", (manifest,)) == [f"{data}/focus-cur-00001.snappy.parquet", f"{data}/focus-cur-00002.snappy.parquet"]
@@ -209,7 +207,7 @@ def test_a_sharded_gcp_focus_view_export_loads_as_one_delivery(landing, tmp_path
     assert totals(url) == (7, billed(rows))
     # both shards end as one load, so staging keeps both for the provider's billing periods
     assert scalar(url, "select count(distinct _loaded_at) from raw.focus__costs") == 1
-    assert build_staging(url, tmp_path / "dbt") == (7, billed(rows))
+    assert build_staging(url) == (7, billed(rows))
     assert scalar(url, "select min(charge_period_start)::text from raw.focus__costs") == min(
         r["ChargePeriodStart"] for r in rows)
 

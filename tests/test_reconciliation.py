@@ -13,7 +13,7 @@ from tests.support import query
 def _frame(url: str, sql: str) -> pd.DataFrame:
     import psycopg
 
-    from orchestration.warehouse import read_frame
+    from orchestration.dataframes import read_frame
 
     with psycopg.connect(url) as conn:
         return read_frame(conn, sql)
@@ -93,7 +93,7 @@ def test_budget_vs_actual_adds_up_all_spend(pipeline):
     saas = saas[saas["month"].isin(full_months)].groupby("department")["saas_cost"].sum()
     started = pd.to_datetime(subscriptions["start_date"]).dt.to_period("M")
     expected = {}
-    for row, start in zip(subscriptions.itertuples(), started):
+    for row, start in zip(subscriptions.itertuples(), started, strict=True):
         running = [m for m in full_months if m > start]
         expected[row.department] = expected.get(row.department, 0) + len(running) * row.seats_purchased * \
             row.price_per_seat_month

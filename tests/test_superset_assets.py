@@ -11,11 +11,14 @@ import pytest
 import yaml
 
 from ingestion.contracts import CONTRACTS
+from pulseops_cli.superset_service import superset_python
+from pulseops_core.secrets import secret
 from superset_config import access
 from superset_config.asset_bundle import ASSETS_DIR, load_bundle
 from superset_config.chart_requests import own_sql
-from superset_config.launcher import secret, superset_python
 from tests.support import REPO, environment
+
+pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
 
 DBT_DIR = REPO / "dbt_project"
 CONFIG_FILE = REPO / "superset_config" / "superset_config.py"
@@ -203,7 +206,7 @@ def test_local_settings_use_sqlite_and_a_shared_file_cache_that_benchmarks_can_t
     assert off["DATA_CACHE_CONFIG"] == {"CACHE_TYPE": "NullCache"}
 
 
-def test_the_launcher_generates_secrets_locally_and_never_in_production(tmp_path):
+def test_secrets_are_generated_locally_and_never_in_production(tmp_path):
     with environment(SUPERSET_SECRET_KEY=None, PULSEOPS_ENV=None):
         key = secret(tmp_path, "SUPERSET_SECRET_KEY")
         assert len(key) >= 32 and secret(tmp_path, "SUPERSET_SECRET_KEY") == key

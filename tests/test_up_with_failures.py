@@ -72,7 +72,7 @@ def up_after_a_failure(tmp_path_factory):
         env = {**os.environ, **run.env, "PYTHONPATH": str(REPO),
                "PULSEOPS_SUPERSET_VENV": os.environ.get("PULSEOPS_SUPERSET_VENV", str(REPO / ".venv-superset"))}
         process = subprocess.Popen(
-            [sys.executable, "-m", "orchestration.cli", "up", "--dagster-port", str(ports["dagster"]),
+            [sys.executable, "-m", "pulseops_cli.main", "up", "--dagster-port", str(ports["dagster"]),
              "--superset-port", str(ports["superset"])],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         lines = _lines(process)

@@ -17,6 +17,7 @@ RUN pip install --no-cache-dir uv==0.13.9 \
  && uv pip sync --system --no-cache requirements.lock
 
 COPY pyproject.toml README.md workspace.yaml ./
+COPY pulseops_core/ pulseops_core/
 COPY orchestration/ orchestration/
 COPY ingestion/ ingestion/
 COPY ml_assets/ ml_assets/

@@ -91,7 +91,7 @@ def use_current_master_password(env: MutableMapping[str, str]) -> bool:
     """Re-read the master secret if the injected password is refused; True if it was re-read."""
     if not (has_master(env) and env.get("PULSEOPS_DB_SECRET_ARN")):
         return False
-    from orchestration.db_secret import is_authentication_failure, refresh_environment  # the Dagster image
+    from pulseops_core.db_secret import is_authentication_failure, refresh_environment  # the Dagster image
 
     try:
         master_connection(env).close()
@@ -150,7 +150,7 @@ def check_database(env: Mapping[str, str]) -> int:
     """Health check: 1 only when the server refuses the password this task started with."""
     if not has_master(env):
         return 0
-    from orchestration.db_secret import is_authentication_failure  # the Dagster image
+    from pulseops_core.db_secret import is_authentication_failure  # the Dagster image
 
     try:
         master_connection(env).close()

@@ -4,7 +4,8 @@ Headers are the spec's Column IDs; `required` marks the columns that are mandato
 Names from earlier drafts (0.5, 1.0-preview) are accepted as aliases; custom `x_` columns and any
 other column a provider adds are kept in `extra_columns` (the latter named in the load report); the
 literal NULL is an empty value; an allowed value in another case ('Usage-based') is stored as the
-spec writes it ('Usage-Based') and reported. A 1.0 or 1.1 file simply lacks the columns introduced later, which are all optional here.
+spec writes it ('Usage-Based') and reported. A 1.0 or 1.1 file simply lacks the columns introduced
+later, which are all optional here.
 """
 from ingestion.contracts.model import Contract, col
 

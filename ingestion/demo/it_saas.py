@@ -93,7 +93,7 @@ def make_subscriptions_and_seats(rng, people: People, timeline: Timeline) -> tup
     period = np.where(annual, 365.0, 30.0)
     renewal = start + period * np.ceil((end - start) / period)
     holders = []
-    for a, app in enumerate(CATALOGUE):
+    for app in CATALOGUE:
         share = np.array([app.adoption.get(d, app.default_share) for d in DEPARTMENTS])[people.department]
         holds = rng.random(people.n) < share
         if app.overlaps:

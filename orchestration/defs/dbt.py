@@ -14,9 +14,10 @@ from pydantic import Field
 
 from orchestration.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
-from orchestration.settings import Settings, read_or_create_secret
-from orchestration.warehouse import dbt_environment
-from orchestration.warehouse_logins import ensure_superset_logins
+from pulseops_core.secrets import read_or_create_secret
+from pulseops_core.settings import Settings
+from pulseops_core.warehouse import dbt_environment
+from pulseops_core.warehouse_logins import ensure_superset_logins
 
 
 class WarehouseTranslator(DagsterDbtTranslator):

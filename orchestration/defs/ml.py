@@ -34,9 +34,9 @@ from ml_assets.recommendations import (
     right_size_at_renewal,
     upsell_opportunities,
 )
+from orchestration.dataframes import read_frame, replace_table
 from orchestration.model_runs import COMPUTED, NOT_TRAINED, TRAINED, record_model_state
 from orchestration.resources import ObjectStoreResource, WarehouseResource
-from orchestration.warehouse import read_frame, replace_table
 
 _DEFAULT_CHURN = ChurnParams()
 

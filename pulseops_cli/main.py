@@ -17,7 +17,7 @@ import time
 from datetime import date
 
 from ml_assets.cli import add_ml_commands
-from orchestration.settings import Settings
+from pulseops_core.settings import Settings
 
 
 def _store(settings: Settings):
@@ -41,8 +41,8 @@ def _run_pipeline(settings: Settings):
     """Run the main job once in the local Dagster instance; its result (success or not)."""
     from dagster import DagsterInstance
 
-    from orchestration.instance import prepare_dagster_home
     from orchestration.pipeline import failure_summary, run_job
+    from pulseops_cli.dagster_home import prepare_dagster_home
 
     os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(settings.state_dir))
     started = time.monotonic()
@@ -77,10 +77,10 @@ def _where_to_look(result, dagster_url: str, superset_url: str) -> str:
 
 def cmd_up(args) -> int:
     from ingestion.demo import write_to_landing
-    from orchestration.embedded_redis import start_redis
-    from orchestration.services import start_dagster
-    from orchestration.warehouse import resolve_database_url
-    from superset_config.launcher import start_superset
+    from pulseops_cli.embedded_redis import start_redis
+    from pulseops_cli.dagster_service import start_dagster
+    from pulseops_cli.superset_service import start_superset
+    from pulseops_core.warehouse import resolve_database_url
 
     settings = Settings.from_env()
     print(f"State folder: {settings.state_dir}")
@@ -138,13 +138,13 @@ def cmd_up(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from orchestration.ingest_command import run
+    from pulseops_cli.ingest import run
 
     return run(args.path, args.source, args.entity, args.profile)
 
 
 def cmd_stop(args) -> int:
-    from orchestration import embedded_postgres
+    from pulseops_core import embedded_postgres
 
     embedded_postgres.stop(Settings.from_env().state_dir)
     return 0

@@ -10,8 +10,8 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from orchestration.nab_benchmark import HOW_TO_GET, nab_report
-from orchestration.settings import REPO_ROOT
+from pulseops_cli.nab_benchmark import HOW_TO_GET, nab_report
+from pulseops_core.settings import REPO_ROOT
 
 REPORTS = REPO_ROOT / "reports"
 # The S demo with five times the clients. S has about 80 clients and a dozen churners with warning
@@ -162,15 +162,16 @@ def _render(results: dict, scale: str) -> str:
 
 
 def main(scale: str = EVAL_SCALE) -> int:
+    import psycopg
+
     from ingestion.demo import write_to_landing
     from ml_assets.evaluation import evaluate_all
-    from orchestration import embedded_postgres
+    from orchestration.dataframes import read_frame
     from orchestration.pipeline import failure_summary, run_job
     from orchestration.resources import ObjectStoreResource
-    from orchestration.settings import Settings
-    from orchestration.warehouse import libpq_url, read_frame, resolve_database_url
-
-    import psycopg
+    from pulseops_core import embedded_postgres
+    from pulseops_core.settings import Settings
+    from pulseops_core.warehouse import libpq_url, resolve_database_url
 
     state = Path(tempfile.mkdtemp(prefix="pulseops-eval-"))
     os.environ["PULSEOPS_HOME"] = str(state)

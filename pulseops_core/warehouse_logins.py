@@ -12,9 +12,9 @@
 
 Every one of them is read-only, has a statement timeout and a connection limit, cannot create
 anything or read `raw`, `staging`, `intermediate` or `ml`, and cannot call the functions that write
-large objects (allowed even in read-only transactions), sleep, or run a query given as text. dbt grants SELECT on each model it
-builds in marts and reporting (`+grants` and the row-security post-hook), so rebuilt tables keep
-their grants; this module makes sure the roles exist.
+large objects (allowed even in read-only transactions), sleep, or run a query given as text. dbt
+grants SELECT on each model it builds in marts and reporting (`+grants` and the row-security
+post-hook), so rebuilt tables keep their grants; this module makes sure the roles exist.
 """
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ import sys
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from orchestration.dbt_project import DBT_PROJECT_DIR, dbt_resource
-from orchestration.settings import Settings
-from orchestration.warehouse import dbt_environment, resolve_database_url
+from pulseops_core.settings import Settings
+from pulseops_core.warehouse import dbt_environment, resolve_database_url
 
 
 def main() -> int:

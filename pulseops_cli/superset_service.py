@@ -1,4 +1,4 @@
-"""Start Superset for PulseOps from the main virtual environment.
+"""Start a local Superset for PulseOps from the main virtual environment.
 
 Superset needs SQLAlchemy 1.4 and lives in its own venv (.venv-superset), so nothing here imports
 it: the bootstrap and the web server run as child processes of that venv's python.
@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from orchestration.settings import read_or_create_secret
-from orchestration.warehouse_logins import ANALYST_ROLE
+from pulseops_core.secrets import secret
+from pulseops_core.settings import REPO_ROOT
+from pulseops_core.warehouse_logins import ANALYST_ROLE
 from superset_config.client_identity import KEY_VARIABLE
 
-CONFIG_DIR = Path(__file__).resolve().parent
-REPO_ROOT = CONFIG_DIR.parent
+# What Superset itself loads (settings, bootstrap, dashboards), as files: its venv runs them.
+CONFIG_DIR = REPO_ROOT / "superset_config"
 ADMIN_USERNAME = "admin"
 # What Superset's processes inherit from the environment that starts them (superset_env).
 INHERITED_VARIABLES = frozenset({
@@ -106,24 +107,6 @@ def superset_sqlalchemy_url(warehouse_url: str) -> str:
     if scheme.split("+")[0] not in ("postgresql", "postgres"):
         raise ValueError(f"unsupported warehouse URL scheme {scheme!r}; PostgreSQL is expected")
     return f"postgresql+psycopg2://{rest}"
-
-
-def is_production() -> bool:
-    return os.environ.get("PULSEOPS_ENV", "local").lower() == "production"
-
-
-def secret(state_dir: Path, variable: str) -> str:
-    """An explicitly set environment variable wins; otherwise the value stored under state_dir."""
-    if os.environ.get(variable):
-        return os.environ[variable]
-    if is_production():
-        # A generated secret would differ per container and vanish with it.
-        raise RuntimeError(f"{variable} must be set explicitly when PULSEOPS_ENV=production")
-    secrets_dir = state_dir / "secrets"
-    value, created = read_or_create_secret(secrets_dir, variable.lower(), nbytes=32)
-    if created:
-        log.warning("generated %s, stored in %s", variable, secrets_dir / variable.lower())
-    return value
 
 
 def analyst_sqlalchemy_url(warehouse_url: str, password: str) -> str:
@@ -308,11 +291,11 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 if __name__ == "__main__":
-    # `python -m superset_config.launcher STATE_DIR WAREHOUSE_URL [PORT]` serves until Ctrl-C.
+    # `python -m pulseops_cli.superset_service STATE_DIR WAREHOUSE_URL [PORT]` serves until Ctrl-C.
     logging.basicConfig(level=logging.INFO)
     args = sys.argv[1:]
     if len(args) not in (2, 3):
-        sys.exit("usage: python -m superset_config.launcher STATE_DIR WAREHOUSE_URL [PORT]")
+        sys.exit("usage: python -m pulseops_cli.superset_service STATE_DIR WAREHOUSE_URL [PORT]")
     with start_superset(Path(args[0]), args[1], int(args[2]) if len(args) == 3 else None) as srv:
         print(f"Superset at {srv.url} (user {srv.admin_username})", flush=True)
         try:

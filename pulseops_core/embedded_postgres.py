@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from orchestration.settings import read_or_create_secret
+from pulseops_core.secrets import read_or_create_secret
 
 # pgserver's import asks platformdirs for a runtime folder it never uses here.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")

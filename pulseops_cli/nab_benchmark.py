@@ -30,7 +30,7 @@ PUBLISHED = {"contextOSE": "contextOSE", "ARTime": "ARTime", "numenta": "Numenta
              "twitterADVec": "Twitter ADVec", "randomCutForest": "AWS Random Cut Forest"}
 HOW_TO_GET = ("NAB is not in this repository (its files are published under their own licence). Get a copy "
               "with `git clone --depth 1 https://github.com/numenta/NAB` and give its folder as "
-              "PULSEOPS_NAB_DIR (`make eval`) or as the argument of `python -m orchestration.nab_benchmark`.")
+              "PULSEOPS_NAB_DIR (`make eval`) or as the argument of `python -m pulseops_cli.nab_benchmark`.")
 
 
 def nab_dir(path: str | os.PathLike | None = None) -> Path | None:
@@ -128,7 +128,7 @@ def nab_report(path: str | os.PathLike | None = None, params: DetectorParams = D
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m orchestration.nab_benchmark [NAB_DIR]`: the NAB figures alone, as JSON."""
+    """`python -m pulseops_cli.nab_benchmark [NAB_DIR]`: the NAB figures alone, as JSON."""
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

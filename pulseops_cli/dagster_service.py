@@ -10,8 +10,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.instance import prepare_dagster_home
-from orchestration.settings import REPO_ROOT
+from pulseops_cli.dagster_home import prepare_dagster_home
+from pulseops_core.settings import REPO_ROOT
 
 
 @dataclass

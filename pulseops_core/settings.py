@@ -7,7 +7,6 @@ local folder as the object store.
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ class Settings:
     s3_prefix: str
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = os.environ
         state_dir = Path(env.get("PULSEOPS_HOME") or REPO_ROOT / "state").resolve()
         return cls(
@@ -41,20 +40,3 @@ class Settings:
     @property
     def secrets_dir(self) -> Path:
         return self.state_dir / "secrets"
-
-
-def read_or_create_secret(secrets_dir: Path, name: str, nbytes: int = 24) -> tuple[str, bool]:
-    """Return the secret stored under `name`, generating it (owner-only file) when absent.
-
-    The boolean tells whether it was created now, so callers print it exactly once.
-    """
-    path = secrets_dir / name
-    if path.exists():
-        return path.read_text().strip(), False
-    secrets_dir.mkdir(parents=True, exist_ok=True)
-    secrets_dir.chmod(0o700)
-    value = secrets.token_urlsafe(nbytes)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    return value, True

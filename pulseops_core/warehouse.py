@@ -1,14 +1,11 @@
 """The warehouse connection: DATABASE_URL when set, otherwise the embedded PostgreSQL."""
 from __future__ import annotations
 
-import io
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
-import pandas as pd
-
-from orchestration import db_secret, embedded_postgres
-from orchestration.settings import Settings
+from pulseops_core import db_secret, embedded_postgres
+from pulseops_core.settings import Settings
 
 
 @lru_cache(maxsize=8)
@@ -43,33 +40,3 @@ def dbt_environment(url: str) -> dict[str, str]:
         "PULSEOPS_PG_PASSWORD": unquote(parts.password or ""),
         "PULSEOPS_PG_DATABASE": parts.path.lstrip("/") or "postgres",
     }
-
-
-def read_frame(conn, sql: str, params=None) -> pd.DataFrame:
-    """Query into a DataFrame; numeric columns arrive as floats, not Decimal objects."""
-    from psycopg.types.numeric import FloatLoader
-
-    with conn.cursor() as cursor:
-        cursor.adapters.register_loader("numeric", FloatLoader)
-        cursor.execute(sql, params)
-        columns = [d.name for d in cursor.description]
-        return pd.DataFrame(cursor.fetchall(), columns=columns)
-
-
-_PG_TYPE_OF_KIND = {"b": "boolean", "i": "bigint", "u": "bigint", "f": "double precision", "M": "timestamp"}
-
-
-def replace_table(conn, table: str, frame: pd.DataFrame) -> None:
-    """Swap `table`'s whole content for `frame` in one transaction (readers see old or new, never half)."""
-    schema = table.split(".")[0]
-    columns = ", ".join(
-        f'"{name}" {_PG_TYPE_OF_KIND.get(dtype.kind, "text")}' for name, dtype in frame.dtypes.items())
-    conn.execute(f"create schema if not exists {schema}")
-    conn.execute(f"drop table if exists {table}")
-    conn.execute(f"create table {table} ({columns})")
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False)
-    with conn.cursor() as cursor:
-        with cursor.copy(f"copy {table} from stdin with (format csv)") as copy:
-            copy.write(buffer.getvalue())
-    conn.commit()

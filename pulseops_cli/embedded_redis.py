@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from orchestration.services import Service
-from orchestration.settings import read_or_create_secret
+from pulseops_cli.dagster_service import Service
+from pulseops_core.secrets import read_or_create_secret
 
 READY_TIMEOUT_S = 30
 
@@ -26,7 +26,7 @@ READY_TIMEOUT_S = 30
 def redis_server_binary() -> Path:
     if os.environ.get("PULSEOPS_REDIS_SERVER"):
         return Path(os.environ["PULSEOPS_REDIS_SERVER"])
-    from superset_config.launcher import superset_python
+    from pulseops_cli.superset_service import superset_python
 
     binary = superset_python().parent / "redis-server"
     if not binary.exists():
