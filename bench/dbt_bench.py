@@ -13,6 +13,7 @@ times the history gives dbt_incremental_history_ratio. Writes bench/results.json
 
 `python -m bench.dbt_bench [SCALE]` (default M; S runs the same steps in minutes).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -59,13 +60,15 @@ def next_day(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     previous_rows = costs[periods == previous]
     late_costs = previous_rows.sample(20, random_state=1).assign(ResourceId=lambda f: f["ResourceId"] + "-late")
     new_tickets = _last_day_moved_on(tickets, "created_at")
-    new_tickets = new_tickets.assign(ticket_id="N" + new_tickets["ticket_id"], first_response_at=pd.NaT,
-                                     resolved_at=pd.NaT, sla_resolution_met=None)
+    new_tickets = new_tickets.assign(
+        ticket_id="N" + new_tickets["ticket_id"], first_response_at=pd.NaT, resolved_at=pd.NaT, sla_resolution_met=None
+    )
     new_entries = _last_day_moved_on(entries, "started_at")
     new_entries = new_entries.assign(time_entry_id="N" + new_entries["time_entry_id"], ticket_id=None)
     return {
-        "saas/daily_usage": pd.concat([_last_day_moved_on(usage, "usage_date"),
-                                       usage.sample(200, random_state=1).assign(activity_count=99)]),
+        "saas/daily_usage": pd.concat(
+            [_last_day_moved_on(usage, "usage_date"), usage.sample(200, random_state=1).assign(activity_count=99)]
+        ),
         "focus/costs": pd.concat([costs[periods == current], new_costs, previous_rows, late_costs]),
         "psa/tickets": new_tickets,
         "psa/time_entries": new_entries,
@@ -88,9 +91,12 @@ def deliver(store, frames: dict[str, pd.DataFrame], work: Path, suffix: str) -> 
 def timed_build(url: str, after_new_day: bool) -> float:
     """Time the Dagster materialization of the dbt assets (orchestration/defs/dbt.py), all of them or
     those downstream of the new day's sources, in a fresh process as a run worker does."""
-    result = subprocess.run([sys.executable, "-m", "bench.dbt_bench", "--time-build", url,
-                             "new-day" if after_new_day else "full"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.dbt_bench", "--time-build", url, "new-day" if after_new_day else "full"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"the timed dbt build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return float(result.stdout.strip().splitlines()[-1])
@@ -110,9 +116,13 @@ def _time_build(url: str, kind: str) -> float:
     started = time.perf_counter()
     with DagsterInstance.ephemeral() as instance:
         result = materialize(
-            [warehouse_models], selection=selection - AssetSelection.key_prefixes("reporting"), instance=instance,
+            [warehouse_models],
+            selection=selection - AssetSelection.key_prefixes("reporting"),
+            instance=instance,
             resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(database_url=url)},
-            run_config={"ops": {warehouse_models.op.name: {"config": {"dbt_vars": VARS}}}}, raise_on_error=False)
+            run_config={"ops": {warehouse_models.op.name: {"config": {"dbt_vars": VARS}}}},
+            raise_on_error=False,
+        )
     elapsed = time.perf_counter() - started
     if not result.success:
         raise RuntimeError("dbt build failed")
@@ -156,14 +166,23 @@ def timed_landing(url: str) -> dict[str, float]:
 
     started = time.perf_counter()
     with DagsterInstance.ephemeral() as instance:
-        request = defs.get_sensor_def("landing_sensor")(build_sensor_context(
-            resources={"warehouse": WarehouseResource(), "object_store": ObjectStoreResource()},
-            instance=instance, definitions=defs))
+        request = defs.get_sensor_def("landing_sensor")(
+            build_sensor_context(
+                resources={"warehouse": WarehouseResource(), "object_store": ObjectStoreResource()},
+                instance=instance,
+                definitions=defs,
+            )
+        )
         sensed = time.perf_counter()
         result = defs.get_job_def("pulseops_job").execute_in_process(
-            instance=instance, asset_selection=request.asset_selection, raise_on_error=False,
-            run_config={"ops": {"warehouse_models": {"config": {"dbt_vars": VARS}}},
-                        "loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+            instance=instance,
+            asset_selection=request.asset_selection,
+            raise_on_error=False,
+            run_config={
+                "ops": {"warehouse_models": {"config": {"dbt_vars": VARS}}},
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            },
+        )
         finished = time.perf_counter()
         assert result.success, "the landing run failed"
         stages = {"sensor": sensed - started, "ingestion": 0.0, "dbt": 0.0, "ml": 0.0, "reporting": 0.0}
@@ -218,8 +237,15 @@ def measure(scale, work: Path) -> dict:
     print("dbt build (after one new day) ...", flush=True)
     incremental_s = timed_build(url, after_new_day=True)
     print(f"  {incremental_s:.1f} s", flush=True)
-    return {"rows": rows, "new_rows": sum(len(frame) for frame in new_day.values()), "full_s": full_s,
-            "incremental_s": incremental_s, "day_after": day_after, "store": store, "url": url}
+    return {
+        "rows": rows,
+        "new_rows": sum(len(frame) for frame in new_day.values()),
+        "full_s": full_s,
+        "incremental_s": incremental_s,
+        "day_after": day_after,
+        "store": store,
+        "url": url,
+    }
 
 
 def main(scale_name: str) -> None:
@@ -250,30 +276,34 @@ def main(scale_name: str) -> None:
         print(f"{scale_name} with three times the history: generating ...", flush=True)
         three = measure(longer, work)
         total = landing.pop("total")
-        write_results("dbt", {
-            "dbt_rows_loaded": one["rows"],
-            "dbt_new_day_rows": one["new_rows"],
-            "dbt_full_build_s": round(one["full_s"], 1),
-            "dbt_incremental_build_s": round(one["incremental_s"], 1),
-            "dbt_incremental_vs_full": round(one["incremental_s"] / one["full_s"], 3),
-            "dbt_rows_loaded_3x_history": three["rows"],
-            "dbt_incremental_build_3x_history_s": round(three["incremental_s"], 1),
-            "dbt_incremental_history_ratio": round(three["incremental_s"] / one["incremental_s"], 3),
-            "freshness_s": round(total, 1),
-            **{f"freshness_share_{stage}": round(seconds / total, 3) for stage, seconds in landing.items()},
-            "load_average_at_start": round(load, 1),
-        }, notes=f"The {scale_name}-scale demo in a fresh embedded PostgreSQL. dbt builds are Dagster "
-                 "materializations of the dbt assets (`dbt build` through DbtCliResource, reporting models left "
-                 "out), each in a fresh process as a run worker runs it; full = the first build (every model, the "
-                 "seed, unit and data tests); incremental = the build of what lies downstream of the five sources "
-                 "a new day delivers (usage, tickets, time and RMM rows with late rows for old days, FOCUS files "
-                 "for the current billing period and the previous one re-delivered), with every test of those "
-                 "models, the incremental models reading the rows loaded since their last build (lookback 0: a "
-                 "daily run comes hours after the last). history ratio = the same one-day build on a warehouse "
-                 "with three times the months and usage days, against one. freshness = another new day's files: "
-                 "the landing sensor's tick and the run it requests (ingestion -> dbt -> ML scores -> reporting), "
-                 "with each stage's share (the rest is Dagster's own). Targets: dbt_incremental_vs_full <= 0.25, "
-                 "dbt_incremental_history_ratio <= 1.3.")
+        write_results(
+            "dbt",
+            {
+                "dbt_rows_loaded": one["rows"],
+                "dbt_new_day_rows": one["new_rows"],
+                "dbt_full_build_s": round(one["full_s"], 1),
+                "dbt_incremental_build_s": round(one["incremental_s"], 1),
+                "dbt_incremental_vs_full": round(one["incremental_s"] / one["full_s"], 3),
+                "dbt_rows_loaded_3x_history": three["rows"],
+                "dbt_incremental_build_3x_history_s": round(three["incremental_s"], 1),
+                "dbt_incremental_history_ratio": round(three["incremental_s"] / one["incremental_s"], 3),
+                "freshness_s": round(total, 1),
+                **{f"freshness_share_{stage}": round(seconds / total, 3) for stage, seconds in landing.items()},
+                "load_average_at_start": round(load, 1),
+            },
+            notes=f"The {scale_name}-scale demo in a fresh embedded PostgreSQL. dbt builds are Dagster "
+            "materializations of the dbt assets (`dbt build` through DbtCliResource, reporting models left "
+            "out), each in a fresh process as a run worker runs it; full = the first build (every model, the "
+            "seed, unit and data tests); incremental = the build of what lies downstream of the five sources "
+            "a new day delivers (usage, tickets, time and RMM rows with late rows for old days, FOCUS files "
+            "for the current billing period and the previous one re-delivered), with every test of those "
+            "models, the incremental models reading the rows loaded since their last build (lookback 0: a "
+            "daily run comes hours after the last). history ratio = the same one-day build on a warehouse "
+            "with three times the months and usage days, against one. freshness = another new day's files: "
+            "the landing sensor's tick and the run it requests (ingestion -> dbt -> ML scores -> reporting), "
+            "with each stage's share (the rest is Dagster's own). Targets: dbt_incremental_vs_full <= 0.25, "
+            "dbt_incremental_history_ratio <= 1.3.",
+        )
     finally:
         for state in states:
             embedded_postgres.stop(state)

@@ -6,6 +6,7 @@ its file, and an S3 that throttles (503 SlowDown) and drops connections. After e
 rows are counted in the raw table and the object store is searched for objects no ledger row names.
 Writes `faults_injected`, `faults_survived`, `rows_lost`, `rows_duplicated` to BENCHMARKS.md.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -25,8 +26,10 @@ from pulseops_core import embedded_postgres
 
 TICKETS = BY_NAME["psa__tickets"]
 USAGE = BY_NAME["saas__daily_usage"]
-HEADER = ("ticket_id,client_id,priority,category,created_at,first_response_at,resolved_at,"
-          "sla_response_met,sla_resolution_met,reopen_count\n")
+HEADER = (
+    "ticket_id,client_id,priority,category,created_at,first_response_at,resolved_at,"
+    "sla_response_met,sla_resolution_met,reopen_count\n"
+)
 
 
 def tickets(prefix: str, count: int) -> bytes:
@@ -160,16 +163,20 @@ def main() -> None:
     survived = sum(faults for _, faults, expected, held in outcomes if expected == held)
     for name, faults, expected, held in outcomes:
         print(f"  {name}: {faults} fault(s), {expected} rows expected, {held} held", flush=True)
-    write_results("faults", {
-        "faults_injected": sum(faults for _, faults, _, _ in outcomes),
-        "faults_survived": survived,
-        "rows_lost": sum(max(0, expected - held) for _, _, expected, held in outcomes),
-        "rows_duplicated": sum(max(0, held - expected) for _, _, expected, held in outcomes),
-        "orphan_objects": orphaned,
-    }, notes="Loads with faults injected for real (bench/faults.py): two loads of one file started together "
-             "(5 rounds), a commit the database refuses, the embedded server stopped and started while a "
-             "load holds its file, an S3 answering 503 SlowDown and dropping connections; a fault is "
-             "survived when the warehouse then holds every expected row exactly once.")
+    write_results(
+        "faults",
+        {
+            "faults_injected": sum(faults for _, faults, _, _ in outcomes),
+            "faults_survived": survived,
+            "rows_lost": sum(max(0, expected - held) for _, _, expected, held in outcomes),
+            "rows_duplicated": sum(max(0, held - expected) for _, _, expected, held in outcomes),
+            "orphan_objects": orphaned,
+        },
+        notes="Loads with faults injected for real (bench/faults.py): two loads of one file started together "
+        "(5 rounds), a commit the database refuses, the embedded server stopped and started while a "
+        "load holds its file, an S3 answering 503 SlowDown and dropping connections; a fault is "
+        "survived when the warehouse then holds every expected row exactly once.",
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Faults injected for real, shared by the fault benchmark and the tests: an S3 that throttles and
 drops connections, a database that refuses a commit, a server stopped while a load holds its file."""
+
 from __future__ import annotations
 
 import http.client
@@ -11,8 +12,10 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
-             b"<Message>Please reduce your request rate.</Message></Error>")
+SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
 
 
 class FaultyS3:
@@ -45,8 +48,12 @@ class FaultyS3:
                     self.connection.close()  # the connection drops without an answer
                     return
                 upstream = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=30)
-                upstream.request(self.command, self.path, body=body or None,
-                                 headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                upstream.request(
+                    self.command,
+                    self.path,
+                    body=body or None,
+                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                )
                 answer = upstream.getresponse()
                 data = answer.read()
                 self.send_response(answer.status)
@@ -78,10 +85,14 @@ def commits_refused(database_url: str):
     """While open, PostgreSQL refuses every commit that writes the ingestion ledger (a deferred
     trigger raises at commit time)."""
     with psycopg.connect(database_url, autocommit=True) as owner:
-        owner.execute("create function refuse_commit() returns trigger language plpgsql as "
-                      "$$ begin raise exception 'the database refuses this commit'; end $$")
-        owner.execute("create constraint trigger refuse_commit after insert or update on raw._ingestion_ledger "
-                      "deferrable initially deferred for each row execute function refuse_commit()")
+        owner.execute(
+            "create function refuse_commit() returns trigger language plpgsql as "
+            "$$ begin raise exception 'the database refuses this commit'; end $$"
+        )
+        owner.execute(
+            "create constraint trigger refuse_commit after insert or update on raw._ingestion_ledger "
+            "deferrable initially deferred for each row execute function refuse_commit()"
+        )
         try:
             yield
         finally:

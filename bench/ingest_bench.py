@@ -5,6 +5,7 @@ Loads an M-scale daily-usage file (2.4 million rows) through the real ingestion 
 `psql \\copy` into an unindexed table; then the same ingestion of a file four times larger, to
 show that memory stays flat. Writes bench/results.json and BENCHMARKS.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,13 +44,15 @@ def usage_file(path: Path, rows: int, seed: int = 11) -> None:
             n = min(1_000_000, rows - written)
             index = np.arange(written, written + n)
             active = rng.random(n) < 0.7
-            block = pd.DataFrame({
-                "usage_date": days[index % 365],
-                "employee_id": np.char.add("E", (index // 365).astype(str)),
-                "application_id": "APP001",
-                "active": np.where(active, "true", "false"),
-                "activity_count": np.where(active, rng.poisson(12, n), 0),
-            })
+            block = pd.DataFrame(
+                {
+                    "usage_date": days[index % 365],
+                    "employee_id": np.char.add("E", (index // 365).astype(str)),
+                    "application_id": "APP001",
+                    "active": np.where(active, "true", "false"),
+                    "activity_count": np.where(active, rng.poisson(12, n), 0),
+                }
+            )
             block.to_csv(handle, header=False, index=False)
             written += n
 
@@ -57,21 +60,49 @@ def usage_file(path: Path, rows: int, seed: int = 11) -> None:
 def psql_copy_seconds(url: str, path: Path) -> float:
     parts = urlsplit(url)
     env = {**os.environ, "PGPASSWORD": parts.password or ""}
-    base = ["psql", "-X", "-q", "-h", parts.hostname, "-p", str(parts.port), "-U", parts.username,
-            "-d", parts.path.lstrip("/"), "-v", "ON_ERROR_STOP=1"]
-    subprocess.run(base + ["-c", "drop table if exists bench_psql_copy; create table bench_psql_copy "
-                           "(usage_date date, employee_id text, application_id text, active boolean, "
-                           "activity_count bigint)"], env=env, check=True)
+    base = [
+        "psql",
+        "-X",
+        "-q",
+        "-h",
+        parts.hostname,
+        "-p",
+        str(parts.port),
+        "-U",
+        parts.username,
+        "-d",
+        parts.path.lstrip("/"),
+        "-v",
+        "ON_ERROR_STOP=1",
+    ]
+    subprocess.run(
+        base
+        + [
+            "-c",
+            "drop table if exists bench_psql_copy; create table bench_psql_copy "
+            "(usage_date date, employee_id text, application_id text, active boolean, "
+            "activity_count bigint)",
+        ],
+        env=env,
+        check=True,
+    )
     started = time.perf_counter()
-    subprocess.run(base + ["-c", f"\\copy bench_psql_copy ({COLUMNS}) from '{path}' with (format csv, header true)"],
-                   env=env, check=True)
+    subprocess.run(
+        base + ["-c", f"\\copy bench_psql_copy ({COLUMNS}) from '{path}' with (format csv, header true)"],
+        env=env,
+        check=True,
+    )
     return time.perf_counter() - started
 
 
 def ingest(store_root: Path, key: str, url: str) -> tuple[float, int, float]:
     """(seconds, rows, peak RSS in MB) of one ingestion in a child process."""
-    process = subprocess.Popen([sys.executable, "-m", "bench.ingest_run", str(store_root), key, url],
-                               stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.ingest_run", str(store_root), key, url],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     if status != 0:
@@ -104,23 +135,30 @@ def main() -> None:
             assert rows == ROWS
             ingest_runs.append(seconds)
             rss_1x.append(rss)
-            print(f"  run {attempt + 1}: psql \\copy {copy_runs[-1]:.2f} s, ingestion {seconds:.2f} s, "
-                  f"peak RSS {rss:.0f} MB", flush=True)
+            print(
+                f"  run {attempt + 1}: psql \\copy {copy_runs[-1]:.2f} s, ingestion {seconds:.2f} s, "
+                f"peak RSS {rss:.0f} MB",
+                flush=True,
+            )
         seconds_4x, rows_4x, rss_4x = ingest(store.root, "landing/saas/daily_usage/usage_4x.csv", url)
         assert rows_4x == 4 * ROWS
         print(f"  4x file: ingestion {seconds_4x:.2f} s, peak RSS {rss_4x:.0f} MB", flush=True)
 
         copy_s, ingest_s = statistics.median(copy_runs), statistics.median(ingest_runs)
-        write_results("ingestion", {
-            "ingest_rows": ROWS,
-            "ingest_rows_per_s": round(ROWS / ingest_s),
-            "psql_copy_rows_per_s": round(ROWS / copy_s),
-            "ingest_vs_psql_copy": round(copy_s / ingest_s, 3),
-            "ingest_peak_rss_mb_1x": round(max(rss_1x)),
-            "ingest_peak_rss_mb_4x": round(rss_4x),
-            "ingest_4x_rows_per_s": round(4 * ROWS / seconds_4x),
-        }, notes=f"median of {REPEATS} runs each, same server, same file; ingestion timed inside the process "
-                 "(validation with Great Expectations, raw Parquet, COPY); psql \\copy into an unindexed table.")
+        write_results(
+            "ingestion",
+            {
+                "ingest_rows": ROWS,
+                "ingest_rows_per_s": round(ROWS / ingest_s),
+                "psql_copy_rows_per_s": round(ROWS / copy_s),
+                "ingest_vs_psql_copy": round(copy_s / ingest_s, 3),
+                "ingest_peak_rss_mb_1x": round(max(rss_1x)),
+                "ingest_peak_rss_mb_4x": round(rss_4x),
+                "ingest_4x_rows_per_s": round(4 * ROWS / seconds_4x),
+            },
+            notes=f"median of {REPEATS} runs each, same server, same file; ingestion timed inside the process "
+            "(validation with Great Expectations, raw Parquet, COPY); psql \\copy into an unindexed table.",
+        )
     finally:
         if not settings.database_url:
             embedded_postgres.stop(server_dir)

@@ -3,6 +3,7 @@
 Run by ingest_bench.py in a child process so the parent can read the child's peak RSS.
 Usage: python -m bench.ingest_run STORE_ROOT KEY DATABASE_URL
 """
+
 import json
 import sys
 import time

@@ -1,4 +1,5 @@
 """Benchmark figures: bench/results.json (machine-readable) and BENCHMARKS.md (for people)."""
+
 from __future__ import annotations
 
 import json
@@ -22,13 +23,23 @@ def write_results(section: str, figures: dict, notes: str = "") -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    lines = ["# Benchmarks", "",
-             "Measured by `make bench`; every speed figure is a ratio against a baseline measured in the same run.",
-             ""]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Measured by `make bench`; every speed figure is a ratio against a baseline measured in the same run.",
+        "",
+    ]
     for name, section_results in results.items():
-        lines += [f"## {name}", "", f"{section_results['notes']}", "",
-                  f"Measured {section_results['measured_at']} on {section_results['machine']}.", "",
-                  "| figure | value |", "|---|---|"]
+        lines += [
+            f"## {name}",
+            "",
+            f"{section_results['notes']}",
+            "",
+            f"Measured {section_results['measured_at']} on {section_results['machine']}.",
+            "",
+            "| figure | value |",
+            "|---|---|",
+        ]
         lines += [f"| `{key}` | {value} |" for key, value in section_results["figures"].items()]
         lines.append("")
     MARKDOWN.write_text("\n".join(lines))

@@ -14,6 +14,7 @@ Writes bench/results.json and BENCHMARKS.md.
 
     .venv/bin/python -m bench.superset_bench [--state DIR] [--keep]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,11 @@ class Session:
         self.base_url = base_url
         self.http = requests.Session()
         self.http.headers["Accept"] = "application/json"
-        token = self.http.post(f"{base_url}/api/v1/security/login", timeout=60, json={
-            "username": username, "password": password, "provider": "db", "refresh": False}).json()["access_token"]
+        token = self.http.post(
+            f"{base_url}/api/v1/security/login",
+            timeout=60,
+            json={"username": username, "password": password, "provider": "db", "refresh": False},
+        ).json()["access_token"]
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.http.headers["X-CSRFToken"] = self.get("/api/v1/security/csrf_token/").json()["result"]
         self.http.headers["Referer"] = base_url
@@ -98,8 +102,9 @@ class Session:
             if response.status_code == 202:
                 jobs[response.json()["job_id"]] = chart_id
             else:
-                results.append(((time.perf_counter() - started) * 1000,
-                                None if response.ok else f"HTTP {response.status_code}"))
+                results.append(
+                    ((time.perf_counter() - started) * 1000, None if response.ok else f"HTTP {response.status_code}")
+                )
         last_id = "0"
         while jobs:
             if time.perf_counter() - started > 120:
@@ -108,7 +113,9 @@ class Session:
             time.sleep(POLL_S)
             response = self.get(f"/api/v1/async_event/?last_id={last_id}")
             if not response.ok:
-                results += [((time.perf_counter() - started) * 1000, f"events: HTTP {response.status_code}")] * len(jobs)
+                results += [((time.perf_counter() - started) * 1000, f"events: HTTP {response.status_code}")] * len(
+                    jobs
+                )
                 break
             for event in response.json()["result"]:
                 last_id = event["id"]
@@ -134,8 +141,11 @@ def time_charts(admin: Session) -> dict[tuple[str, str], tuple[float, float]]:
                 raise RuntimeError(f"{slug} / {chart['slice_name']}: {error}")
             runs = [admin.chart_ms(chart["id"])[0] for _ in range(REPEATS)]
             timings[(slug, chart["slice_name"])] = (statistics.median(runs), percentile(runs, 0.95))
-            print(f"{slug:14} {chart['slice_name'][:40]:40} p50 {timings[(slug, chart['slice_name'])][0]:7.0f} ms"
-                  f"  p95 {timings[(slug, chart['slice_name'])][1]:7.0f} ms", flush=True)
+            print(
+                f"{slug:14} {chart['slice_name'][:40]:40} p50 {timings[(slug, chart['slice_name'])][0]:7.0f} ms"
+                f"  p95 {timings[(slug, chart['slice_name'])][1]:7.0f} ms",
+                flush=True,
+            )
     return timings
 
 
@@ -194,9 +204,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary state folder")
     args = parser.parse_args()
     state = args.state or Path(tempfile.mkdtemp(prefix="pulseops-superset-bench-"))
+    from pulseops_cli.embedded_redis import start_redis
     from pulseops_cli.superset_service import start_superset
     from pulseops_core import embedded_postgres
-    from pulseops_cli.embedded_redis import start_redis
     from superset_config import access
 
     try:
@@ -207,21 +217,42 @@ def main() -> None:
         finally:
             server.stop()
         redis, redis_url = start_redis(state)
-        server = start_superset(state, url, extra_env={
-            "SUPERSET_CACHE_REDIS_URL": redis_url, "PULSEOPS_SUPERSET_ASYNC_QUERIES": "on",
-            "PULSEOPS_SUPERSET_WORKERS": WORKER_PROCESSES})
+        server = start_superset(
+            state,
+            url,
+            extra_env={
+                "SUPERSET_CACHE_REDIS_URL": redis_url,
+                "PULSEOPS_SUPERSET_ASYNC_QUERIES": "on",
+                "PULSEOPS_SUPERSET_WORKERS": WORKER_PROCESSES,
+            },
+        )
         try:
             admin = Session(server.url, server.admin_username, server.admin_password)
-            role_id = next(r["id"] for r in admin.get("/api/v1/security/roles/?q=(page_size:100)").json()["result"]
-                           if r["name"] == access.MSP_ANALYST)
+            role_id = next(
+                r["id"]
+                for r in admin.get("/api/v1/security/roles/?q=(page_size:100)").json()["result"]
+                if r["name"] == access.MSP_ANALYST
+            )
             viewers = []
             for number in range(VIEWERS):
                 username, password = f"bench-viewer-{number}-{secrets.token_hex(3)}", secrets.token_urlsafe(18)
-                admin.http.post(f"{server.url}/api/v1/security/users/", timeout=60, json={
-                    "username": username, "password": password, "first_name": "Bench", "last_name": str(number),
-                    "email": f"{username}@pulseops.invalid", "active": True, "roles": [role_id]}).raise_for_status()
+                admin.http.post(
+                    f"{server.url}/api/v1/security/users/",
+                    timeout=60,
+                    json={
+                        "username": username,
+                        "password": password,
+                        "first_name": "Bench",
+                        "last_name": str(number),
+                        "email": f"{username}@pulseops.invalid",
+                        "active": True,
+                        "roles": [role_id],
+                    },
+                ).raise_for_status()
                 viewers.append((username, password))
-            chart_ids = [c["id"] for c in admin.get(f"/api/v1/dashboard/{access.MSP_DASHBOARD}/charts").json()["result"]]
+            chart_ids = [
+                c["id"] for c in admin.get(f"/api/v1/dashboard/{access.MSP_DASHBOARD}/charts").json()["result"]
+            ]
             loaded = load(server.url, viewers, chart_ids)
         finally:
             server.stop()
@@ -240,18 +271,20 @@ def main() -> None:
         **loaded,
     }
     rows = "\n".join(f"| {slug} | {name} | {p50:.0f} | {p95:.0f} |" for (slug, name), (p50, p95) in timings.items())
-    notes = (f"M-scale demo through the whole pipeline; Superset (gunicorn 2 workers x 8 threads). Charts, with "
-             f"the data cache off and synchronous queries: each dashboard chart's saved query through GET "
-             f"/api/v1/chart/<id>/data/, {REPEATS} runs after a warm-up (target: chart_p95_ms_max <= 500). "
-             f"Load, in the production setting (Redis caches, a Celery worker of {WORKER_PROCESSES} processes and "
-             f"beat, asynchronous chart queries): {VIEWERS} MSP-analyst logins refreshing the MSP dashboard as the "
-             f"browser does (every chart requested, the worker's events polled every {POLL_S} s, each result "
-             f"fetched; a chart's time runs from its request to its fetched result) in a loop for {LOAD_SECONDS} s "
-             f"(Python threads over loopback, on the same 2 cores as the servers; target: load_p95_ms <= 1000, "
-             f"load_errors 0); a refresh whose kept-alive connection dropped is retried once, as a browser does "
-             f"(load_retried_connections), and counts as an error only if the retry fails too.\n\n"
-             + (f"Load errors: {'; '.join(samples)}.\n\n" if samples else "")
-             + f"| dashboard | chart | p50 ms | p95 ms |\n|---|---|---|---|\n{rows}")
+    notes = (
+        f"M-scale demo through the whole pipeline; Superset (gunicorn 2 workers x 8 threads). Charts, with "
+        f"the data cache off and synchronous queries: each dashboard chart's saved query through GET "
+        f"/api/v1/chart/<id>/data/, {REPEATS} runs after a warm-up (target: chart_p95_ms_max <= 500). "
+        f"Load, in the production setting (Redis caches, a Celery worker of {WORKER_PROCESSES} processes and "
+        f"beat, asynchronous chart queries): {VIEWERS} MSP-analyst logins refreshing the MSP dashboard as the "
+        f"browser does (every chart requested, the worker's events polled every {POLL_S} s, each result "
+        f"fetched; a chart's time runs from its request to its fetched result) in a loop for {LOAD_SECONDS} s "
+        f"(Python threads over loopback, on the same 2 cores as the servers; target: load_p95_ms <= 1000, "
+        f"load_errors 0); a refresh whose kept-alive connection dropped is retried once, as a browser does "
+        f"(load_retried_connections), and counts as an error only if the retry fails too.\n\n"
+        + (f"Load errors: {'; '.join(samples)}.\n\n" if samples else "")
+        + f"| dashboard | chart | p50 ms | p95 ms |\n|---|---|---|---|\n{rows}"
+    )
     write_results("superset", figures, notes)
     print(figures)
 

@@ -29,6 +29,7 @@ Environment:
 
 Standard library, plus boto3 (part of the Lambda Python runtime) to read the token: no layer needed.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -135,27 +136,36 @@ def gateway_token(secret_arn: str) -> str:
 
 def log(level: int, message: str, **fields) -> None:
     """One JSON object per line, so CloudWatch Logs Insights can filter on any field."""
-    logger.log(level, json.dumps({"level": logging.getLevelName(level), "message": message, **fields},
-                                 default=str))
+    logger.log(level, json.dumps({"level": logging.getLevelName(level), "message": message, **fields}, default=str))
 
 
 # --- events -> objects ---------------------------------------------------------------------------
+
 
 def s3_objects(event: dict) -> list[dict]:
     """Bucket, key and ETag of every created object in an S3 notification or an EventBridge event."""
     if event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
         detail = event["detail"]
-        return [{"bucket": detail["bucket"]["name"], "key": detail["object"]["key"],
-                 "etag": detail["object"].get("etag", "")}]
+        return [
+            {
+                "bucket": detail["bucket"]["name"],
+                "key": detail["object"]["key"],
+                "etag": detail["object"].get("etag", ""),
+            }
+        ]
     objects = []
     for record in event.get("Records", []):
         if record.get("eventSource") != "aws:s3" or not record.get("eventName", "").startswith("ObjectCreated"):
             continue
         s3 = record["s3"]
-        objects.append({"bucket": s3["bucket"]["name"],
-                        # S3 notifications URL-encode keys, with '+' for a space
-                        "key": urllib.parse.unquote_plus(s3["object"]["key"]),
-                        "etag": s3["object"].get("eTag", "")})
+        objects.append(
+            {
+                "bucket": s3["bucket"]["name"],
+                # S3 notifications URL-encode keys, with '+' for a space
+                "key": urllib.parse.unquote_plus(s3["object"]["key"]),
+                "etag": s3["object"].get("eTag", ""),
+            }
+        )
     return objects
 
 
@@ -182,7 +192,7 @@ def landing_target(key: str, prefix: str = "") -> tuple[str, str, str] | None:
     if prefix:
         if not key.startswith(prefix + "/"):
             return None
-        key = key[len(prefix) + 1:]
+        key = key[len(prefix) + 1 :]
     parts = key.split("/")
     name = parts[-1]
     if len(parts) < 4 or parts[0] != "landing" or not all(parts[1:3]):
@@ -194,6 +204,7 @@ def landing_target(key: str, prefix: str = "") -> tuple[str, str, str] | None:
 
 
 # --- Dagster GraphQL ----------------------------------------------------------------------------
+
 
 def call_dagster(settings: Settings, query: str, variables: dict) -> dict:
     """POST one GraphQL request; TransientError when asking again may help, RefusedError when not."""
@@ -232,12 +243,18 @@ def find_runs_variables(obj: dict) -> dict:
 
 def launch_variables(location: str, job: str, obj: dict, landing_key: str, source: str, entity: str) -> dict:
     """Variables of LAUNCH_RUN: the job for one file, only its asset selected, tagged with the object."""
-    return {"executionParams": {
-        "selector": {"repositoryLocationName": location, "repositoryName": "__repository__",
-                     "jobName": job, "assetSelection": [{"path": ["raw", f"{source}__{entity}"]}]},
-        "runConfigData": {"ops": {f"raw__{source}__{entity}": {"config": {"object_keys": [landing_key]}}}},
-        "executionMetadata": {"tags": [{"key": f"{TAG_PREFIX}trigger", "value": "s3_lambda"}, *object_tags(obj)]},
-    }}
+    return {
+        "executionParams": {
+            "selector": {
+                "repositoryLocationName": location,
+                "repositoryName": "__repository__",
+                "jobName": job,
+                "assetSelection": [{"path": ["raw", f"{source}__{entity}"]}],
+            },
+            "runConfigData": {"ops": {f"raw__{source}__{entity}": {"config": {"object_keys": [landing_key]}}}},
+            "executionMetadata": {"tags": [{"key": f"{TAG_PREFIX}trigger", "value": "s3_lambda"}, *object_tags(obj)]},
+        }
+    }
 
 
 # A run that ended like this did not load the file: the object is launched again, not a duplicate.
@@ -278,13 +295,20 @@ def launch_once(settings: Settings, obj: dict, target: tuple[str, str, str]) -> 
             if attempt == settings.max_attempts:
                 raise TransientError(f"{error} (after {attempt} attempts)") from error
             delay = settings.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
-            log(logging.WARNING, "dagster request failed, retrying", key=obj["key"], attempt=attempt,
-                retry_in_s=round(delay, 3), error=str(error))
+            log(
+                logging.WARNING,
+                "dagster request failed, retrying",
+                key=obj["key"],
+                attempt=attempt,
+                retry_in_s=round(delay, 3),
+                error=str(error),
+            )
             time.sleep(delay)
     raise AssertionError("unreachable")
 
 
 # --- the handler --------------------------------------------------------------------------------
+
 
 class _Batch:
     """State shared by the objects of one invocation."""
@@ -330,8 +354,13 @@ def handler(event: dict, context=None) -> dict:
         if any(o["status"] == "failed" for o in outcomes):
             failures.append({"itemIdentifier": item_id})
     report = {"batchItemFailures": failures, "results": results}
-    log(logging.INFO, "batch done", objects=len(results), failed=len(failures),
-        request_id=getattr(context, "aws_request_id", None))
+    log(
+        logging.INFO,
+        "batch done",
+        objects=len(results),
+        failed=len(failures),
+        request_id=getattr(context, "aws_request_id", None),
+    )
     if failures and not from_sqs:
         raise LaunchFailed(report)
     return report

@@ -25,6 +25,7 @@ Environment:
 
 Standard library only.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -71,16 +72,21 @@ class GatewaySettings:
         token = env.get("PULSEOPS_GATEWAY_TOKEN", "").strip()
         if len(token) < MIN_TOKEN_LENGTH:
             raise SystemExit(f"PULSEOPS_GATEWAY_TOKEN must hold at least {MIN_TOKEN_LENGTH} characters")
-        return cls(token=token, upstream=env["PULSEOPS_GATEWAY_UPSTREAM"],
-                   location=env.get("DAGSTER_LOCATION", "pulseops"), job=env.get("DAGSTER_JOB", "ingest_job"),
-                   bucket=env.get("PULSEOPS_S3_BUCKET", ""), key_prefix=env.get("PULSEOPS_S3_PREFIX", "").strip("/"))
+        return cls(
+            token=token,
+            upstream=env["PULSEOPS_GATEWAY_UPSTREAM"],
+            location=env.get("DAGSTER_LOCATION", "pulseops"),
+            job=env.get("DAGSTER_JOB", "ingest_job"),
+            bucket=env.get("PULSEOPS_S3_BUCKET", ""),
+            key_prefix=env.get("PULSEOPS_S3_PREFIX", "").strip("/"),
+        )
 
 
 def object_of(tags: object) -> dict:
     """Bucket, key and ETag named by the request's `pulseops/` tags (the caller's claim, checked later)."""
     if not isinstance(tags, list) or not all(isinstance(t, dict) and isinstance(t.get("key"), str) for t in tags):
         raise Refused(403, "tags must be a list of {key, value}")
-    named = {t["key"][len(TAG_PREFIX):]: t.get("value") for t in tags if t["key"].startswith(TAG_PREFIX)}
+    named = {t["key"][len(TAG_PREFIX) :]: t.get("value") for t in tags if t["key"].startswith(TAG_PREFIX)}
     obj = {name: named.get(name) for name in ("bucket", "key", "etag")}
     if not all(isinstance(value, str) and value for value in obj.values()):
         raise Refused(403, "the request must name one object: pulseops/bucket, pulseops/key, pulseops/etag")
@@ -119,8 +125,9 @@ def allowed_request(settings: GatewaySettings, request: object) -> tuple[str, di
 
 def forward(settings: GatewaySettings, document: str, variables: dict) -> tuple[int, bytes]:
     body = json.dumps({"query": document, "variables": variables}).encode()
-    request = urllib.request.Request(settings.upstream, body, {"Content-Type": "application/json",
-                                                                "Accept": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        settings.upstream, body, {"Content-Type": "application/json", "Accept": "application/json"}, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.read()
@@ -151,8 +158,9 @@ def make_handler(settings: GatewaySettings) -> type[BaseHTTPRequestHandler]:
                     raise Refused(400, "not JSON") from None
                 document, variables = allowed_request(settings, request)
             except Refused as refusal:
-                logger.warning(json.dumps({"refused": refusal.status, "reason": str(refusal),
-                                           "client": self.client_address[0]}))
+                logger.warning(
+                    json.dumps({"refused": refusal.status, "reason": str(refusal), "client": self.client_address[0]})
+                )
                 self._answer(refusal.status, json.dumps({"error": str(refusal)}).encode())
                 return
             self._answer(*forward(settings, document, variables))
@@ -181,7 +189,10 @@ def make_handler(settings: GatewaySettings) -> type[BaseHTTPRequestHandler]:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = GatewaySettings.from_env()
-    host, port = os.environ.get("PULSEOPS_GATEWAY_HOST", "0.0.0.0"), int(os.environ.get("PULSEOPS_GATEWAY_PORT", "8080"))
+    host, port = (
+        os.environ.get("PULSEOPS_GATEWAY_HOST", "0.0.0.0"),
+        int(os.environ.get("PULSEOPS_GATEWAY_PORT", "8080")),
+    )
     server = ThreadingHTTPServer((host, port), make_handler(settings))
     logger.info(json.dumps({"listening": f"{host}:{port}", "upstream": settings.upstream}))
     server.serve_forever()

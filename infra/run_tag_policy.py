@@ -12,6 +12,7 @@ before it is queued and long before anything launches it.
     writes the real values at launch) rather than refused, so retries keep working.
   * Any other `ecs/*` tag refuses the run: it is marked failed and never launched.
 """
+
 from __future__ import annotations
 
 from dagster._core.errors import DagsterInvariantViolationError
@@ -31,8 +32,9 @@ class NoEcsTagsRunCoordinator(QueuedRunCoordinator):
 
     def submit_run(self, context: SubmitRunContext) -> DagsterRun:
         run = context.dagster_run
-        refused = sorted(key for key in run.tags
-                         if key.startswith(ECS_TAG_PREFIX) and key not in LAUNCHER_BOOKKEEPING_TAGS)
+        refused = sorted(
+            key for key in run.tags if key.startswith(ECS_TAG_PREFIX) and key not in LAUNCHER_BOOKKEEPING_TAGS
+        )
         if refused:
             # DagsterInstance.submit_run marks the run failed when this raises; it is never queued.
             raise EcsTagRefused(f"run tags {refused} are not allowed: ecs/* tags would change the run's ECS task")

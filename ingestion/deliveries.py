@@ -14,13 +14,15 @@ folder (landing/focus/costs/<anything>/...):
 
 A data file of a manifest layout is loaded only through its manifest, once the manifest and every
 file it lists have arrived (providers write the manifest last; a copy job may not). A manifest that
-cannot be read is quarantined with a report, as a file that breaks its contract is. A manifest replaces every earlier delivery of its period: files of the
-period it does not list lose their rows (the ledger forgets them), so whether the provider overwrote
-the files or wrote a new version beside them, the raw table holds the latest delivery only. Every
-file of a delivery ends with one `_loaded_at`, so staging, which keeps a provider's billing period
+cannot be read is quarantined with a report, as a file that breaks its contract is. A manifest
+replaces every earlier delivery of its period: files of the period it does not list lose their rows
+(the ledger forgets them), so whether the provider overwrote the files or wrote a new version beside
+them, the raw table holds the latest delivery only. Every file of
+a delivery ends with one `_loaded_at`, so staging, which keeps a provider's billing period
 from its latest load, keeps all of the delivery's files. Each file goes through the loader as any
 other (its lock, ledger entry, quarantine); the delivery holds a lock of its own on its period.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -109,11 +111,20 @@ def read_manifest(store: ObjectStore, manifest: StoredObject, present: set[str])
         match = AZURE_MANIFEST.match(manifest.key)
         run_folder = manifest.key.rsplit("/", 1)[0]
         marker = f"/{match['run']}/"
-        files = [f"{run_folder}/" + (b["blobName"].split(marker, 1)[1] if marker in b["blobName"]
-                                     else PurePosixPath(b["blobName"]).name) for b in body.get("blobs", [])]
+        files = [
+            f"{run_folder}/"
+            + (b["blobName"].split(marker, 1)[1] if marker in b["blobName"] else PurePosixPath(b["blobName"]).name)
+            for b in body.get("blobs", [])
+        ]
         period, issued = f"{match['period']}/", str(body.get("runInfo", {}).get("submittedTime", ""))
-    return Delivery(manifest.key, [f for f in files if f in present], manifest, period, issued,
-                    [f for f in files if f not in present])
+    return Delivery(
+        manifest.key,
+        [f for f in files if f in present],
+        manifest,
+        period,
+        issued,
+        [f for f in files if f not in present],
+    )
 
 
 def deliveries_of(store: ObjectStore, contract: Contract, keys: set[str]) -> list[Delivery]:
@@ -152,9 +163,13 @@ def pending_keys(conn, store: ObjectStore, contract: Contract) -> set[str]:
     seen |= set(conn.execute(f"select manifest_key, object_version from {DELIVERIES}").fetchall())
     replaced = {key for (keys,) in conn.execute(f"select replaced from {DELIVERIES}") for key in keys}
     conn.rollback()
-    return {o.key for o in store.list(contract.landing_prefix)
-            if (o.key, o.version) not in seen and not o.key.endswith(".partial")
-            and not (o.key in replaced and governed_by_manifest(o.key))}
+    return {
+        o.key
+        for o in store.list(contract.landing_prefix)
+        if (o.key, o.version) not in seen
+        and not o.key.endswith(".partial")
+        and not (o.key in replaced and governed_by_manifest(o.key))
+    }
 
 
 def pending_deliveries(conn, store: ObjectStore, contract: Contract) -> list[Delivery]:
@@ -167,11 +182,21 @@ def load_delivery(conn, store: ObjectStore, contract: Contract, delivery: Delive
     if delivery.problem:
         return [_quarantine_manifest(conn, store, contract, delivery)]
     if delivery.unlisted:
-        return [LoadResult(delivery.key, WAITING, notes=[
-            "a file of a provider's delivery: it loads with the manifest that lists it"])]
+        return [
+            LoadResult(
+                delivery.key,
+                WAITING,
+                notes=["a file of a provider's delivery: it loads with the manifest that lists it"],
+            )
+        ]
     if delivery.missing:
-        return [LoadResult(delivery.key, WAITING, notes=[
-            f"{len(delivery.missing)} listed file(s) not delivered yet: {delivery.missing[:5]}"])]
+        return [
+            LoadResult(
+                delivery.key,
+                WAITING,
+                notes=[f"{len(delivery.missing)} listed file(s) not delivered yet: {delivery.missing[:5]}"],
+            )
+        ]
     ensure_deliveries_table(conn)
     with raw_tables.file_lock(conn, f"delivery:{delivery.period or delivery.key}"):
         if delivery.manifest and _already_delivered(conn, delivery):
@@ -189,9 +214,13 @@ def _quarantine_manifest(conn, store: ObjectStore, contract: Contract, delivery:
     """A manifest that cannot be read loads nothing: it is kept in quarantine with a report and a
     ledger entry, as a file that breaks its contract is, until a readable one replaces it."""
     body = store.get_bytes(delivery.key)
-    result = LoadResult(delivery.key, "quarantined", checksum=hashlib.sha256(body).hexdigest(),
-                        object_version=delivery.manifest.version,
-                        violations=[RuleViolation("unreadable_manifest", None, detail=delivery.problem)])
+    result = LoadResult(
+        delivery.key,
+        "quarantined",
+        checksum=hashlib.sha256(body).hexdigest(),
+        object_version=delivery.manifest.version,
+        violations=[RuleViolation("unreadable_manifest", None, detail=delivery.problem)],
+    )
     store.put_bytes(quarantine_prefix(contract, delivery.key), body)
     result.report_key = write_report(store, contract, result, whole_file=True)
     raw_tables.record_in_ledger(conn, contract, result, None, datetime.now(timezone.utc))
@@ -201,22 +230,32 @@ def _quarantine_manifest(conn, store: ObjectStore, contract: Contract, delivery:
 
 def _already_delivered(conn, delivery: Delivery) -> bool:
     """A run older than the one already loaded for its period (delivered late, or again)."""
-    latest = conn.execute(f"select max(issued) from {DELIVERIES} where period = %s and manifest_key <> %s",
-                          (delivery.period, delivery.key)).fetchone()[0]
+    latest = conn.execute(
+        f"select max(issued) from {DELIVERIES} where period = %s and manifest_key <> %s",
+        (delivery.period, delivery.key),
+    ).fetchone()[0]
     conn.rollback()
     return bool(delivery.issued and latest and delivery.issued < latest)
 
 
 def _settle(conn, contract: Contract, delivery: Delivery) -> None:
-    file_ids = [file_id for (file_id,) in conn.execute(
-        f"select file_id from {LEDGER} where file_key = any(%s) and status <> 'quarantined'",
-        (delivery.files,))]
+    file_ids = [
+        file_id
+        for (file_id,) in conn.execute(
+            f"select file_id from {LEDGER} where file_key = any(%s) and status <> 'quarantined'", (delivery.files,)
+        )
+    ]
     replaced = []
     if delivery.period:
-        replaced = [key for (key,) in conn.execute(
-            f"select file_key from {LEDGER} where starts_with(file_key, %s) and not file_key = any(%s) "
-            "order by file_key",
-            (delivery.period, delivery.files)) if not is_manifest(key)]
+        replaced = [
+            key
+            for (key,) in conn.execute(
+                f"select file_key from {LEDGER} where starts_with(file_key, %s) and not file_key = any(%s) "
+                "order by file_key",
+                (delivery.period, delivery.files),
+            )
+            if not is_manifest(key)
+        ]
         for key in replaced:
             raw_tables.forget_earlier_delivery(conn, contract, key)
         conn.execute(f"delete from {LEDGER} where file_key = any(%s)", (replaced,))
@@ -229,7 +268,8 @@ def _settle(conn, contract: Contract, delivery: Delivery) -> None:
 
 
 def _remember_manifest(conn, delivery: Delivery, replaced: list[str]) -> None:
-    conn.execute(f"""
+    conn.execute(
+        f"""
         insert into {DELIVERIES} as delivered (manifest_key, object_version, period, issued, files, replaced)
         values (%s, %s, %s, %s, %s, %s)
         on conflict (manifest_key) do update set object_version = excluded.object_version,
@@ -237,5 +277,12 @@ def _remember_manifest(conn, delivery: Delivery, replaced: list[str]) -> None:
             -- every file this manifest ever replaced: none of them is news again
             replaced = (select coalesce(jsonb_agg(distinct key order by key), '[]')
                         from jsonb_array_elements_text(delivered.replaced || excluded.replaced) as key)""",
-        (delivery.key, delivery.manifest.version, delivery.period, delivery.issued,
-         json.dumps(delivery.files), json.dumps(replaced)))
+        (
+            delivery.key,
+            delivery.manifest.version,
+            delivery.period,
+            delivery.issued,
+            json.dumps(delivery.files),
+            json.dumps(replaced),
+        ),
+    )

@@ -4,6 +4,7 @@ Memory stays flat as files grow: nothing holds more than one batch. Two ways to 
 typed (the C++ parser converts to the contract's types: fast, but stops at the first bad value)
 and as text (every cell a string: the careful path that finds every bad cell).
 """
+
 from __future__ import annotations
 
 import csv
@@ -56,8 +57,7 @@ class FileFormat:
 
 
 def open_text(path: Path, fmt: FileFormat):
-    return gzip.open(path, "rt", encoding="utf-8", newline="") if fmt.gzip else open(
-        path, encoding="utf-8", newline="")
+    return gzip.open(path, "rt", encoding="utf-8", newline="") if fmt.gzip else open(path, encoding="utf-8", newline="")
 
 
 def read_header(path: Path) -> list[str]:
@@ -106,9 +106,14 @@ def _csv_reader(source, header: list[str], column_types: dict[str, pa.DataType],
         read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=BLOCK_BYTES),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
-            column_types={**{name: pa.string() for name in header}, **column_types}, true_values=TRUE_WORDS, false_values=FALSE_WORDS,
+            column_types={**{name: pa.string() for name in header}, **column_types},
+            true_values=TRUE_WORDS,
+            false_values=FALSE_WORDS,
             timestamp_parsers=[pacsv.ISO8601, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"],
-            strings_can_be_null=True, quoted_strings_can_be_null=False, null_values=["", *null_markers]),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            null_values=["", *null_markers],
+        ),
     )
 
 
@@ -120,8 +125,12 @@ def _as_text(batch: pa.RecordBatch | pa.Table) -> pa.Table:
     return pa.table({name: table.column(name).cast(pa.string()) for name in table.column_names})
 
 
-def iter_batches(path: Path, header: list[str], column_types: dict[str, pa.DataType] | None = None,
-                 null_markers: tuple[str, ...] = ()) -> Iterator[pa.Table]:
+def iter_batches(
+    path: Path,
+    header: list[str],
+    column_types: dict[str, pa.DataType] | None = None,
+    null_markers: tuple[str, ...] = (),
+) -> Iterator[pa.Table]:
     """Batches of the file. With `column_types` (by delivered header) cells are parsed to those types
     and a bad value raises pa.ArrowInvalid; without, every column is text. A cell that is empty or
     one of `null_markers` is null."""
@@ -161,8 +170,9 @@ def _json_records(path: Path, fmt: FileFormat) -> Iterator[tuple[int, dict]]:
                 raise FileProblem("malformed", f"line {number}: a JSON {type(record).__name__}, not an object")
             for key, value in record.items():
                 if isinstance(value, (dict, list)):
-                    raise FileProblem("nested_value", f"line {number}, key {key!r}: an object or list where "
-                                                      "a single value belongs")
+                    raise FileProblem(
+                        "nested_value", f"line {number}, key {key!r}: an object or list where a single value belongs"
+                    )
             yield number, record
 
 

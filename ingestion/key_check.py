@@ -4,6 +4,7 @@ Each row's key is hashed to 64 bits and the (hash, row number) pairs are spilled
 on disk, split by the hash's top bits. At the end each bucket is read and sorted on its own, so
 the largest array held is a bucket: 1/BUCKETS of the file's 16 bytes per row.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -48,7 +49,7 @@ class KeyTracker:
         order = np.argsort(buckets, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(np.bincount(buckets, minlength=BUCKETS))])
         for bucket, handle in enumerate(self.handles):
-            pairs[order[bounds[bucket]:bounds[bucket + 1]]].tofile(handle)
+            pairs[order[bounds[bucket] : bounds[bucket + 1]]].tofile(handle)
 
     def duplicates(self) -> RuleViolation | None:
         """The rows whose key appears more than once in the file, or None."""
@@ -65,5 +66,9 @@ class KeyTracker:
                 rows.append(pairs["row"][np.isin(pairs["hash"], repeated)])
         if not rows:
             return None
-        return RuleViolation("unique_key", ",".join(self.key), np.sort(np.concatenate(rows)).tolist(),
-                             detail=f"key {self.key} appears more than once")
+        return RuleViolation(
+            "unique_key",
+            ",".join(self.key),
+            np.sort(np.concatenate(rows)).tolist(),
+            detail=f"key {self.key} appears more than once",
+        )

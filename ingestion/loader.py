@@ -10,6 +10,7 @@ Postgres `raw`, and record the outcome in the ingestion ledger.
 - Bad input never raises: whole-file problems quarantine the file; bad rows of a contract that
   allows it are held back with a report while the good rows load.
 """
+
 from __future__ import annotations
 
 import csv
@@ -105,9 +106,11 @@ class EnumerationCase:
 
     def __init__(self, contract: Contract, mapping: HeaderMapping):
         by_warehouse_name = {name: header for header, name in mapping.rename.items()}
-        self.columns = {by_warehouse_name[c.name]: {v.casefold(): v for v in c.allowed}
-                        for c in contract.columns
-                        if contract.normalise_allowed_case and c.allowed and c.name in by_warehouse_name}
+        self.columns = {
+            by_warehouse_name[c.name]: {v.casefold(): v for v in c.allowed}
+            for c in contract.columns
+            if contract.normalise_allowed_case and c.allowed and c.name in by_warehouse_name
+        }
         self.changed: dict[tuple[str, str, str], int] = {}
 
     def apply(self, table: pa.Table) -> pa.Table:
@@ -125,8 +128,10 @@ class EnumerationCase:
         return table
 
     def notes(self) -> list[str]:
-        return [f"{header}: {value!r} stored as {allowed!r} on {rows} row(s)"
-                for (header, value, allowed), rows in sorted(self.changed.items())]
+        return [
+            f"{header}: {value!r} stored as {allowed!r} on {rows} row(s)"
+            for (header, value, allowed), rows in sorted(self.changed.items())
+        ]
 
 
 @dataclass
@@ -152,15 +157,21 @@ def _parquet_schema(contract: Contract, meta: dict) -> pa.Schema:
 def _parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
     """Row numbers count up by one: delta-encoded they cost almost nothing, where the default
     dictionary attempt takes half the write time for a column it can never shrink."""
-    return pq.ParquetWriter(path, schema, compression=PARQUET_COMPRESSION,
-                            use_dictionary=[name for name in schema.names if name != SOURCE_ROW],
-                            column_encoding={SOURCE_ROW: "DELTA_BINARY_PACKED"})
+    return pq.ParquetWriter(
+        path,
+        schema,
+        compression=PARQUET_COMPRESSION,
+        use_dictionary=[name for name in schema.names if name != SOURCE_ROW],
+        column_encoding={SOURCE_ROW: "DELTA_BINARY_PACKED"},
+    )
 
 
 def _extras_json(table: pa.Table, mapping: HeaderMapping) -> pa.Array:
     extras = table.select(mapping.extras).to_pandas().astype(object)
-    return pa.array([json.dumps({k: v for k, v in row.items() if v is not None and v == v})
-                     for row in extras.to_dict("records")], pa.string())
+    return pa.array(
+        [json.dumps({k: v for k, v in row.items() if v is not None and v == v}) for row in extras.to_dict("records")],
+        pa.string(),
+    )
 
 
 def _contract_table(contract: Contract, table: pa.Table, mapping: HeaderMapping, schema: pa.Schema) -> pa.Table:
@@ -184,8 +195,9 @@ def _with_source_rows(table: pa.Table, first_row: int, schema: pa.Schema) -> pa.
     return pa.Table.from_arrays([*table.columns, rows], schema=schema)
 
 
-def _scan(contract: Contract, path: Path, header: list[str], mapping: HeaderMapping, meta: dict,
-          workdir: Path, typed: bool) -> _Scan:
+def _scan(
+    contract: Contract, path: Path, header: list[str], mapping: HeaderMapping, meta: dict, workdir: Path, typed: bool
+) -> _Scan:
     """One pass: validate every batch, note repeated keys, write every row to a Parquet file.
 
     Typed, the fast parser has already typed the cells and pandas sees plain numpy columns (what
@@ -210,14 +222,18 @@ def _scan(contract: Contract, path: Path, header: list[str], mapping: HeaderMapp
                 log.extend(_without_unparsed(validator.check(frame, first_row), not_finite))
                 log.extend(cell_rules(contract, frame, first_row))
             else:
-                text = to_pandas(_contract_table(contract, table, mapping,
-                                                 pa.schema([pa.field(f.name, pa.string()) for f in contract_schema])))
+                text = to_pandas(
+                    _contract_table(
+                        contract, table, mapping, pa.schema([pa.field(f.name, pa.string()) for f in contract_schema])
+                    )
+                )
                 frame, type_violations = apply_contract_types(contract, text, first_row)
                 log.extend(type_violations)
                 log.extend(_without_unparsed(validator.check(frame, first_row), type_violations))
                 log.extend(cell_rules(contract, frame, first_row))
-                clean = pa.Table.from_pandas(exact_amounts(contract, text, frame), schema=contract_schema,
-                                             preserve_index=False)
+                clean = pa.Table.from_pandas(
+                    exact_amounts(contract, text, frame), schema=contract_schema, preserve_index=False
+                )
             keys.add(frame, first_row)
             writer.write_table(_with_source_rows(clean, first_row, schema))
             rows += table.num_rows
@@ -255,9 +271,11 @@ class _RawCopy(threading.Thread):
         fmt = FileFormat.of(self.path)
         try:
             with self.conn.cursor() as cursor:
-                with cursor.copy(f"copy {self.contract.raw_table} ({names}) from stdin "
-                                 "with (format csv, header true, encoding 'UTF8')") as copy:
-                    with (gzip.open(self.path, "rb") if fmt.gzip else open(self.path, "rb")) as source:
+                with cursor.copy(
+                    f"copy {self.contract.raw_table} ({names}) from stdin "
+                    "with (format csv, header true, encoding 'UTF8')"
+                ) as copy:
+                    with gzip.open(self.path, "rb") if fmt.gzip else open(self.path, "rb") as source:
                         while block := source.read(COPY_BLOCK):
                             copy.write(block)
         except Exception as error:  # noqa: BLE001 - judged by the caller, which falls back
@@ -324,21 +342,31 @@ def _write_rejected_rows(path: Path, header: list[str], log: ViolationLog, bad_r
             if len(wanted):
                 picked = table.take(pa.array(wanted - first)).to_pylist()
                 for row_number, record in zip(wanted.tolist(), picked, strict=True):
-                    writer.writerow([row_number, " ".join(rules_of_row.get(row_number, [])),
-                                     *[spreadsheet_safe(record[h]) for h in header]])
+                    writer.writerow(
+                        [
+                            row_number,
+                            " ".join(rules_of_row.get(row_number, [])),
+                            *[spreadsheet_safe(record[h]) for h in header],
+                        ]
+                    )
             first += table.num_rows
 
 
 def _kept_unknown_columns(contract: Contract, mapping: HeaderMapping) -> list[str]:
     """Columns the contract does not know, kept in extra_columns (a custom-prefixed one is expected)."""
-    unknown = [name for name in mapping.extras
-               if not (contract.keep_extra_prefix and name.startswith(contract.keep_extra_prefix))]
+    unknown = [
+        name
+        for name in mapping.extras
+        if not (contract.keep_extra_prefix and name.startswith(contract.keep_extra_prefix))
+    ]
     return [f"columns outside the contract kept in {EXTRAS_COLUMN}: {unknown}"] if unknown else []
 
 
 def _parquet_key(contract: Contract, file_key: str, checksum: str, loaded_at: datetime) -> str:
-    return (f"raw/{contract.source}/{contract.entity}/load_date={loaded_at.date().isoformat()}/"
-            f"{object_name(PurePosixPath(file_key).name)}.{checksum[:12]}.parquet")
+    return (
+        f"raw/{contract.source}/{contract.entity}/load_date={loaded_at.date().isoformat()}/"
+        f"{object_name(PurePosixPath(file_key).name)}.{checksum[:12]}.parquet"
+    )
 
 
 def _quarantine_whole_file(conn, store, contract, result: LoadResult, path: Path, loaded_at) -> LoadResult:
@@ -367,8 +395,11 @@ def load_file(conn, store: ObjectStore, contract: Contract, stored: StoredObject
     """Ingest one landing object. Never raises for bad content: the result says what happened."""
     file_key = stored.key
     _remove_abandoned_workdirs()
-    with (raw_tables.file_lock(conn, file_key), store.local_copy(file_key) as path,
-          TemporaryDirectory(prefix=WORKDIR_PREFIX) as tmp):
+    with (
+        raw_tables.file_lock(conn, file_key),
+        store.local_copy(file_key) as path,
+        TemporaryDirectory(prefix=WORKDIR_PREFIX) as tmp,
+    ):
         checksum = sha256_of(path)
         result = LoadResult(file_key, "loaded", checksum=checksum, object_version=stored.version)
         earlier = raw_tables.ledger_entry(conn, file_key)
@@ -376,21 +407,34 @@ def load_file(conn, store: ObjectStore, contract: Contract, stored: StoredObject
             raw_tables.remember_version(conn, file_key, stored.version)  # touched, not changed
             result.status, result.previous_status = "unchanged", earlier["status"]
             result.rows_in, result.rows_loaded, result.rows_rejected, result.report_key = (
-                earlier["rows_in"], earlier["rows_loaded"], earlier["rows_rejected"], earlier["report_key"])
+                earlier["rows_in"],
+                earlier["rows_loaded"],
+                earlier["rows_rejected"],
+                earlier["report_key"],
+            )
             return result
         loaded_at = datetime.now(timezone.utc)
         writes = _ObjectsOfThisLoad(store)
         try:
             try:
-                return _load(conn, writes, contract, _readable(path, contract, file_key, Path(tmp)), Path(tmp),
-                             result, loaded_at, delivered=path)
+                return _load(
+                    conn,
+                    writes,
+                    contract,
+                    _readable(path, contract, file_key, Path(tmp)),
+                    Path(tmp),
+                    result,
+                    loaded_at,
+                    delivered=path,
+                )
             except FileProblem as problem:
                 result.violations = [RuleViolation(problem.rule, None, detail=problem.detail)]
             except Exception as error:  # noqa: BLE001 - whatever a file holds, it must not stop the files after it
                 if is_infrastructure_error(error):
                     raise  # not the file's fault: the caller stops and says so
-                result.violations = [RuleViolation("unreadable", None,
-                                                   detail=f"{type(error).__name__}: {error}"[:1000])]
+                result.violations = [
+                    RuleViolation("unreadable", None, detail=f"{type(error).__name__}: {error}"[:1000])
+                ]
             writes.discard()
             return _quarantine_whole_file(conn, writes, contract, result, path, loaded_at)
         except BaseException:
@@ -431,13 +475,15 @@ def _readable(path: Path, contract: Contract, file_key: str, workdir: Path) -> P
     if profile is None:
         return path
     if profile.contract != contract:
-        raise FileProblem("profile_mismatch", f"profile {profile.name} maps onto {profile.contract.name}, "
-                                              f"not {contract.name}")
+        raise FileProblem(
+            "profile_mismatch", f"profile {profile.name} maps onto {profile.contract.name}, not {contract.name}"
+        )
     return profile.apply(path, workdir)
 
 
-def _load(conn, store, contract: Contract, path: Path, workdir: Path, result: LoadResult, loaded_at,
-          delivered: Path) -> LoadResult:
+def _load(
+    conn, store, contract: Contract, path: Path, workdir: Path, result: LoadResult, loaded_at, delivered: Path
+) -> LoadResult:
     """Load `path` (the delivered file, or what its profile made of it); quarantine `delivered`."""
     header = read_header(path)
     mapping = check_header(contract, header, sniff_delimiter(header))
@@ -447,11 +493,19 @@ def _load(conn, store, contract: Contract, path: Path, workdir: Path, result: Lo
         return _quarantine_whole_file(conn, store, contract, result, delivered, loaded_at)
     file_id = raw_tables.new_file_id(conn)  # a sequence: kept whatever happens to the transaction
     raw_tables.begin_file_load(conn, contract, result.file_key, file_id)
-    meta = {"_file_key": result.file_key, "_file_checksum": result.checksum, "_loaded_at": loaded_at,
-            "_file_id": file_id}
+    meta = {
+        "_file_key": result.file_key,
+        "_file_checksum": result.checksum,
+        "_loaded_at": loaded_at,
+        "_file_id": file_id,
+    }
     streaming = None
-    if FileFormat.of(path).kind == "csv" and not mapping.extras and not contract.null_markers \
-            and not contract.normalise_allowed_case:
+    if (
+        FileFormat.of(path).kind == "csv"
+        and not mapping.extras
+        and not contract.null_markers
+        and not contract.normalise_allowed_case
+    ):
         streaming = _RawCopy(conn, contract, path, [mapping.rename[h] for h in header])
         streaming.start()
     typed = True

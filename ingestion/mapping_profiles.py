@@ -12,6 +12,7 @@ Profiles ship in ingestion/profiles/; users add their own in the folder PULSEOPS
 lands under `landing/<source>/<entity>/profile=<name>/` (`pulseops ingest --profile <name>` puts it
 there), so the sensor, the Lambda and the CLI apply the same one.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,31 @@ PROFILE_IN_KEY = re.compile(r"/profile=([A-Za-z0-9_-]+)/")
 # `Z` or an offset) is tried first and never ambiguous; Jira writes "05/Dec/26 9:14 AM".
 DATE_LAYOUTS = {
     "iso": ["iso"],
-    "day_first": ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M",
-                  "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M %p",
-                  "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y",
-                  "%d/%b/%y %I:%M %p", "%d/%b/%Y %I:%M %p", "%d/%b/%y"],
-    "month_first": ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p",
-                    "%m-%d-%Y %H:%M:%S", "%m/%d/%Y", "%m-%d-%Y"],
+    "day_first": [
+        "%d/%m/%Y %H:%M:%S",
+        "%d/%m/%Y %H:%M",
+        "%d-%m-%Y %H:%M:%S",
+        "%d-%m-%Y %H:%M",
+        "%d.%m.%Y %H:%M:%S",
+        "%d.%m.%Y %H:%M",
+        "%d/%m/%Y %I:%M:%S %p",
+        "%d/%m/%Y %I:%M %p",
+        "%d/%m/%Y",
+        "%d.%m.%Y",
+        "%d-%m-%Y",
+        "%d/%b/%y %I:%M %p",
+        "%d/%b/%Y %I:%M %p",
+        "%d/%b/%y",
+    ],
+    "month_first": [
+        "%m/%d/%Y %H:%M:%S",
+        "%m/%d/%Y %H:%M",
+        "%m/%d/%Y %I:%M:%S %p",
+        "%m/%d/%Y %I:%M %p",
+        "%m-%d-%Y %H:%M:%S",
+        "%m/%d/%Y",
+        "%m-%d-%Y",
+    ],
 }
 
 
@@ -55,9 +75,11 @@ class _ProfileLoader(yaml.SafeLoader):
 
 _ProfileLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-_ProfileLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                     list("tTfF"))
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ProfileLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 @dataclass(frozen=True)
@@ -89,12 +111,19 @@ class Profile:
         spec = yaml.load(path.read_text(), Loader=_ProfileLoader)
         latest = spec.get("latest")
         # YAML reads true/false and numbers as such; exports hold them as text
-        return cls(name=path.stem, contract=BY_NAME[spec["contract"]], description=spec.get("description", ""),
-                   columns=spec.get("columns", {}), constants={k: _text(v) for k, v in spec.get("constants", {}).items()},
-                   values={k: {_text(a): _text(b) for a, b in v.items()} for k, v in spec.get("values", {}).items()},
-                   null_markers=tuple(spec.get("null_markers", ())), date_order=spec.get("date_order"),
-                   latest=Latest(**latest) if latest else None, records=spec.get("records"),
-                   list_separator=spec.get("list_separator", ", "))
+        return cls(
+            name=path.stem,
+            contract=BY_NAME[spec["contract"]],
+            description=spec.get("description", ""),
+            columns=spec.get("columns", {}),
+            constants={k: _text(v) for k, v in spec.get("constants", {}).items()},
+            values={k: {_text(a): _text(b) for a, b in v.items()} for k, v in spec.get("values", {}).items()},
+            null_markers=tuple(spec.get("null_markers", ())),
+            date_order=spec.get("date_order"),
+            latest=Latest(**latest) if latest else None,
+            records=spec.get("records"),
+            list_separator=spec.get("list_separator", ", "),
+        )
 
     def apply(self, path: Path, target: Path) -> Path:
         """The delivered file as a CSV with the contract's headers; a file the profile does not fit
@@ -107,8 +136,10 @@ class Profile:
         if missing:
             detail = f"missing columns {missing}, the file has {list(frame.columns)[:30]}"
             unmapped = "; ".join(f"{column} {values}" for column, values in self._unmapped_values(frame).items())
-            raise FileProblem("profile_mismatch", f"profile {self.name}: {detail}"
-                                                  + (f"; first values it does not map: {unmapped}" if unmapped else ""))
+            raise FileProblem(
+                "profile_mismatch",
+                f"profile {self.name}: {detail}" + (f"; first values it does not map: {unmapped}" if unmapped else ""),
+            )
         if self.latest:
             order = self._dates(frame[self.latest.order_by], self.latest.order_by)
             frame = frame.assign(_order=order).sort_values("_order", kind="stable")
@@ -123,8 +154,11 @@ class Profile:
                     values = values.map(lambda v, table=self.values[column.name]: table.get(v, v))
                 if column.type in ("date", "timestamp"):
                     moments = self._dates(values, self.columns[column.name])
-                    values = moments.map(lambda m, day=column.type == "date": "" if pd.isna(m) else (
-                        m.date().isoformat() if day else m.isoformat(sep=" ")))
+                    values = moments.map(
+                        lambda m, day=column.type == "date": (
+                            "" if pd.isna(m) else (m.date().isoformat() if day else m.isoformat(sep=" "))
+                        )
+                    )
                 out[column.source_name] = values
         result = target / "profiled.csv"
         out.to_csv(result, index=False)
@@ -134,7 +168,9 @@ class Profile:
         """Every cell as text: a CSV as it is, a JSON export's records with nested fields as `a/b`."""
         try:
             if FileFormat.of(path).kind == "json":
-                return pd.DataFrame([_flat(r, self.list_separator) for r in self._json_records(path)], dtype=str).fillna("")
+                return pd.DataFrame(
+                    [_flat(r, self.list_separator) for r in self._json_records(path)], dtype=str
+                ).fillna("")
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         except (UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
             raise FileProblem("profile_mismatch", f"profile {self.name}: cannot read the file ({error})") from error
@@ -151,7 +187,9 @@ class Profile:
             document = [document]  # JSON lines holding one record
         elif isinstance(document, dict):
             if not isinstance(document.get(self.records), list):
-                raise ValueError(f"no list of records under {self.records!r} (the document's keys: {list(document)[:10]})")
+                raise ValueError(
+                    f"no list of records under {self.records!r} (the document's keys: {list(document)[:10]})"
+                )
             document = document[self.records]
         if not all(isinstance(record, dict) for record in document):
             raise ValueError("records that are not JSON objects")
@@ -166,7 +204,11 @@ class Profile:
             if source not in frame.columns:
                 continue
             column = self.contract.column(name)
-            valid = {*table, *(column.allowed or ()), *((*TRUE_WORDS, *FALSE_WORDS) if column.type == "boolean" else ())}
+            valid = {
+                *table,
+                *(column.allowed or ()),
+                *((*TRUE_WORDS, *FALSE_WORDS) if column.type == "boolean" else ()),
+            }
             bad = [v for v in frame[source].str.strip().unique() if v and v not in valid]
             if bad:
                 found[source] = bad[:3]
@@ -181,11 +223,16 @@ class Profile:
         orders = ["iso", self.date_order] if self.date_order else list(DATE_LAYOUTS)
         fitting = {order: layout for order in orders for layout in DATE_LAYOUTS[order] if _all_parse(present, layout)}
         if not fitting:
-            raise FileProblem("profile_mismatch", f"profile {self.name}: column {column!r} holds dates in no known "
-                                                  f"layout, e.g. {present[:3]}")
+            raise FileProblem(
+                "profile_mismatch",
+                f"profile {self.name}: column {column!r} holds dates in no known layout, e.g. {present[:3]}",
+            )
         if "iso" not in fitting and len(fitting) > 1:
-            raise FileProblem("profile_mismatch", f"profile {self.name}: column {column!r} reads both day-first "
-                                                  "and month-first; set date_order in the profile")
+            raise FileProblem(
+                "profile_mismatch",
+                f"profile {self.name}: column {column!r} reads both day-first "
+                "and month-first; set date_order in the profile",
+            )
         layout = fitting.get("iso") or next(iter(fitting.values()))
         return values.map(lambda v: _parse(v, layout) if v else pd.NaT)
 

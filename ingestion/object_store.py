@@ -3,6 +3,7 @@
 Zones are key prefixes: `landing/` (files as delivered, kept unchanged), `raw/` (Parquet),
 `quarantine/` (error reports of rejected files).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,8 +66,9 @@ class LocalObjectStore:
         found = []
         # A symlink is no delivery: it may point anywhere on the machine, or nowhere.
         root = self.root.resolve()
-        for path in sorted(p for p in base.rglob("*")
-                           if p.is_file() and not p.is_symlink() and root in p.resolve().parents):
+        for path in sorted(
+            p for p in base.rglob("*") if p.is_file() and not p.is_symlink() and root in p.resolve().parents
+        ):
             stat = path.stat()
             key = path.relative_to(self.root).as_posix()
             found.append(StoredObject(key, stat.st_size, f"{stat.st_mtime_ns}-{stat.st_size}"))
@@ -117,7 +119,7 @@ class S3ObjectStore:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def _relative(self, full_key: str) -> str:
-        return full_key[len(self.prefix) + 1:] if self.prefix else full_key
+        return full_key[len(self.prefix) + 1 :] if self.prefix else full_key
 
     def list(self, prefix: str) -> list[StoredObject]:
         found = []

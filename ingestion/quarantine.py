@@ -1,4 +1,5 @@
 """Quarantine: a readable error report beside a copy of the rejected file (or of its bad rows)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,9 @@ def write_report(store: ObjectStore, contract: Contract, result, whole_file: boo
         "file": result.file_key,
         "checksum": result.checksum,
         "contract": contract.name,
-        "outcome": "file rejected" if whole_file else (
-            "bad rows held back, good rows loaded" if result.rows_rejected else "loaded"),
+        "outcome": "file rejected"
+        if whole_file
+        else ("bad rows held back, good rows loaded" if result.rows_rejected else "loaded"),
         "rows_in": result.rows_in,
         "rows_loaded": result.rows_loaded,
         "rows_rejected": result.rows_rejected,

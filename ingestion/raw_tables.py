@@ -6,6 +6,7 @@ per-transaction settings, so a delivered CSV can be streamed into COPY unchanged
 file id rather than the key and checksum on every row keep a narrow table narrow: COPY time
 follows the bytes written.
 """
+
 from __future__ import annotations
 
 import logging
@@ -63,9 +64,13 @@ def ensure_raw_schema(conn, contracts) -> None:
                 _file_id bigint not null default current_setting('pulseops.file_id')::bigint,
                 _loaded_at timestamptz not null default now()
             )""")
-        present = {name for (name,) in conn.execute(
-            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s",
-            (contract.name,))}
+        present = {
+            name
+            for (name,) in conn.execute(
+                "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s",
+                (contract.name,),
+            )
+        }
         for name, type_ in _columns(contract):
             if name not in present:
                 # ALTER TABLE waits for every reader of the table (a long dashboard query) and holds
@@ -83,23 +88,32 @@ def _move_to_file_ids(conn, contract: Contract) -> None:
     table = contract.raw_table
     had_keys = conn.execute(
         "select 1 from information_schema.columns where table_schema || '.' || table_name = %s "
-        "and column_name = '_file_key'", (table,)).fetchone()
+        "and column_name = '_file_key'",
+        (table,),
+    ).fetchone()
     if not had_keys:
         return
     conn.execute(f"alter table {table} add column if not exists _file_id bigint")
     conn.execute(f"update {table} as r set _file_id = l.file_id from {LEDGER} as l where l.file_key = r._file_key")
-    conn.execute(f"alter table {table} drop column _file_key, drop column if exists _file_checksum, "
-                 "alter column _file_id set not null, "
-                 "alter column _file_id set default current_setting('pulseops.file_id')::bigint")
+    conn.execute(
+        f"alter table {table} drop column _file_key, drop column if exists _file_checksum, "
+        "alter column _file_id set not null, "
+        "alter column _file_id set default current_setting('pulseops.file_id')::bigint"
+    )
 
 
 def _lift_numeric_scale_cap(conn, contract: Contract) -> None:
     """Tables made when amounts were numeric(18,4) take any scale from now on. PostgreSQL refuses
     while views read the column (dbt's staging views): then the cap stays, and the log says how to
     lift it."""
-    capped = [name for (name,) in conn.execute(
-        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s"
-        " and data_type = 'numeric' and numeric_scale is not null", (contract.name,))]
+    capped = [
+        name
+        for (name,) in conn.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = %s"
+            " and data_type = 'numeric' and numeric_scale is not null",
+            (contract.name,),
+        )
+    ]
     if not capped:
         return
     try:
@@ -107,8 +121,12 @@ def _lift_numeric_scale_cap(conn, contract: Contract) -> None:
             for name in capped:
                 conn.execute(f'alter table {contract.raw_table} alter column "{name}" type numeric')
     except (psycopg.errors.FeatureNotSupported, psycopg.errors.DependentObjectsStillExist):
-        log.warning("%s keeps numeric(18,4) in %s while views read it: to lift it, `drop schema staging "
-                    "cascade` and run the pipeline (dbt recreates the views)", contract.raw_table, capped)
+        log.warning(
+            "%s keeps numeric(18,4) in %s while views read it: to lift it, `drop schema staging "
+            "cascade` and run the pipeline (dbt recreates the views)",
+            contract.raw_table,
+            capped,
+        )
 
 
 def new_file_id(conn) -> int:
@@ -133,8 +151,10 @@ def file_lock(conn, file_key: str) -> Iterator[None]:
 
 def forget_earlier_delivery(conn, contract: Contract, file_key: str) -> None:
     """Inside the load's transaction: drop the rows of the earlier delivery under the same key."""
-    conn.execute(f"delete from {contract.raw_table} where _file_id = (select file_id from {LEDGER} "
-                 "where file_key = %s)", (file_key,))
+    conn.execute(
+        f"delete from {contract.raw_table} where _file_id = (select file_id from {LEDGER} where file_key = %s)",
+        (file_key,),
+    )
 
 
 def begin_file_load(conn, contract: Contract, file_key: str, file_id: int) -> None:
@@ -143,10 +163,12 @@ def begin_file_load(conn, contract: Contract, file_key: str, file_id: int) -> No
     conn.execute("select set_config('pulseops.file_id', %s, true)", (str(file_id),))
 
 
-def record_in_ledger(conn, contract: Contract, result, parquet_key: str | None, loaded_at,
-                     file_id: int | None = None) -> None:
+def record_in_ledger(
+    conn, contract: Contract, result, parquet_key: str | None, loaded_at, file_id: int | None = None
+) -> None:
     """One row per file key: what the table holds of it."""
-    conn.execute(f"""
+    conn.execute(
+        f"""
         insert into {LEDGER} (file_key, file_id, source, entity, checksum, object_version, status, rows_in,
                               rows_loaded, rows_rejected, error_summary, report_key, parquet_key, loaded_at)
         values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
@@ -156,16 +178,33 @@ def record_in_ledger(conn, contract: Contract, result, parquet_key: str | None, 
             rows_in = excluded.rows_in, rows_loaded = excluded.rows_loaded, rows_rejected = excluded.rows_rejected,
             error_summary = excluded.error_summary, report_key = excluded.report_key,
             parquet_key = excluded.parquet_key, loaded_at = excluded.loaded_at""",
-        (result.file_key, file_id, contract.source, contract.entity, result.checksum, result.object_version, result.status,
-         result.rows_in, result.rows_loaded, result.rows_rejected, result.error_summary or None, result.report_key,
-         parquet_key, loaded_at))
+        (
+            result.file_key,
+            file_id,
+            contract.source,
+            contract.entity,
+            result.checksum,
+            result.object_version,
+            result.status,
+            result.rows_in,
+            result.rows_loaded,
+            result.rows_rejected,
+            result.error_summary or None,
+            result.report_key,
+            parquet_key,
+            loaded_at,
+        ),
+    )
 
 
 def ledger_entry(conn, file_key: str) -> dict | None:
     """What the ledger says of a file key: checksum, status, row counts, report."""
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
-        return cursor.execute(f"select checksum, status, rows_in, rows_loaded, rows_rejected, report_key from {LEDGER} "
-                              "where file_key = %s", (file_key,)).fetchone()
+        return cursor.execute(
+            f"select checksum, status, rows_in, rows_loaded, rows_rejected, report_key from {LEDGER} "
+            "where file_key = %s",
+            (file_key,),
+        ).fetchone()
 
 
 def remember_version(conn, file_key: str, version: str) -> None:
@@ -174,7 +213,9 @@ def remember_version(conn, file_key: str, version: str) -> None:
 
 
 def seen_versions(conn, contract: Contract) -> set[tuple[str, str]]:
-    rows = conn.execute(f"select file_key, object_version from {LEDGER} where source = %s and entity = %s",
-                        (contract.source, contract.entity)).fetchall()
+    rows = conn.execute(
+        f"select file_key, object_version from {LEDGER} where source = %s and entity = %s",
+        (contract.source, contract.entity),
+    ).fetchall()
     conn.rollback()
     return set(rows)

@@ -1,5 +1,6 @@
 """Contract types on both reading paths: Arrow types for the fast parser, and the careful pandas
 conversion of text cells that notes every cell that won't parse."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,12 @@ ARROW_TYPES = {
     "timestamp": pa.timestamp("us"),
     "boolean": pa.bool_(),
 }
-PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), pa.float64(): pd.Float64Dtype(),
-                pa.string(): pd.StringDtype()}
+PANDAS_TYPES = {
+    pa.int64(): pd.Int64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+    pa.float64(): pd.Float64Dtype(),
+    pa.string(): pd.StringDtype(),
+}
 TRUE_WORDS = {"true", "t", "1", "yes", "y"}
 FALSE_WORDS = {"false", "f", "0", "no", "n"}
 
@@ -41,7 +46,9 @@ def as_numbers(contract: Contract, table: pa.Table) -> pa.Table:
     for column in contract.columns:
         if column.type == "numeric" and column.name in table.column_names:
             index = table.column_names.index(column.name)
-            table = table.set_column(index, column.name, pc.cast(pc.utf8_trim_whitespace(table.column(index)), pa.float64()))
+            table = table.set_column(
+                index, column.name, pc.cast(pc.utf8_trim_whitespace(table.column(index)), pa.float64())
+            )
     return table
 
 
@@ -85,8 +92,9 @@ def _convert(series: pd.Series, type_: str) -> pd.Series:
     raise ValueError(f"unknown contract type {type_!r}")
 
 
-def apply_contract_types(contract: Contract, frame: pd.DataFrame, first_row: int = 1
-                         ) -> tuple[pd.DataFrame, list[RuleViolation]]:
+def apply_contract_types(
+    contract: Contract, frame: pd.DataFrame, first_row: int = 1
+) -> tuple[pd.DataFrame, list[RuleViolation]]:
     """Cast each contract column of a text frame; a present value that fails to parse is a `type`
     violation. `first_row` is the file row number of the frame's first row."""
     typed = frame.copy()
@@ -99,8 +107,8 @@ def apply_contract_types(contract: Contract, frame: pd.DataFrame, first_row: int
         if unparsed.any():
             rows = (np.flatnonzero(unparsed) + first_row).tolist()
             samples = frame.loc[unparsed, column.name].head(SAMPLE_SIZE).tolist()
-            violations.append(RuleViolation("type", column.name, rows, [str(s) for s in samples],
-                                            f"expected {column.type}"))
+            violations.append(
+                RuleViolation("type", column.name, rows, [str(s) for s in samples], f"expected {column.type}")
+            )
         typed[column.name] = converted
     return typed, violations
-

@@ -5,6 +5,7 @@ Expectations suite built from the contract: required values, allowed values, ran
 characters), and keys across the whole file (duplicates: see key_check). Great Expectations is
 imported lazily: it costs seconds and hundreds of MB at import.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,9 +35,14 @@ class RuleViolation:
     count: int | None = None
 
     def as_dict(self) -> dict:
-        return {"rule": self.rule, "column": self.column, "count": self.count if self.count is not None
-                else len(self.rows), "rows": self.rows[:MAX_ROWS_REPORTED],
-                "sample_values": self.sample_values[:SAMPLE_SIZE], "detail": self.detail}
+        return {
+            "rule": self.rule,
+            "column": self.column,
+            "count": self.count if self.count is not None else len(self.rows),
+            "rows": self.rows[:MAX_ROWS_REPORTED],
+            "sample_values": self.sample_values[:SAMPLE_SIZE],
+            "detail": self.detail,
+        }
 
     def describe(self) -> str:
         where = f" rows {self.rows[:10]}" + ("..." if len(self.rows) > 10 else "") if self.rows else ""
@@ -57,7 +63,7 @@ class ViolationLog:
             self._by_rule[key] = violation
             return
         known.rows.extend(violation.rows)
-        known.sample_values.extend(violation.sample_values[:max(0, SAMPLE_SIZE - len(known.sample_values))])
+        known.sample_values.extend(violation.sample_values[: max(0, SAMPLE_SIZE - len(known.sample_values))])
 
     def extend(self, violations) -> None:
         for violation in violations:
@@ -90,15 +96,24 @@ def check_header(contract: Contract, header: list[str], delimiter_hint: str | No
         target = known.get(name) or known.get(name.strip())
         if target is not None:
             if target in seen:
-                return HeaderMapping({}, [], [RuleViolation(
-                    "duplicate_columns", target, detail=f"'{seen[target]}' and '{name}' are the same column")])
+                return HeaderMapping(
+                    {},
+                    [],
+                    [
+                        RuleViolation(
+                            "duplicate_columns", target, detail=f"'{seen[target]}' and '{name}' are the same column"
+                        )
+                    ],
+                )
             seen[target] = name
             rename[name] = target
-        elif (contract.keep_extra_prefix and name.startswith(contract.keep_extra_prefix)
-              or contract.keep_unknown_columns):
+        elif (
+            contract.keep_extra_prefix and name.startswith(contract.keep_extra_prefix) or contract.keep_unknown_columns
+        ):
             if name in extras:
-                return HeaderMapping({}, [], [RuleViolation(
-                    "duplicate_columns", None, detail=f"'{name}' appears twice")])
+                return HeaderMapping(
+                    {}, [], [RuleViolation("duplicate_columns", None, detail=f"'{name}' appears twice")]
+                )
             extras.append(name)
         else:
             unexpected.append(name)
@@ -121,11 +136,19 @@ def _expectations(contract: Contract, present: set[str]):
         if column.required or column.name in contract.key:
             yield "not_null", column.name, gxe.ExpectColumnValuesToNotBeNull(column=column.name)
         if column.allowed:
-            yield "allowed_values", column.name, gxe.ExpectColumnValuesToBeInSet(
-                column=column.name, value_set=list(column.allowed))
+            yield (
+                "allowed_values",
+                column.name,
+                gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(column.allowed)),
+            )
         if column.minimum is not None or column.maximum is not None:
-            yield "range", column.name, gxe.ExpectColumnValuesToBeBetween(
-                column=column.name, min_value=column.minimum, max_value=column.maximum)
+            yield (
+                "range",
+                column.name,
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=column.name, min_value=column.minimum, max_value=column.maximum
+                ),
+            )
 
 
 def _signature(config) -> tuple:
@@ -172,7 +195,9 @@ class BatchValidator:
                 continue
             rule, column = self.by_signature[_signature(result.expectation_config)]
             details = result.result or {}
-            rows = sorted(int(i) for i in details.get("unexpected_index_list") or [] if isinstance(i, (int, np.integer)))
+            rows = sorted(
+                int(i) for i in details.get("unexpected_index_list") or [] if isinstance(i, (int, np.integer))
+            )
             values = [str(v) for v in (details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]]
             violations.append(RuleViolation(rule, column, rows, values, _rule_detail(self.contract, rule, column)))
         return violations
@@ -186,8 +211,11 @@ class BatchValidator:
             if hits.any():
                 rows = frame.index[hits].tolist()
                 samples = [repr(v) for v in frame.loc[hits, column].head(SAMPLE_SIZE)]
-                violations.append(RuleViolation("control_characters", column, rows, samples,
-                                                "control characters are not allowed in text"))
+                violations.append(
+                    RuleViolation(
+                        "control_characters", column, rows, samples, "control characters are not allowed in text"
+                    )
+                )
         return violations
 
 
@@ -246,8 +274,11 @@ def cell_rules(contract: Contract, frame: pd.DataFrame, first_row: int) -> list[
             continue
         values = frame[column.name]
         if column.name in contract.key and column.type == "text":
-            bad, rule, detail = (values.notna() & (values.astype("string").str.strip() == "")).to_numpy(
-                dtype=bool, na_value=False), "not_blank", "a key of blanks only"
+            bad, rule, detail = (
+                (values.notna() & (values.astype("string").str.strip() == "")).to_numpy(dtype=bool, na_value=False),
+                "not_blank",
+                "a key of blanks only",
+            )
         elif column.type in ("date", "timestamp"):
             moments = pd.to_datetime(values)
             bad = (moments.notna() & ((moments < EARLIEST_PLAUSIBLE) | (moments > latest))).to_numpy()

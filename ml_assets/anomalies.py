@@ -28,6 +28,7 @@ more than `merge_gap` points apart form one incident, with its start, peak and e
 a total: each sub-series is scored the same way and its excess over expectation during the
 incident is compared with the others'.
 """
+
 from __future__ import annotations
 
 import json
@@ -129,8 +130,15 @@ def _walk(y: np.ndarray, period: int, params: DetectorParams, floor) -> _Walk:
     threshold = params.threshold / params.sensitivity
     settled = min(window // 2, 14)  # residuals needed before the spread is trusted
     warmup = period + settled
-    state = _Walk(y.copy(), deque(maxlen=window), np.full(n, np.nan), np.full(n, np.nan),
-                  np.full(n, np.nan), np.full(n, np.inf), np.zeros(n, dtype=bool))
+    state = _Walk(
+        y.copy(),
+        deque(maxlen=window),
+        np.full(n, np.nan),
+        np.full(n, np.nan),
+        np.full(n, np.nan),
+        np.full(n, np.inf),
+        np.zeros(n, dtype=bool),
+    )
     run: list[int] = []  # flagged points in a row on one side, not yet judged
     seen = deque(maxlen=MAX_WINDOW)  # |z| of recent points, flagged or not: what this series calls usual
     tail = 0.0
@@ -166,7 +174,7 @@ def _walk(y: np.ndarray, period: int, params: DetectorParams, floor) -> _Walk:
             # A level shift is accepted after a fixed number of points, not a share of a cycle,
             # so recovery does not take longer as the sampling gets finer.
             offset = float(np.median(y[run] - state.expected[run]))
-            state.clean[:run[0]] += offset
+            state.clean[: run[0]] += offset
             state.clean[run] = y[run]
             state.shift[run] = True
             state.residuals.extend(y[run] - state.expected[run] - offset + bias)
@@ -185,44 +193,65 @@ def score_series(times: pd.Series, values: pd.Series, params: DetectorParams = D
     if not period:
         # The season is judged on the scale the detector will likely use (decided from
         # neighbouring points), then the scale is settled with that season.
-        guess = offset is not None and params.transform != "none" and (
-            params.transform == "log" or prefers_log(series, 1))
+        guess = (
+            offset is not None and params.transform != "none" and (params.transform == "log" or prefers_log(series, 1))
+        )
         period = infer_period(np.log(series + offset) if guess else series, step, params.window)
-    log_scale = offset is not None and (params.transform == "log" or (
-        params.transform == "auto" and prefers_log(series, period)))
+    log_scale = offset is not None and (
+        params.transform == "log" or (params.transform == "auto" and prefers_log(series, period))
+    )
     resolution = value_resolution(series)
     if log_scale:
         y = np.log(series.to_numpy() + offset)
+
         def to_value(a):
             return np.exp(a) - offset
+
         # One resolution step above the expected value, measured on the log scale.
         def floor(expected):
             return float(np.log1p(resolution / np.exp(expected)))
     else:
         y = series.to_numpy()
+
         def to_value(a):
             return a
+
         def floor(expected):
             return resolution
+
     walk = _walk(y, period, params, floor)
     bar = np.where(np.isfinite(walk.bar), walk.bar, params.threshold / params.sensitivity)
     lower, upper = walk.expected - bar * walk.spread, walk.expected + bar * walk.spread
     flagged = np.abs(np.nan_to_num(walk.score)) > walk.bar
-    return pd.DataFrame({
-        "time": series.index, "value": series.to_numpy(), "expected": to_value(walk.expected),
-        "lower": to_value(lower), "upper": to_value(upper), "score": walk.score, "flagged": flagged,
-        "direction": np.where(flagged, np.where(np.nan_to_num(walk.score) > 0, "up", "down"), ""),
-        "level_shift": walk.shift,
-    })
+    return pd.DataFrame(
+        {
+            "time": series.index,
+            "value": series.to_numpy(),
+            "expected": to_value(walk.expected),
+            "lower": to_value(lower),
+            "upper": to_value(upper),
+            "score": walk.score,
+            "flagged": flagged,
+            "direction": np.where(flagged, np.where(np.nan_to_num(walk.score) > 0, "up", "down"), ""),
+            "level_shift": walk.shift,
+        }
+    )
 
 
-def score_points(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str | None = None,
-                 params: DetectorParams = DetectorParams()) -> pd.DataFrame:
+def score_points(
+    frame: pd.DataFrame,
+    time_column: str,
+    value_column: str,
+    series_column: str | None = None,
+    params: DetectorParams = DetectorParams(),
+) -> pd.DataFrame:
     """`score_series` for every series in a long frame (one series when `series_column` is None)."""
     if series_column is None:
         return score_series(frame[time_column], frame[value_column], params)
-    parts = [score_series(group[time_column], group[value_column], params).assign(**{series_column: key})
-             for key, group in frame.groupby(series_column, sort=True)]
+    parts = [
+        score_series(group[time_column], group[value_column], params).assign(**{series_column: key})
+        for key, group in frame.groupby(series_column, sort=True)
+    ]
     if not parts:
         return pd.DataFrame(columns=[series_column, *POINT_COLUMNS])
     points = pd.concat(parts, ignore_index=True)
@@ -233,8 +262,11 @@ def _incidents_of_series(points: pd.DataFrame, merge_gap: int) -> list[dict]:
     flagged = np.flatnonzero(points["flagged"].to_numpy())
     groups: list[list[int]] = []
     for i in flagged:
-        if groups and i - groups[-1][-1] <= merge_gap + 1 and \
-                points["direction"].iat[i] == points["direction"].iat[groups[-1][-1]]:
+        if (
+            groups
+            and i - groups[-1][-1] <= merge_gap + 1
+            and points["direction"].iat[i] == points["direction"].iat[groups[-1][-1]]
+        ):
             groups[-1].append(i)
         else:
             groups.append([i])
@@ -248,19 +280,30 @@ def _incidents_of_series(points: pd.DataFrame, merge_gap: int) -> list[dict]:
             run = part[part["level_shift"]]
             change = float(np.median(run["value"] / run["expected"]) - 1) if (run["expected"] != 0).all() else np.nan
         else:
-            change = float(points.at[peak, "value"] / points.at[peak, "expected"] - 1) \
-                if points.at[peak, "expected"] else np.nan
-        incidents.append({
-            "kind": "level_shift" if is_shift else "spike" if up else "drop",
-            "start_time": part["time"].iat[0], "end_time": part["time"].iat[-1], "peak_time": points.at[peak, "time"],
-            "value": float(points.at[peak, "value"]), "expected": round(float(points.at[peak, "expected"]), 4),
-            "score": round(float(points.at[peak, "score"]), 2), "change": round(change, 4), "points": len(group),
-        })
+            change = (
+                float(points.at[peak, "value"] / points.at[peak, "expected"] - 1)
+                if points.at[peak, "expected"]
+                else np.nan
+            )
+        incidents.append(
+            {
+                "kind": "level_shift" if is_shift else "spike" if up else "drop",
+                "start_time": part["time"].iat[0],
+                "end_time": part["time"].iat[-1],
+                "peak_time": points.at[peak, "time"],
+                "value": float(points.at[peak, "value"]),
+                "expected": round(float(points.at[peak, "expected"]), 4),
+                "score": round(float(points.at[peak, "score"]), 2),
+                "change": round(change, 4),
+                "points": len(group),
+            }
+        )
     return incidents
 
 
-def incidents_from_points(points: pd.DataFrame, series_column: str | None = None,
-                          params: DetectorParams = DetectorParams()) -> pd.DataFrame:
+def incidents_from_points(
+    points: pd.DataFrame, series_column: str | None = None, params: DetectorParams = DetectorParams()
+) -> pd.DataFrame:
     """Collapse flagged points into incidents: one row per spike, drop or level shift with its
     start_time, end_time, peak_time, value and expected value at the peak, peak score (robust z),
     relative change (at the peak; the run's median for a level shift) and the number of flagged points."""
@@ -273,15 +316,25 @@ def incidents_from_points(points: pd.DataFrame, series_column: str | None = None
     return pd.DataFrame(rows, columns=columns)
 
 
-def detect(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str | None = None,
-           params: DetectorParams = DetectorParams()) -> pd.DataFrame:
+def detect(
+    frame: pd.DataFrame,
+    time_column: str,
+    value_column: str,
+    series_column: str | None = None,
+    params: DetectorParams = DetectorParams(),
+) -> pd.DataFrame:
     """Incidents in every series of a long frame (see `incidents_from_points`)."""
     points = score_points(frame, time_column, value_column, series_column, params)
     return incidents_from_points(points, series_column, params)
 
 
-def detect_with_total(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str,
-                      params: DetectorParams = DetectorParams()) -> pd.DataFrame:
+def detect_with_total(
+    frame: pd.DataFrame,
+    time_column: str,
+    value_column: str,
+    series_column: str,
+    params: DetectorParams = DetectorParams(),
+) -> pd.DataFrame:
     """Incidents of every series and of their total, told apart by `scope` (`series_column` or
     "total"; the total's rows have no series). A total's incident names the series that drove it
     (`driver`, `driver_share`, `drivers` as in `attribute`), since several small moves that no series
@@ -294,22 +347,32 @@ def detect_with_total(frame: pd.DataFrame, time_column: str, value_column: str, 
     parts = [part for part in (per_series, overall) if len(part)]
     if not parts:
         return per_series.assign(driver=None, driver_share=None, drivers=None).iloc[:0]
-    return pd.concat(parts, ignore_index=True)[[series_column, "scope", *INCIDENT_COLUMNS,
-                                                "driver", "driver_share", "drivers"]]
+    return pd.concat(parts, ignore_index=True)[
+        [series_column, "scope", *INCIDENT_COLUMNS, "driver", "driver_share", "drivers"]
+    ]
 
 
-def attribute(frame: pd.DataFrame, incidents: pd.DataFrame, time_column: str, value_column: str,
-              breakdown_column: str, series_column: str | None = None, params: DetectorParams = DetectorParams(),
-              top: int = 3) -> pd.DataFrame:
+def attribute(
+    frame: pd.DataFrame,
+    incidents: pd.DataFrame,
+    time_column: str,
+    value_column: str,
+    breakdown_column: str,
+    series_column: str | None = None,
+    params: DetectorParams = DetectorParams(),
+    top: int = 3,
+) -> pd.DataFrame:
     """The incidents with the sub-series that drove them: `driver` (the breakdown value whose excess
     over its own expectation, summed over the incident, goes furthest in the incident's direction),
     `driver_share` (its part of all sub-series' excess) and `drivers` (JSON, the `top` of them).
     `frame` holds the parts of each total, one row per time, series and breakdown value."""
     if incidents.empty:
-        return incidents.assign(driver=pd.Series(dtype=object), driver_share=pd.Series(dtype=float),
-                                drivers=pd.Series(dtype=object))
-    parts = frame.groupby(([series_column] if series_column else []) + [breakdown_column, time_column],
-                          as_index=False)[value_column].sum()
+        return incidents.assign(
+            driver=pd.Series(dtype=object), driver_share=pd.Series(dtype=float), drivers=pd.Series(dtype=object)
+        )
+    parts = frame.groupby(([series_column] if series_column else []) + [breakdown_column, time_column], as_index=False)[
+        value_column
+    ].sum()
     keys = [series_column, breakdown_column] if series_column else [breakdown_column]
     scored = []
     for key, group in parts.groupby(keys, sort=True):
@@ -327,9 +390,14 @@ def attribute(frame: pd.DataFrame, incidents: pd.DataFrame, time_column: str, va
         sign = 1.0 if incident.kind == "spike" or (incident.kind == "level_shift" and incident.change > 0) else -1.0
         pushed = (by_part * sign).sort_values(ascending=False)
         total = pushed[pushed > 0].sum()
-        ranked = [{"part": str(name), "excess": round(float(value * sign), 2),
-                   "share": round(float(value / total), 3) if total > 0 else None}
-                  for name, value in pushed.head(top).items()]
+        ranked = [
+            {
+                "part": str(name),
+                "excess": round(float(value * sign), 2),
+                "share": round(float(value / total), 3) if total > 0 else None,
+            }
+            for name, value in pushed.head(top).items()
+        ]
         drivers.append(json.dumps(ranked))
         driver.append(ranked[0]["part"] if ranked and pushed.iloc[0] > 0 else None)
         share.append(ranked[0]["share"] if ranked and pushed.iloc[0] > 0 else None)

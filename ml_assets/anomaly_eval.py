@@ -4,6 +4,7 @@ The baseline is the textbook rolling z-score: the mean and standard deviation of
 points, an alert whenever |z| > 3, one alert per point. It knows nothing of weekdays, trends or
 level shifts, which is exactly what a detector has to do better than.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,14 @@ import pandas as pd
 from ml_assets.timeseries import regular_series
 
 
-def rolling_zscore(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str | None = None,
-                   window: int = 30, threshold: float = 3.0) -> pd.DataFrame:
+def rolling_zscore(
+    frame: pd.DataFrame,
+    time_column: str,
+    value_column: str,
+    series_column: str | None = None,
+    window: int = 30,
+    threshold: float = 3.0,
+) -> pd.DataFrame:
     """Points whose value is more than `threshold` standard deviations from the mean of the
     `window` points before it (the point itself is left out of its own baseline). Columns: the
     series (when given), start_time and end_time (both the point's time) and the z-score."""
@@ -24,15 +31,28 @@ def rolling_zscore(frame: pd.DataFrame, time_column: str, value_column: str, ser
         previous = series.shift(1).rolling(window, min_periods=window)
         z = (series - previous.mean()) / previous.std().replace(0.0, np.nan)
         hits = z[z.abs() > threshold]
-        alerts.append(pd.DataFrame({**({series_column: key} if series_column else {}), "start_time": hits.index,
-                                    "end_time": hits.index, "score": hits.to_numpy().round(2)}))
+        alerts.append(
+            pd.DataFrame(
+                {
+                    **({series_column: key} if series_column else {}),
+                    "start_time": hits.index,
+                    "end_time": hits.index,
+                    "score": hits.to_numpy().round(2),
+                }
+            )
+        )
     columns = ([series_column] if series_column else []) + ["start_time", "end_time", "score"]
     return pd.concat(alerts, ignore_index=True)[columns] if alerts else pd.DataFrame(columns=columns)
 
 
-def evaluate_alerts(alerts: pd.DataFrame, incidents: pd.DataFrame, series_months: float,
-                    tolerance: pd.Timedelta = pd.Timedelta(days=1), series_column: str = "series",
-                    time_column: str = "time") -> dict:
+def evaluate_alerts(
+    alerts: pd.DataFrame,
+    incidents: pd.DataFrame,
+    series_months: float,
+    tolerance: pd.Timedelta = pd.Timedelta(days=1),
+    series_column: str = "series",
+    time_column: str = "time",
+) -> dict:
     """Precision, recall, F1 and false alerts per series per month of `alerts` (columns
     `series_column`, start_time, end_time) against labelled `incidents` (columns `series_column`,
     `time_column`). An alert detects an incident of its series when the incident's time lies in
@@ -44,8 +64,12 @@ def evaluate_alerts(alerts: pd.DataFrame, incidents: pd.DataFrame, series_months
     matched_alerts, detected = set(), 0
     for position in np.argsort(truth.to_numpy(), kind="stable"):
         series, when = incidents[series_column].iloc[position], truth.iloc[position]
-        candidates = alerts[(alerts[series_column] == series) & (alerts["start"] - tolerance <= when)
-                            & (alerts["end"] + tolerance >= when) & ~alerts.index.isin(matched_alerts)]
+        candidates = alerts[
+            (alerts[series_column] == series)
+            & (alerts["start"] - tolerance <= when)
+            & (alerts["end"] + tolerance >= when)
+            & ~alerts.index.isin(matched_alerts)
+        ]
         if len(candidates):
             matched_alerts.add(candidates.index[0])
             detected += 1
@@ -54,10 +78,17 @@ def evaluate_alerts(alerts: pd.DataFrame, incidents: pd.DataFrame, series_months
     precision = true_alerts / len(alerts) if len(alerts) else 0.0
     recall = detected / len(incidents) if len(incidents) else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "alerts": int(len(alerts)), "true_alerts": true_alerts, "false_alerts": int(false_alerts),
-            "incidents": int(len(incidents)), "detected": detected,
-            "false_alerts_per_series_month": round(false_alerts / series_months, 4) if series_months else None}
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "alerts": int(len(alerts)),
+        "true_alerts": true_alerts,
+        "false_alerts": int(false_alerts),
+        "incidents": int(len(incidents)),
+        "detected": detected,
+        "false_alerts_per_series_month": round(false_alerts / series_months, 4) if series_months else None,
+    }
 
 
 def merge_flags(flagged: np.ndarray, gap: int = 12) -> list[np.ndarray]:
@@ -69,8 +100,9 @@ def merge_flags(flagged: np.ndarray, gap: int = 12) -> list[np.ndarray]:
     return np.split(positions, np.flatnonzero(np.diff(positions) >= gap) + 1)
 
 
-def score_windows(times: pd.Series, flagged: np.ndarray, windows: list[tuple], probation: float = 0.15,
-                  gap: int = 12) -> dict:
+def score_windows(
+    times: pd.Series, flagged: np.ndarray, windows: list[tuple], probation: float = 0.15, gap: int = 12
+) -> dict:
     """Event-level counts for one series against labelled windows (NAB's convention).
 
     Flags in the first `probation` share of the points are ignored (a detector is still learning
@@ -85,11 +117,20 @@ def score_windows(times: pd.Series, flagged: np.ndarray, windows: list[tuple], p
     for first, last in windows:
         in_window |= (times >= np.datetime64(pd.Timestamp(first))) & (times <= np.datetime64(pd.Timestamp(last)))
     alerts = merge_flags(flagged, gap)
-    found = sum(bool(flagged[(times >= np.datetime64(pd.Timestamp(first)))
-                             & (times <= np.datetime64(pd.Timestamp(last)))].any()) for first, last in windows)
+    found = sum(
+        bool(
+            flagged[(times >= np.datetime64(pd.Timestamp(first))) & (times <= np.datetime64(pd.Timestamp(last)))].any()
+        )
+        for first, last in windows
+    )
     watched = (times[-1] - times[start]) / np.timedelta64(1, "D") if len(times) > start else 0.0
-    return {"alerts": len(alerts), "true_alerts": int(sum(bool(in_window[a].any()) for a in alerts)),
-            "windows": len(windows), "found": int(found), "days": float(watched)}
+    return {
+        "alerts": len(alerts),
+        "true_alerts": int(sum(bool(in_window[a].any()) for a in alerts)),
+        "windows": len(windows),
+        "found": int(found),
+        "days": float(watched),
+    }
 
 
 def summarise_windows(counts: list[dict]) -> dict:
@@ -102,7 +143,14 @@ def summarise_windows(counts: list[dict]) -> dict:
     precision = true_alerts / alerts if alerts else 0.0
     recall = found / windows if windows else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"f1": round(f1, 3), "precision": round(precision, 3), "recall": round(recall, 3),
-            "false_alerts_per_series_day": round((alerts - true_alerts) / days, 3) if days else None,
-            "alerts": alerts, "true_alerts": true_alerts, "windows": windows, "found": found,
-            "series": len(counts)}
+    return {
+        "f1": round(f1, 3),
+        "precision": round(precision, 3),
+        "recall": round(recall, 3),
+        "false_alerts_per_series_day": round((alerts - true_alerts) / days, 3) if days else None,
+        "alerts": alerts,
+        "true_alerts": true_alerts,
+        "windows": windows,
+        "found": found,
+        "series": len(counts),
+    }

@@ -21,6 +21,7 @@ dozen churners, where deeper, unpenalised trees memorise individual clients.
 The model, its metrics and its parameters travel together as bytes (`ChurnModel.artefact`) for the
 caller to version in an object store; nothing here writes files or opens connections.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -77,8 +78,9 @@ class ChurnParams:
 def _booster(spec: FeatureSpec, params: ChurnParams, rows: int) -> CalibratedBooster:
     # A fixed leaf size of 20 leaves a tree nothing to split on a table of a hundred clients.
     leaf = params.min_samples_leaf or int(np.clip(rows // 20, 5, 20))
-    pipeline = booster_pipeline(spec, params.learning_rate, params.max_iter, params.max_depth,
-                                leaf, params.l2_regularization, params.seed)
+    pipeline = booster_pipeline(
+        spec, params.learning_rate, params.max_iter, params.max_depth, leaf, params.l2_regularization, params.seed
+    )
     return CalibratedBooster(pipeline, params.calibration, params.calibration_folds, seed=params.seed)
 
 
@@ -93,8 +95,14 @@ def _fit_logistic(spec, params, features, labels, groups):
     splitter = folds_for(labels, groups, params.calibration_folds, params.seed)
     threshold = 0.5
     if splitter is not None:
-        oof = cross_val_predict(clone(model), features, labels, cv=splitter, method="predict_proba",
-                                groups=groups if isinstance(splitter, StratifiedGroupKFold) else None)
+        oof = cross_val_predict(
+            clone(model),
+            features,
+            labels,
+            cv=splitter,
+            method="predict_proba",
+            groups=groups if isinstance(splitter, StratifiedGroupKFold) else None,
+        )
         threshold = best_f1_threshold(labels, oof[:, 1])
     return model.fit(features, labels), threshold
 
@@ -117,13 +125,15 @@ def _period_text(value):
 def _time_split(times: pd.Series, params: ChurnParams) -> tuple[np.ndarray, np.ndarray, dict] | None:
     periods = np.sort(times.dropna().unique())
     test_count = params.test_periods or max(1, round(len(periods) / 4))
-    train_periods = periods[:max(0, len(periods) - test_count - params.gap_periods)]
+    train_periods = periods[: max(0, len(periods) - test_count - params.gap_periods)]
     if len(periods) < 2 or len(train_periods) == 0:
         return None
     test_periods = periods[-test_count:]
-    info = {"train_periods": [_period_text(train_periods[0]), _period_text(train_periods[-1])],
-            "test_periods": [_period_text(test_periods[0]), _period_text(test_periods[-1])],
-            "gap_periods": params.gap_periods}
+    info = {
+        "train_periods": [_period_text(train_periods[0]), _period_text(train_periods[-1])],
+        "test_periods": [_period_text(test_periods[0]), _period_text(test_periods[-1])],
+        "gap_periods": params.gap_periods,
+    }
     return times.isin(train_periods).to_numpy(), times.isin(test_periods).to_numpy(), info
 
 
@@ -151,12 +161,22 @@ def _kfold_evaluation(features, labels, groups, spec, params):
             probability[name][test] = model.predict_proba(features.iloc[test])[:, 1]
             thresholds[name][test] = threshold
     kind = "stratified_kfold" if split_groups is None else "stratified_group_kfold"
-    return np.ones(len(labels), dtype=bool), probability, thresholds, \
-        {"evaluation": kind, "folds": int(splitter.get_n_splits())}
+    return (
+        np.ones(len(labels), dtype=bool),
+        probability,
+        thresholds,
+        {"evaluation": kind, "folds": int(splitter.get_n_splits())},
+    )
 
 
-def _evaluate(features: pd.DataFrame, labels: np.ndarray, groups: np.ndarray, times: pd.Series | None,
-              spec: FeatureSpec, params: ChurnParams) -> tuple[dict, np.ndarray | None]:
+def _evaluate(
+    features: pd.DataFrame,
+    labels: np.ndarray,
+    groups: np.ndarray,
+    times: pd.Series | None,
+    spec: FeatureSpec,
+    params: ChurnParams,
+) -> tuple[dict, np.ndarray | None]:
     """(metrics of the model and its baselines on held-out rows, out-of-fold model probabilities
     when the evaluation was k-fold, else None). Each model's decision threshold is the one that
     maximised F1 on out-of-fold predictions of its own training rows, never on test rows."""
@@ -169,12 +189,17 @@ def _evaluate(features: pd.DataFrame, labels: np.ndarray, groups: np.ndarray, ti
         held_out, probability, thresholds, info = _time_evaluation(features, labels, groups, split, spec, params)
     else:
         held_out, probability, thresholds, info = _kfold_evaluation(features, labels, groups, spec, params)
-    scored = {name: classification_metrics(labels[held_out], probability[name], thresholds[name],
-                                           params.calibration_bins) for name in probability}
-    metrics = {**info, "test_rows": int(held_out.sum()), "test_positives": int(labels[held_out].sum()),
-               **scored["model"],
-               "baselines": {"logistic_regression": scored["logistic_regression"],
-                             "majority_class": scored["majority_class"]}}
+    scored = {
+        name: classification_metrics(labels[held_out], probability[name], thresholds[name], params.calibration_bins)
+        for name in probability
+    }
+    metrics = {
+        **info,
+        "test_rows": int(held_out.sum()),
+        "test_positives": int(labels[held_out].sum()),
+        **scored["model"],
+        "baselines": {"logistic_regression": scored["logistic_regression"], "majority_class": scored["majority_class"]},
+    }
     return metrics, (probability["model"] if split is None else None)
 
 
@@ -189,8 +214,14 @@ class Readiness:
     labelled_rows: int
 
 
-def churn_readiness(frame: pd.DataFrame, id_column: str, label_column: str, time_column: str | None = None,
-                    params: ChurnParams = ChurnParams(), exclude: tuple[str, ...] = ()) -> Readiness:
+def churn_readiness(
+    frame: pd.DataFrame,
+    id_column: str,
+    label_column: str,
+    time_column: str | None = None,
+    params: ChurnParams = ChurnParams(),
+    exclude: tuple[str, ...] = (),
+) -> Readiness:
     """Decide from the table alone whether `train_churn` can learn from it: enough ids with a
     labelled row where they churned (`min_churned_ids`) and ids with one where they stayed
     (`min_stayed_ids`; a churner's earlier months count), on the rows training would use. The
@@ -202,8 +233,10 @@ def churn_readiness(frame: pd.DataFrame, id_column: str, label_column: str, time
     if rows == 0:
         reason = "no churn outcomes known yet: no snapshot is old enough for its outcome to have played out"
     elif churned < params.min_churned_ids:
-        reason = f"not enough churn history yet: {churned} churned client{'s' if churned != 1 else ''}, " \
-                 f"need {params.min_churned_ids}"
+        reason = (
+            f"not enough churn history yet: {churned} churned client{'s' if churned != 1 else ''}, "
+            f"need {params.min_churned_ids}"
+        )
     elif stayed < params.min_stayed_ids:
         reason = f"not enough history of clients staying yet: {stayed} clients, need {params.min_stayed_ids}"
     else:
@@ -257,10 +290,18 @@ class ChurnModel:
         training time, parameters, features, metrics)."""
         data = self.to_bytes()
         digest = hashlib.sha256(data).hexdigest()
-        return data, {"version": digest[:12], "sha256": digest, "bytes": len(data), "trained_at": self.trained_at,
-                      "id_column": self.id_column, "label_column": self.label_column,
-                      "time_column": self.time_column, "threshold": round(self.threshold, 4),
-                      "params": asdict(self.params), "metrics": self.metrics}
+        return data, {
+            "version": digest[:12],
+            "sha256": digest,
+            "bytes": len(data),
+            "trained_at": self.trained_at,
+            "id_column": self.id_column,
+            "label_column": self.label_column,
+            "time_column": self.time_column,
+            "threshold": round(self.threshold, 4),
+            "params": asdict(self.params),
+            "metrics": self.metrics,
+        }
 
 
 @dataclass
@@ -292,8 +333,9 @@ def _partly_labelled_tail(times: pd.Series, known: pd.Series) -> np.ndarray:
     return (times > complete[complete].index.max()).to_numpy()
 
 
-def _read_table(frame: pd.DataFrame, id_column: str, label_column: str, time_column: str | None,
-                exclude: tuple[str, ...]) -> _Table:
+def _read_table(
+    frame: pd.DataFrame, id_column: str, label_column: str, time_column: str | None, exclude: tuple[str, ...]
+) -> _Table:
     for column in (id_column, label_column, *([time_column] if time_column else [])):
         if column not in frame.columns:
             raise ValueError(f"column {column!r} is not in the table (columns: {', '.join(map(str, frame.columns))})")
@@ -302,22 +344,36 @@ def _read_table(frame: pd.DataFrame, id_column: str, label_column: str, time_col
         raise ValueError("the table has no feature columns besides the id, label and time columns")
     labels = label_values(frame[label_column])
     labelled = labels.notna().to_numpy()
-    partial = _partly_labelled_tail(time_values(frame[time_column]), labels.notna()) & labelled \
-        if time_column else np.zeros(len(frame), dtype=bool)
+    partial = (
+        _partly_labelled_tail(time_values(frame[time_column]), labels.notna()) & labelled
+        if time_column
+        else np.zeros(len(frame), dtype=bool)
+    )
     labelled = labelled & ~partial
     times = time_values(frame[time_column])[labelled] if time_column else None
-    return _Table(spec, feature_matrix(frame, spec)[labelled], labels[labelled].astype(int).to_numpy(),
-                  frame[id_column].astype(str).to_numpy()[labelled], times, labelled, int(partial.sum()))
+    return _Table(
+        spec,
+        feature_matrix(frame, spec)[labelled],
+        labels[labelled].astype(int).to_numpy(),
+        frame[id_column].astype(str).to_numpy()[labelled],
+        times,
+        labelled,
+        int(partial.sum()),
+    )
 
 
 def _describe(frame: pd.DataFrame, table: _Table, params: ChurnParams) -> dict:
-    return {"rows": int(len(frame)), "labelled_rows": int(table.labelled.sum()),
-            "partial_period_rows_left_out": table.partial_period_rows,
-            "positives": int(table.labels.sum()), "numeric_features": list(table.spec.numeric),
-            "categorical_features": list(table.spec.categorical),
-            "numeric_text_features": list(table.spec.numeric_text),
-            "ignored_columns": table.spec.ignored_with_reasons(),
-            "params": asdict(params)}
+    return {
+        "rows": int(len(frame)),
+        "labelled_rows": int(table.labelled.sum()),
+        "partial_period_rows_left_out": table.partial_period_rows,
+        "positives": int(table.labels.sum()),
+        "numeric_features": list(table.spec.numeric),
+        "categorical_features": list(table.spec.categorical),
+        "numeric_text_features": list(table.spec.numeric_text),
+        "ignored_columns": table.spec.ignored_with_reasons(),
+        "params": asdict(params),
+    }
 
 
 def _rows_to_score(frame: pd.DataFrame, id_column: str, time_column: str | None) -> np.ndarray:
@@ -328,8 +384,14 @@ def _rows_to_score(frame: pd.DataFrame, id_column: str, time_column: str | None)
     return (times == latest).to_numpy()
 
 
-def evaluate_churn(frame: pd.DataFrame, id_column: str, label_column: str, time_column: str | None = None,
-                   params: ChurnParams = ChurnParams(), exclude: tuple[str, ...] = ()) -> dict:
+def evaluate_churn(
+    frame: pd.DataFrame,
+    id_column: str,
+    label_column: str,
+    time_column: str | None = None,
+    params: ChurnParams = ChurnParams(),
+    exclude: tuple[str, ...] = (),
+) -> dict:
     """The evaluation of `train_churn` alone (model and baselines on held-out rows), JSON-ready."""
     table = _read_table(frame, id_column, label_column, time_column, exclude)
     with threadpool_limits(params.threads):
@@ -337,8 +399,14 @@ def evaluate_churn(frame: pd.DataFrame, id_column: str, label_column: str, time_
     return {**metrics, **_describe(frame, table, params)}
 
 
-def train_churn(frame: pd.DataFrame, id_column: str, label_column: str, time_column: str | None = None,
-                params: ChurnParams = ChurnParams(), exclude: tuple[str, ...] = ()) -> ChurnRun:
+def train_churn(
+    frame: pd.DataFrame,
+    id_column: str,
+    label_column: str,
+    time_column: str | None = None,
+    params: ChurnParams = ChurnParams(),
+    exclude: tuple[str, ...] = (),
+) -> ChurnRun:
     """Evaluate, fit on every labelled row and score. `scores` holds one row per id (its latest
     snapshot when there is a time column) with `churn_probability`, `churn_predicted` (at the
     threshold that maximised F1 on out-of-fold training rows), `drivers` (JSON) and
@@ -349,11 +417,26 @@ def train_churn(frame: pd.DataFrame, id_column: str, label_column: str, time_col
     with threadpool_limits(params.threads):
         metrics, oof = _evaluate(table.features, table.labels, table.groups, table.times, table.spec, params)
         estimator, threshold = _fit_booster(table.spec, params, table.features, table.labels, table.groups)
-    metrics.update({**_describe(frame, table, params), "ids": int(frame[id_column].nunique()),
-                    "calibration_method": estimator.method_, "threshold_in_use": round(threshold, 4)})
-    model = ChurnModel(estimator, table.spec, typical_values(table.features, table.spec), id_column, label_column,
-                       time_column, params, threshold, metrics,
-                       datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    metrics.update(
+        {
+            **_describe(frame, table, params),
+            "ids": int(frame[id_column].nunique()),
+            "calibration_method": estimator.method_,
+            "threshold_in_use": round(threshold, 4),
+        }
+    )
+    model = ChurnModel(
+        estimator,
+        table.spec,
+        typical_values(table.features, table.spec),
+        id_column,
+        label_column,
+        time_column,
+        params,
+        threshold,
+        metrics,
+        datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
     _, metadata = model.artefact()
 
     chosen = _rows_to_score(frame, id_column, time_column)
@@ -373,8 +456,13 @@ def train_churn(frame: pd.DataFrame, id_column: str, label_column: str, time_col
     return ChurnRun(scores.reset_index(drop=True), metrics, model)
 
 
-def score_churn(frame: pd.DataFrame, id_column: str, label_column: str, params: ChurnParams = ChurnParams(),
-                time_column: str | None = None) -> tuple[pd.DataFrame, dict]:
+def score_churn(
+    frame: pd.DataFrame,
+    id_column: str,
+    label_column: str,
+    params: ChurnParams = ChurnParams(),
+    time_column: str | None = None,
+) -> tuple[pd.DataFrame, dict]:
     """(scores, metrics) of `train_churn`, for callers that do not keep the model."""
     run = train_churn(frame, id_column, label_column, time_column, params)
     return run.scores, run.metrics
@@ -383,6 +471,12 @@ def score_churn(frame: pd.DataFrame, id_column: str, label_column: str, params: 
 def no_scores(id_column: str) -> pd.DataFrame:
     """The scores table of `train_churn` with no rows, each column typed: what is written while
     the model cannot be trained, so readers of the table find it and find it empty."""
-    return pd.DataFrame({id_column: pd.Series(dtype=object), "churn_probability": pd.Series(dtype=float),
-                         "churn_predicted": pd.Series(dtype=bool), "drivers": pd.Series(dtype=object),
-                         "model_version": pd.Series(dtype=object)})
+    return pd.DataFrame(
+        {
+            id_column: pd.Series(dtype=object),
+            "churn_probability": pd.Series(dtype=float),
+            "churn_predicted": pd.Series(dtype=bool),
+            "drivers": pd.Series(dtype=object),
+            "model_version": pd.Series(dtype=object),
+        }
+    )

@@ -6,6 +6,7 @@ Gradient boosting ranks well but its raw probabilities are not to be trusted as 
 The out-of-fold probabilities are kept: they choose the decision threshold without touching the
 test set.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,18 +26,33 @@ from ml_assets.features import FeatureSpec
 EPSILON = 1e-6
 
 
-def booster_pipeline(spec: FeatureSpec, learning_rate: float, max_iter: int, max_depth: int | None,
-                     min_samples_leaf: int, l2_regularization: float, seed: int):
+def booster_pipeline(
+    spec: FeatureSpec,
+    learning_rate: float,
+    max_iter: int,
+    max_depth: int | None,
+    min_samples_leaf: int,
+    l2_regularization: float,
+    seed: int,
+):
     """Histogram gradient boosting; it takes missing numbers as they are and categories natively."""
-    encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                             encoded_missing_value=np.nan, max_categories=64)
-    columns = ColumnTransformer([("numeric", "passthrough", list(spec.numeric)),
-                                 ("categorical", encoder, list(spec.categorical))])
+    encoder = OrdinalEncoder(
+        handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan, max_categories=64
+    )
+    columns = ColumnTransformer(
+        [("numeric", "passthrough", list(spec.numeric)), ("categorical", encoder, list(spec.categorical))]
+    )
     is_categorical = [False] * len(spec.numeric) + [True] * len(spec.categorical)
     booster = HistGradientBoostingClassifier(
-        learning_rate=learning_rate, max_iter=max_iter, max_depth=max_depth, min_samples_leaf=min_samples_leaf,
-        l2_regularization=l2_regularization, categorical_features=is_categorical or None, early_stopping=False,
-        random_state=seed)
+        learning_rate=learning_rate,
+        max_iter=max_iter,
+        max_depth=max_depth,
+        min_samples_leaf=min_samples_leaf,
+        l2_regularization=l2_regularization,
+        categorical_features=is_categorical or None,
+        early_stopping=False,
+        random_state=seed,
+    )
     return make_pipeline(columns, booster)
 
 
@@ -44,8 +60,9 @@ def logistic_pipeline(spec: FeatureSpec, seed: int):
     """The linear baseline: median-imputed, standardised numbers (plus missing flags) and one-hot categories."""
     numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
     categorical = OneHotEncoder(handle_unknown="ignore", min_frequency=5, sparse_output=False)
-    columns = ColumnTransformer([("numeric", numeric, list(spec.numeric)),
-                                 ("categorical", categorical, list(spec.categorical))])
+    columns = ColumnTransformer(
+        [("numeric", numeric, list(spec.numeric)), ("categorical", categorical, list(spec.categorical))]
+    )
     return make_pipeline(columns, LogisticRegression(max_iter=2000, random_state=seed))
 
 
@@ -89,8 +106,9 @@ class CalibratedBooster(ClassifierMixin, BaseEstimator):
     since isotonic regression overfits small samples).
     """
 
-    def __init__(self, booster=None, method: str = "auto", folds: int = 3, isotonic_min_rows: int = 1000,
-                 seed: int = 7):
+    def __init__(
+        self, booster=None, method: str = "auto", folds: int = 3, isotonic_min_rows: int = 1000, seed: int = 7
+    ):
         self.booster = booster
         self.method = method
         self.folds = folds
@@ -102,9 +120,17 @@ class CalibratedBooster(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         splitter = folds_for(labels, None if groups is None else np.asarray(groups), self.folds, self.seed)
         groups = groups if isinstance(splitter, StratifiedGroupKFold) else None
-        self.method_ = "none" if splitter is None else (
-            self.method if self.method != "auto" else
-            "isotonic" if len(labels) >= self.isotonic_min_rows else "sigmoid")
+        self.method_ = (
+            "none"
+            if splitter is None
+            else (
+                self.method
+                if self.method != "auto"
+                else "isotonic"
+                if len(labels) >= self.isotonic_min_rows
+                else "sigmoid"
+            )
+        )
         raw_oof = np.zeros(len(labels))
         if splitter is not None:
             for train, held_out in splitter.split(features, labels, groups):

@@ -1,8 +1,9 @@
 """`pulseops ml ...`: the model library on CSV files, results as JSON on standard output.
 
-    pulseops ml churn-eval FILE.csv --id COL --label COL [--time COL]
-    pulseops ml detect FILE.csv --time COL --value COL [--series COL] [--sensitivity X]
+pulseops ml churn-eval FILE.csv --id COL --label COL [--time COL]
+pulseops ml detect FILE.csv --time COL --value COL [--series COL] [--sensitivity X]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,8 +76,12 @@ def cmd_detect(args) -> int:
 
 def add_ml_commands(subparsers) -> None:
     """Add `ml` with its own subcommands to an argparse subparsers object."""
-    ml = subparsers.add_parser("ml", help="evaluate the churn model or detect anomalies on a CSV file",
-                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ml = subparsers.add_parser(
+        "ml",
+        help="evaluate the churn model or detect anomalies on a CSV file",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = ml.add_subparsers(dest="ml_command", required=True)
 
     churn = commands.add_parser("churn-eval", help="evaluate the churn model and its baselines; metrics as JSON")

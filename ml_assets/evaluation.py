@@ -2,6 +2,7 @@
 
 Pure: takes DataFrames, returns one flat dict of headline figures plus the full details.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -17,15 +18,17 @@ CHURN_EXCLUDE = ("outcome_observable",)  # known only afterwards: it would hand 
 def evaluate_churn_panel(features: pd.DataFrame) -> dict:
     """Train on earlier snapshot months, test on later ones (a 3-month gap: the label looks 90 days ahead)."""
     labelled = features.assign(churns_within_90d=features["churns_within_90d"].where(features["outcome_observable"]))
-    return evaluate_churn(labelled, "client_id", "churns_within_90d", "snapshot_month",
-                          ChurnParams(gap_periods=3), exclude=CHURN_EXCLUDE)
+    return evaluate_churn(
+        labelled, "client_id", "churns_within_90d", "snapshot_month", ChurnParams(gap_periods=3), exclude=CHURN_EXCLUDE
+    )
 
 
 def evaluate_spend_anomalies(spend: pd.DataFrame, planted: list[dict]) -> dict:
     """The detector and a rolling z-score (window 30, |z| > 3) against the planted incidents."""
     incidents = pd.DataFrame(planted)[["department", "date", "kind"]]
-    incidents = pd.DataFrame({"series": incidents["department"], "time": pd.to_datetime(incidents["date"]),
-                              "kind": incidents["kind"]})
+    incidents = pd.DataFrame(
+        {"series": incidents["department"], "time": pd.to_datetime(incidents["date"]), "kind": incidents["kind"]}
+    )
     spend = spend.assign(charge_date=pd.to_datetime(spend["charge_date"]))
     days = (spend["charge_date"].max() - spend["charge_date"].min()).days + 1
     series_months = spend["department"].nunique() * days / 30.44
@@ -33,8 +36,7 @@ def evaluate_spend_anomalies(spend: pd.DataFrame, planted: list[dict]) -> dict:
     baseline = rolling_zscore(spend, "charge_date", "billed_cost", "department", window=30, threshold=3.0)
     return {
         "detector": evaluate_alerts(detected.rename(columns={"department": "series"}), incidents, series_months),
-        "rolling_zscore": evaluate_alerts(baseline.rename(columns={"department": "series"}), incidents,
-                                          series_months),
+        "rolling_zscore": evaluate_alerts(baseline.rename(columns={"department": "series"}), incidents, series_months),
         "planted": len(incidents),
     }
 
@@ -72,7 +74,19 @@ def evaluate_all(churn_features: pd.DataFrame, spend: pd.DataFrame, truth: dict)
         "forecast_interval_coverage_by_horizon": forecast_6m.get("coverage_by_horizon"),
     }
     # Planted level shifts are steps no model sees coming: the report says which fall in the backtest.
-    shifts = sorted(({"date": a["date"], "department": a["department"], "factor": a["factor"]}
-                     for a in truth["spend_anomalies"] if a["kind"] == "level_shift"), key=lambda a: a["date"])
-    return {"headline": headline, "churn": churn, "anomalies": anomalies, "forecast": forecast,
-            "forecast_6m": forecast_6m, "planted_level_shifts": shifts}
+    shifts = sorted(
+        (
+            {"date": a["date"], "department": a["department"], "factor": a["factor"]}
+            for a in truth["spend_anomalies"]
+            if a["kind"] == "level_shift"
+        ),
+        key=lambda a: a["date"],
+    )
+    return {
+        "headline": headline,
+        "churn": churn,
+        "anomalies": anomalies,
+        "forecast": forecast,
+        "forecast_6m": forecast_6m,
+        "planted_level_shifts": shifts,
+    }

@@ -6,6 +6,7 @@ categories). A positive effect means the row's value raises the score above what
 would give. It is model-agnostic, exact for the model at hand (no sampling) and costs one batch
 prediction per feature; unlike additive attributions the effects need not sum to the score.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def typical_values(features: pd.DataFrame, spec: FeatureSpec) -> dict:
     return typical
 
 
-def feature_effects(predict: Callable[[pd.DataFrame], np.ndarray], features: pd.DataFrame,
-                    typical: dict) -> pd.DataFrame:
+def feature_effects(
+    predict: Callable[[pd.DataFrame], np.ndarray], features: pd.DataFrame, typical: dict
+) -> pd.DataFrame:
     """One row per input row, one column per feature: the probability change the feature's value causes."""
     base = predict(features)
     effects = {}
@@ -49,8 +51,9 @@ def _plain(value):
     return value
 
 
-def top_drivers(effects: pd.DataFrame, features: pd.DataFrame, typical: dict, top: int = 3,
-                min_effect: float = 0.005) -> list[str]:
+def top_drivers(
+    effects: pd.DataFrame, features: pd.DataFrame, typical: dict, top: int = 3, min_effect: float = 0.005
+) -> list[str]:
     """Per row, a JSON list of its `top` strongest drivers by absolute effect: feature, the row's
     value, the typical value and the signed effect (probability points, rounded)."""
     values = effects.to_numpy()
@@ -58,8 +61,15 @@ def top_drivers(effects: pd.DataFrame, features: pd.DataFrame, typical: dict, to
     result = []
     for i, row in enumerate(values):
         order = np.argsort(-np.abs(row), kind="stable")[:top]
-        drivers = [{"feature": names[j], "value": _plain(features.iat[i, features.columns.get_loc(names[j])]),
-                    "typical": _plain(typical[names[j]]), "effect": round(float(row[j]), 4)}
-                   for j in order if abs(row[j]) >= min_effect]
+        drivers = [
+            {
+                "feature": names[j],
+                "value": _plain(features.iat[i, features.columns.get_loc(names[j])]),
+                "typical": _plain(typical[names[j]]),
+                "effect": round(float(row[j]), 4),
+            }
+            for j in order
+            if abs(row[j]) >= min_effect
+        ]
         result.append(json.dumps(drivers))
     return result

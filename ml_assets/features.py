@@ -7,6 +7,7 @@ features. Left out, each with its reason: columns without a value, columns with 
 row, dates, and text with a distinct value on most rows (identifiers and free text), because a
 model that learns an id or a comment learns nothing that carries over to new rows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,8 +80,13 @@ def _why_ignored(values: pd.Series) -> str | None:
     return None
 
 
-def split_features(frame: pd.DataFrame, id_column: str, label_column: str, time_column: str | None = None,
-                   exclude: tuple[str, ...] = ()) -> FeatureSpec:
+def split_features(
+    frame: pd.DataFrame,
+    id_column: str,
+    label_column: str,
+    time_column: str | None = None,
+    exclude: tuple[str, ...] = (),
+) -> FeatureSpec:
     """Sort every column other than id, label, time and `exclude` into numeric or categorical, and
     say why each other column is left out."""
     reserved = {id_column, label_column, *([time_column] if time_column else [])}
@@ -99,8 +105,9 @@ def split_features(frame: pd.DataFrame, id_column: str, label_column: str, time_
             numeric_text.append(column)
         else:
             categorical.append(column)
-    return FeatureSpec(tuple(numeric), tuple(categorical), tuple(c for c, _ in reasons), tuple(reasons),
-                       tuple(numeric_text))
+    return FeatureSpec(
+        tuple(numeric), tuple(categorical), tuple(c for c, _ in reasons), tuple(reasons), tuple(numeric_text)
+    )
 
 
 def feature_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
@@ -127,8 +134,9 @@ def label_values(values: pd.Series) -> pd.Series:
         numeric = pd.to_numeric(values, errors="coerce").astype("float64")
     else:
         words = values.astype("string").str.strip().str.lower()
-        numeric = pd.Series(np.where(words.isin(TRUE_WORDS), 1.0, np.where(words.isin(FALSE_WORDS), 0.0, np.nan)),
-                            index=values.index)
+        numeric = pd.Series(
+            np.where(words.isin(TRUE_WORDS), 1.0, np.where(words.isin(FALSE_WORDS), 0.0, np.nan)), index=values.index
+        )
     unexpected = numeric.notna() & ~numeric.isin([0.0, 1.0])
     if unexpected.any():
         raise ValueError(f"label column {values.name!r} must be binary; found {numeric[unexpected].iloc[0]!r}")

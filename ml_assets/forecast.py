@@ -26,6 +26,7 @@ already observed at that origin; the seasonal-naive baseline forecasts each mont
 month a year earlier (the last observed month while the history is under a year). MAPE, bias and
 interval coverage (pooled and per horizon) are reported on the same origin/horizon pairs for both.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,19 +52,24 @@ class ForecastParams:
     min_calibration: int = 10  # past errors a horizon needs before its own quantiles are used
 
 
-def monthly_totals(frame: pd.DataFrame, time_column: str, value_column: str,
-                   series_column: str | None = None) -> pd.DataFrame:
+def monthly_totals(
+    frame: pd.DataFrame, time_column: str, value_column: str, series_column: str | None = None
+) -> pd.DataFrame:
     """Sum a series of any frequency per calendar month (column `month`, first day of the month,
     and `value`). For data finer than monthly, a first or last month that the data does not cover
     to its first and last day is dropped: half a month is not a month of spend."""
     times = pd.to_datetime(frame[time_column])
-    data = pd.DataFrame({"month": times.dt.to_period("M").dt.to_timestamp(), "day": times.dt.normalize(),
-                         "value": pd.to_numeric(frame[value_column], errors="coerce")})
+    data = pd.DataFrame(
+        {
+            "month": times.dt.to_period("M").dt.to_timestamp(),
+            "day": times.dt.normalize(),
+            "value": pd.to_numeric(frame[value_column], errors="coerce"),
+        }
+    )
     if series_column:
         data[series_column] = frame[series_column].to_numpy()
     keys = ([series_column] if series_column else []) + ["month"]
-    totals = data.groupby(keys, as_index=False).agg(value=("value", "sum"), first=("day", "min"),
-                                                    last=("day", "max"))
+    totals = data.groupby(keys, as_index=False).agg(value=("value", "sum"), first=("day", "min"), last=("day", "max"))
     step = infer_step(times)
     if not isinstance(step, str) and step <= pd.Timedelta(days=1):
         covered = (totals["first"] == totals["month"]) & (totals["last"] == totals["month"] + pd.offsets.MonthEnd(0))
@@ -96,7 +102,7 @@ def _wls(x: np.ndarray, z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.nd
     design = np.column_stack([np.ones_like(x), x])
     inverse = np.linalg.inv(design.T @ (design * w[:, None]))
     coef = inverse @ (design.T @ (w * z))
-    return coef, inverse @ (design.T @ (design * (w ** 2)[:, None])) @ inverse, z - design @ coef
+    return coef, inverse @ (design.T @ (design * (w**2)[:, None])) @ inverse, z - design @ coef
 
 
 def _fit(values: np.ndarray, start_month: int, params: ForecastParams) -> _Fit:
@@ -116,16 +122,16 @@ def _fit(values: np.ndarray, start_month: int, params: ForecastParams) -> _Fit:
             season -= season.mean()
             coef, cov, residual = _wls(x, z - season[month], w)
     # Discounted months carry less information: count the sample as its effective size.
-    effective = float(np.sum(w) ** 2 / np.sum(w ** 2))
+    effective = float(np.sum(w) ** 2 / np.sum(w**2))
     parameters = 2 + (11 if seasonal else 0)
     dof = max(effective - parameters, 1.0)
-    sigma = float(np.sqrt(np.sum(w * residual ** 2) / np.sum(w) * effective / dof))
-    season_var = sigma ** 2 * 12 / effective if seasonal else 0.0
+    sigma = float(np.sqrt(np.sum(w * residual**2) / np.sum(w) * effective / dof))
+    season_var = sigma**2 * 12 / effective if seasonal else 0.0
     if params.anchor_months:
         # Start from where the series is now, not where the trend line says it should be: after a
         # level shift the line needs months to catch up, and the forecast cannot wait for it.
-        coef = coef + np.array([residual[-params.anchor_months:].mean(), 0.0])
-        season_var += sigma ** 2 / params.anchor_months
+        coef = coef + np.array([residual[-params.anchor_months :].mean(), 0.0])
+        season_var += sigma**2 / params.anchor_months
     return _Fit(coef, cov, sigma, dof, season, season_var, log_scale, start_month, n)
 
 
@@ -135,7 +141,7 @@ def _predict(fit: _Fit, steps: int, interval: float) -> tuple[np.ndarray, np.nda
     centre = fit.coef[0] + fit.coef[1] * x + fit.season[month]
     design = np.column_stack([np.ones_like(x), x])
     leverage = np.einsum("ij,jk,ik->i", design, fit.cov_unscaled, design)
-    spread = np.sqrt(fit.sigma ** 2 * (1 + leverage) + fit.season_var)
+    spread = np.sqrt(fit.sigma**2 * (1 + leverage) + fit.season_var)
     half = stats.t.ppf(0.5 + interval / 2, fit.dof) * spread
     back = np.exp if fit.log_scale else (lambda a: a)
     return back(centre), back(centre - half), back(centre + half)
@@ -145,8 +151,11 @@ def _model_forecast(values: pd.Series, steps: int, params: ForecastParams) -> pd
     """The model's forecast `steps` months after `values` (monthly totals indexed by month start)
     with its regression interval, in monthly totals."""
     months = pd.DatetimeIndex(values.index)
-    fit = _fit(values.to_numpy(dtype=float) / (months.days_in_month.to_numpy() if params.per_day else 1),
-               months[0].month - 1, params)
+    fit = _fit(
+        values.to_numpy(dtype=float) / (months.days_in_month.to_numpy() if params.per_day else 1),
+        months[0].month - 1,
+        params,
+    )
     centre, lower, upper = _predict(fit, steps, params.interval)
     future = pd.date_range(months[-1] + pd.offsets.MonthBegin(1), periods=steps, freq="MS")
     days = future.days_in_month.to_numpy() if params.per_day else 1
@@ -164,14 +173,29 @@ def _rolling_forecasts(values: pd.Series, params: ForecastParams) -> pd.DataFram
         part = _model_forecast(values.iloc[:origin], steps, params)
         targets = origin + np.arange(steps)
         seasonal = targets >= 12
-        part = part.assign(origin=index[origin], h=np.arange(1, steps + 1), actual=values.to_numpy()[targets],
-                           baseline=np.where(seasonal, values.to_numpy()[np.maximum(targets - 12, 0)],
-                                             values.iloc[origin - 1]),
-                           baseline_seasonal=seasonal)
+        part = part.assign(
+            origin=index[origin],
+            h=np.arange(1, steps + 1),
+            actual=values.to_numpy()[targets],
+            baseline=np.where(seasonal, values.to_numpy()[np.maximum(targets - 12, 0)], values.iloc[origin - 1]),
+            baseline_seasonal=seasonal,
+        )
         parts.append(part)
     if not parts:
-        return pd.DataFrame(columns=["month", "forecast", "lower", "upper", "origin", "h", "actual", "baseline",
-                                     "baseline_seasonal", "error"])
+        return pd.DataFrame(
+            columns=[
+                "month",
+                "forecast",
+                "lower",
+                "upper",
+                "origin",
+                "h",
+                "actual",
+                "baseline",
+                "baseline_seasonal",
+                "error",
+            ]
+        )
     pairs = pd.concat(parts, ignore_index=True)
     return pairs.assign(error=_log_ratio(pairs["actual"].to_numpy(), pairs["forecast"].to_numpy()))
 
@@ -221,15 +245,23 @@ def _calibrated(predicted: pd.DataFrame, errors: pd.DataFrame, params: ForecastP
     steps = predicted["h"].to_numpy() - 1
     point = predicted["forecast"].to_numpy()
     positive = point > 0
-    return predicted.assign(lower=np.where(positive, point * np.exp(bounds[steps, 0]), predicted["lower"]),
-                            upper=np.where(positive, point * np.exp(bounds[steps, 1]), predicted["upper"]))
+    return predicted.assign(
+        lower=np.where(positive, point * np.exp(bounds[steps, 0]), predicted["lower"]),
+        upper=np.where(positive, point * np.exp(bounds[steps, 1]), predicted["upper"]),
+    )
 
 
 def _final(values: pd.Series, errors: pd.DataFrame, params: ForecastParams) -> pd.DataFrame:
     predicted = _model_forecast(values, params.horizon, params)
     predicted = _calibrated(predicted.assign(h=np.arange(1, params.horizon + 1)), errors, params)
-    return pd.DataFrame({"month": predicted["month"], "forecast": predicted["forecast"].round(2),
-                         "lower": predicted["lower"].round(2), "upper": predicted["upper"].round(2)})
+    return pd.DataFrame(
+        {
+            "month": predicted["month"],
+            "forecast": predicted["forecast"].round(2),
+            "lower": predicted["lower"].round(2),
+            "upper": predicted["upper"].round(2),
+        }
+    )
 
 
 def forecast_series(months: pd.Series, params: ForecastParams = ForecastParams()) -> pd.DataFrame:
@@ -250,18 +282,29 @@ def _series_of(totals: pd.DataFrame, series_column: str | None):
         yield key, values.reindex(full).interpolate(limit_direction="both")
 
 
-def forecast(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str | None = None,
-             params: ForecastParams = ForecastParams()) -> pd.DataFrame:
+def forecast(
+    frame: pd.DataFrame,
+    time_column: str,
+    value_column: str,
+    series_column: str | None = None,
+    params: ForecastParams = ForecastParams(),
+) -> pd.DataFrame:
     """Monthly forecasts with intervals for every series with enough history (others are skipped):
     the series (when given), month, forecast, lower, upper and `interval` (the coverage asked for).
     The intervals are calibrated on the past forecast errors of all the series together."""
     totals = monthly_totals(frame, time_column, value_column, series_column)
     series = [(key, values) for key, values in _series_of(totals, series_column) if len(values) >= params.min_history]
-    errors = pd.concat([_rolling_forecasts(values, params) for _, values in series], ignore_index=True) \
-        if series else pd.DataFrame(columns=["h", "error"])
-    parts = [_final(values, errors, params).assign(**({series_column: key} if series_column else {}),
-                                                   interval=params.interval)
-             for key, values in series]
+    errors = (
+        pd.concat([_rolling_forecasts(values, params) for _, values in series], ignore_index=True)
+        if series
+        else pd.DataFrame(columns=["h", "error"])
+    )
+    parts = [
+        _final(values, errors, params).assign(
+            **({series_column: key} if series_column else {}), interval=params.interval
+        )
+        for key, values in series
+    ]
     columns = ([series_column] if series_column else []) + ["month", "forecast", "lower", "upper", "interval"]
     return pd.concat(parts, ignore_index=True)[columns] if parts else _no_forecast(series_column)
 
@@ -269,8 +312,10 @@ def forecast(frame: pd.DataFrame, time_column: str, value_column: str, series_co
 def _no_forecast(series_column: str | None) -> pd.DataFrame:
     """`forecast`'s columns, typed, without rows (a table written from it keeps its column types)."""
     typed = {"month": "datetime64[ns]", "forecast": float, "lower": float, "upper": float, "interval": float}
-    columns = {**({series_column: pd.Series(dtype=object)} if series_column else {}),
-               **{name: pd.Series(dtype=dtype) for name, dtype in typed.items()}}
+    columns = {
+        **({series_column: pd.Series(dtype=object)} if series_column else {}),
+        **{name: pd.Series(dtype=dtype) for name, dtype in typed.items()},
+    }
     return pd.DataFrame(columns)
 
 
@@ -283,8 +328,14 @@ class ForecastReadiness:
     months_by_series: dict
 
 
-def forecast_readiness(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str | None = None,
-                       params: ForecastParams = ForecastParams(), noun: str = "series") -> ForecastReadiness:
+def forecast_readiness(
+    frame: pd.DataFrame,
+    time_column: str,
+    value_column: str,
+    series_column: str | None = None,
+    params: ForecastParams = ForecastParams(),
+    noun: str = "series",
+) -> ForecastReadiness:
     """Decide from the data alone what `forecast` can do: a series needs `min_history` whole months
     to be forecast at all and `min_seasonal_cycles` years for month-of-year effects. `noun` names a
     series in the reason ("department")."""
@@ -296,23 +347,30 @@ def forecast_readiness(frame: pd.DataFrame, time_column: str, value_column: str,
         reason = "no spend to forecast yet: not one whole month of data"
     elif not ready:
         longest = max(months.values())
-        reason = (f"not enough history yet: {longest} whole month{'s' if longest != 1 else ''}, "
-                  f"need {params.min_history}")
+        reason = (
+            f"not enough history yet: {longest} whole month{'s' if longest != 1 else ''}, need {params.min_history}"
+        )
     else:
         short = sorted(set(months) - set(ready))
         reason = f"forecast for {len(ready)} of {len(months)} {noun}s"
         if short:
             reason += f" ({', '.join(short)}: under {params.min_history} whole months)"
         longest = max(ready.values())
-        reason += ("; with month-of-year effects" if longest >= seasonal_months else
-                   f"; trend only: month-of-year effects need {seasonal_months} whole months, have {longest}")
+        reason += (
+            "; with month-of-year effects"
+            if longest >= seasonal_months
+            else f"; trend only: month-of-year effects need {seasonal_months} whole months, have {longest}"
+        )
     return ForecastReadiness(bool(ready), reason, months)
 
 
 def _mape(actual: np.ndarray, predicted: np.ndarray) -> float | None:
     keep = actual != 0
-    return round(float(np.mean(np.abs(actual[keep] - predicted[keep]) / np.abs(actual[keep])) * 100), 3) \
-        if keep.any() else None
+    return (
+        round(float(np.mean(np.abs(actual[keep] - predicted[keep]) / np.abs(actual[keep])) * 100), 3)
+        if keep.any()
+        else None
+    )
 
 
 def _coverage(pairs: pd.DataFrame) -> float:
@@ -335,8 +393,14 @@ def _summary(pairs: pd.DataFrame) -> dict:
     }
 
 
-def backtest(frame: pd.DataFrame, time_column: str, value_column: str, series_column: str | None = None,
-             params: ForecastParams = ForecastParams(), origins: int = 6) -> dict:
+def backtest(
+    frame: pd.DataFrame,
+    time_column: str,
+    value_column: str,
+    series_column: str | None = None,
+    params: ForecastParams = ForecastParams(),
+    origins: int = 6,
+) -> dict:
     """Rolling-origin backtest over the last `origins` months of every series: pooled and per series
     `mape` (model), `seasonal_naive_mape` (baseline, same pairs), `bias_pct`, interval `coverage`
     (also `coverage_by_horizon`), the number of `forecasts` and `baseline_seasonal_share` (how many
@@ -356,8 +420,13 @@ def backtest(frame: pd.DataFrame, time_column: str, value_column: str, series_co
             tested.append(_calibrated(pairs, everything[everything["month"] < origin], params))
     tested = pd.concat(tested, ignore_index=True) if tested else pd.DataFrame()
     result = _summary(tested)
-    result.update({"horizon": params.horizon, "origins": origins, "interval": params.interval,
-                   "first_origin": str(tested["origin"].min().date()) if not tested.empty else None,
-                   "series": {key: _summary(tested[tested["series"] == key]) for key in rolling}
-                   if series_column else {}})
+    result.update(
+        {
+            "horizon": params.horizon,
+            "origins": origins,
+            "interval": params.interval,
+            "first_origin": str(tested["origin"].min().date()) if not tested.empty else None,
+            "series": {key: _summary(tested[tested["series"] == key]) for key in rolling} if series_column else {},
+        }
+    )
     return result

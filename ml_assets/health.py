@@ -19,6 +19,7 @@ The six default factors, weights and bad/good points are in `health_weights.toml
 module: CSAT, SLA compliance, ticket load trend, payment timeliness, renewal position and service
 breadth. Another file with the same layout (any factor names and columns) can replace it.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -51,8 +52,10 @@ class HealthConfig:
 def load_health_config(path: str | Path | None = None) -> HealthConfig:
     """Read factor weights and bands from a TOML file (the packaged defaults when `path` is None)."""
     raw = tomllib.loads(Path(path or DEFAULT_CONFIG).read_text())
-    factors = tuple(HealthFactor(name, str(spec["column"]), float(spec["weight"]), float(spec["bad"]),
-                                 float(spec["good"])) for name, spec in raw.get("factors", {}).items())
+    factors = tuple(
+        HealthFactor(name, str(spec["column"]), float(spec["weight"]), float(spec["bad"]), float(spec["good"]))
+        for name, spec in raw.get("factors", {}).items()
+    )
     bands = raw.get("bands", {})
     config = HealthConfig(factors, float(bands.get("healthy", 70.0)), float(bands.get("watch", 45.0)))
     problems = [f"factor {f.name}: weight must be positive" for f in factors if f.weight <= 0]

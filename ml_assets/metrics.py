@@ -6,6 +6,7 @@ quality (ROC AUC, PR AUC, precision in the top decile), the quality of the proba
 threshold in use (accuracy, precision, recall, F1), with accuracy and F1 at 0.5 and at the threshold
 of the best F1 beside it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,9 +35,15 @@ def calibration_table(labels: np.ndarray, probability: np.ndarray, bins: int = 1
     for b in range(bins):
         inside = which == b
         if inside.any():
-            table.append({"bin_lower": _round(edges[b], 3), "bin_upper": _round(edges[b + 1], 3),
-                          "rows": int(inside.sum()), "mean_predicted": _round(probability[inside].mean()),
-                          "observed_rate": _round(labels[inside].mean())})
+            table.append(
+                {
+                    "bin_lower": _round(edges[b], 3),
+                    "bin_upper": _round(edges[b + 1], 3),
+                    "rows": int(inside.sum()),
+                    "mean_predicted": _round(probability[inside].mean()),
+                    "observed_rate": _round(labels[inside].mean()),
+                }
+            )
     return table
 
 
@@ -63,8 +70,9 @@ def best_f1_threshold(labels: np.ndarray, probability: np.ndarray) -> float:
     return float(thresholds[int(np.argmax(f1[:-1]))])
 
 
-def classification_metrics(labels: np.ndarray, probability: np.ndarray, threshold: float | np.ndarray = 0.5,
-                           bins: int = 10) -> dict:
+def classification_metrics(
+    labels: np.ndarray, probability: np.ndarray, threshold: float | np.ndarray = 0.5, bins: int = 10
+) -> dict:
     """Every metric of one model's probabilities on one test set, JSON-ready. `threshold` may be
     one per row (k-fold rows each carry their fold's threshold; the mean is reported). AUCs are
     None when the test set holds a single class (there is nothing to rank)."""

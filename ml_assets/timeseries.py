@@ -1,4 +1,5 @@
 """Putting any timestamped series on a regular grid and finding its seasonal period."""
+
 from __future__ import annotations
 
 import warnings
@@ -35,8 +36,10 @@ def regular_series(times: pd.Series, values: pd.Series, step: str | pd.Timedelta
     slot holds their mean: both are readings of the same step, and adding them would double a
     gauge such as a speed or a CPU level."""
     step = step if step is not None else infer_step(times)
-    series = pd.Series(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float),
-                       index=pd.DatetimeIndex(pd.to_datetime(times).to_numpy()))
+    series = pd.Series(
+        pd.to_numeric(values, errors="coerce").to_numpy(dtype=float),
+        index=pd.DatetimeIndex(pd.to_datetime(times).to_numpy()),
+    )
     series = series[series.index.notna()].sort_index()
     if isinstance(step, str):
         return series.resample(step).sum(min_count=1)
@@ -78,7 +81,7 @@ def _forecast_errors(x: np.ndarray, period: int, lags: int, window: int) -> np.n
     """One-step-ahead errors of the detector's own forecast: the median of the same point in the
     previous `lags` cycles (or of the previous `lags` points without a season), corrected by the
     median error of the previous `window` points."""
-    past = np.column_stack([np.r_[np.full(k * period, np.nan), x[:-k * period]] for k in range(1, lags + 1)])
+    past = np.column_stack([np.r_[np.full(k * period, np.nan), x[: -k * period]] for k in range(1, lags + 1)])
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         raw = x - np.nanmedian(past, axis=1)

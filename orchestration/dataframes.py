@@ -1,4 +1,5 @@
 """DataFrames from and into warehouse tables (the ML assets' inputs and outputs)."""
+
 from __future__ import annotations
 
 import io
@@ -23,8 +24,7 @@ _PG_TYPE_OF_KIND = {"b": "boolean", "i": "bigint", "u": "bigint", "f": "double p
 def replace_table(conn, table: str, frame: pd.DataFrame) -> None:
     """Swap `table`'s whole content for `frame` in one transaction (readers see old or new, never half)."""
     schema = table.split(".")[0]
-    columns = ", ".join(
-        f'"{name}" {_PG_TYPE_OF_KIND.get(dtype.kind, "text")}' for name, dtype in frame.dtypes.items())
+    columns = ", ".join(f'"{name}" {_PG_TYPE_OF_KIND.get(dtype.kind, "text")}' for name, dtype in frame.dtypes.items())
     conn.execute(f"create schema if not exists {schema}")
     conn.execute(f"drop table if exists {table}")
     conn.execute(f"create table {table} ({columns})")

@@ -1,5 +1,6 @@
 """The dbt project as Dagster sees it. Kept in its own module so `dagster-dbt project
 prepare-and-package --file orchestration/dbt_project.py` can build the manifest for deployment."""
+
 import sys
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """The single PulseOps code location: ingestion, dbt and ML assets, jobs, schedules and sensors."""
+
 from dagster import Definitions
 
 from orchestration.dbt_project import dbt_resource

@@ -5,6 +5,7 @@ data yet says so in `reason` ("not enough churn history yet: 2 churned clients, 
 score that needs no training (health, recommendations) is `computed`. The Data Health dashboard
 shows each model's latest row (`reporting.model_status`).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,14 +39,33 @@ def ensure_model_runs(conn) -> None:
         conn.execute(statement)
 
 
-def record_model_state(conn, model: str, run_id: str | None, state: str, reason: str, metrics: dict | None = None,
-                       version: str | None = None, artefact_key: str | None = None) -> None:
+def record_model_state(
+    conn,
+    model: str,
+    run_id: str | None,
+    state: str,
+    reason: str,
+    metrics: dict | None = None,
+    version: str | None = None,
+    artefact_key: str | None = None,
+) -> None:
     """Add this run's row for `model` to ml.model_runs (committed)."""
     ensure_model_runs(conn)
     metrics = metrics or {}
     conn.execute(
         "insert into ml.model_runs (dagster_run_id, model, version, trained_at, artefact_key, roc_auc, pr_auc, "
         "brier, metrics, state, reason) values (%s, %s, %s, now(), %s, %s, %s, %s, %s, %s, %s)",
-        (run_id, model, version, artefact_key, metrics.get("roc_auc"), metrics.get("pr_auc"), metrics.get("brier"),
-         json.dumps(metrics, default=str), state, reason))
+        (
+            run_id,
+            model,
+            version,
+            artefact_key,
+            metrics.get("roc_auc"),
+            metrics.get("pr_auc"),
+            metrics.get("brier"),
+            json.dumps(metrics, default=str),
+            state,
+            reason,
+        ),
+    )
     conn.commit()

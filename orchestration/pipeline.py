@@ -1,4 +1,5 @@
 """Run a PulseOps job once, in this process, recorded in the given Dagster instance."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,12 @@ from dagster import DagsterInstance, ExecuteInProcessResult
 from orchestration.defs.step_outcomes import step_asset
 
 
-def run_job(job_name: str = "pulseops_job", instance: DagsterInstance | None = None,
-            run_config: dict | None = None, tags: dict | None = None) -> ExecuteInProcessResult:
+def run_job(
+    job_name: str = "pulseops_job",
+    instance: DagsterInstance | None = None,
+    run_config: dict | None = None,
+    tags: dict | None = None,
+) -> ExecuteInProcessResult:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     from orchestration.definitions import defs
@@ -43,13 +48,16 @@ def _root_cause(error) -> str:
 
 
 def _shortened(line: str, limit: int = 200) -> str:
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def failed_steps(result: ExecuteInProcessResult) -> list[FailedStep]:
     """Each step that failed in the run, with the asset it writes and why it failed."""
-    return [FailedStep(event.step_key, step_asset(event.step_key), _root_cause(event.step_failure_data.error))
-            for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    return [
+        FailedStep(event.step_key, step_asset(event.step_key), _root_cause(event.step_failure_data.error))
+        for event in result.all_events
+        if event.event_type_value == "STEP_FAILURE"
+    ]
 
 
 def skipped_steps(result: ExecuteInProcessResult) -> list[str]:

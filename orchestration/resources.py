@@ -1,5 +1,6 @@
 """Dagster resources. Settings are read from the environment when a resource is used, so the
 same definitions run on the embedded defaults, a real PostgreSQL server and a real S3 bucket."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -20,7 +21,8 @@ class WarehouseResource(ConfigurableResource):
     """The PostgreSQL warehouse."""
 
     database_url: str | None = Field(
-        default=None, description="Overrides DATABASE_URL; both unset means the embedded PostgreSQL.")
+        default=None, description="Overrides DATABASE_URL; both unset means the embedded PostgreSQL."
+    )
 
     def url(self) -> str:
         if self.database_url:

@@ -1,4 +1,5 @@
 """The Dagster instance folder (DAGSTER_HOME): SQLite storage locally, telemetry off."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Start the long-running services of a local PulseOps: the Dagster UI and daemon (`dagster dev`)."""
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,9 @@ def wait_for_http(url: str, process: subprocess.Popen, log_path: Path, timeout: 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}; see {log_path}:\n"
-                               + log_path.read_text()[-3000:])
+            raise RuntimeError(
+                f"{url} exited with {process.returncode}; see {log_path}:\n" + log_path.read_text()[-3000:]
+            )
         try:
             with urllib.request.urlopen(url, timeout=3) as response:
                 if response.status == 200:
@@ -54,14 +56,29 @@ def start_dagster(state_dir: Path, port: int, env: dict[str, str] | None = None)
     home = prepare_dagster_home(state_dir)
     log_path = state_dir / "logs" / "dagster.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    child_env = {**os.environ, **(env or {}), "DAGSTER_HOME": str(home), "PULSEOPS_HOME": str(state_dir),
-                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "GX_ANALYTICS_ENABLED": "false",
-                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    command = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
-               "-h", "127.0.0.1", "-p", str(port)]
+    child_env = {
+        **os.environ,
+        **(env or {}),
+        "DAGSTER_HOME": str(home),
+        "PULSEOPS_HOME": str(state_dir),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    command = [
+        str(Path(sys.executable).parent / "dagster"),
+        "dev",
+        "-w",
+        str(REPO_ROOT / "workspace.yaml"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     service = Service("Dagster", f"http://127.0.0.1:{port}", process, log_path)
     try:
         wait_for_http(f"{service.url}/server_info", process, log_path)

@@ -3,6 +3,7 @@
 The catalog is read from the warehouse, so this starts the embedded PostgreSQL when no
 DATABASE_URL is set. Serve it with `dbt docs serve --project-dir dbt_project --profiles-dir dbt_project`.
 """
+
 from __future__ import annotations
 
 import os

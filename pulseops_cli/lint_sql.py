@@ -4,6 +4,7 @@ The dbt templater compiles every model, and a model's `is_incremental()` asks th
 its table exists, so linting needs a PostgreSQL: given none, a throwaway embedded one (in a temporary
 folder, stopped afterwards) answers, and nothing outside this checkout is needed.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,10 +21,22 @@ from pulseops_core.warehouse import dbt_environment
 def lint(database_url: str) -> subprocess.CompletedProcess:
     """sqlfluff's verdict on dbt_project/models, compiled against `database_url`."""
     env = {**os.environ, **dbt_environment(database_url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run([str(Path(sys.executable).parent / "sqlfluff"), "lint", "dbt_project/models",
-                           # one process: `make check` runs the unit tests on the other core
-                           "--processes", "1", "--disable-progress-bar", "--nocolor"],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "sqlfluff"),
+            "lint",
+            "dbt_project/models",
+            # one process: `make check` runs the unit tests on the other core
+            "--processes",
+            "1",
+            "--disable-progress-bar",
+            "--nocolor",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def main() -> int:

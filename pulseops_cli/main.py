@@ -1,12 +1,13 @@
 """`pulseops`: the command line of a local PulseOps.
 
-    pulseops demo      write seeded demo files into the landing zone
-    pulseops pipeline  run the whole pipeline once (recorded in the local Dagster instance)
-    pulseops up        everything `make run` does: warehouse, demo data, pipeline, Dagster UI, Superset
-                       (web, Celery worker and beat, an embedded Redis unless SUPERSET_CACHE_REDIS_URL)
-    pulseops ingest    load given files now: pulseops ingest PATH --source focus
-    pulseops stop      stop the embedded PostgreSQL
+pulseops demo      write seeded demo files into the landing zone
+pulseops pipeline  run the whole pipeline once (recorded in the local Dagster instance)
+pulseops up        everything `make run` does: warehouse, demo data, pipeline, Dagster UI, Superset
+                   (web, Celery worker and beat, an embedded Redis unless SUPERSET_CACHE_REDIS_URL)
+pulseops ingest    load given files now: pulseops ingest PATH --source focus
+pulseops stop      stop the embedded PostgreSQL
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,13 +50,20 @@ def _run_pipeline(settings: Settings):
     print("Running the pipeline (ingestion -> dbt -> ML); progress is in the Dagster run log ...", flush=True)
     with DagsterInstance.get() as instance:
         # The full event log goes to the Dagster instance (see the UI); the terminal gets warnings.
-        result = run_job("pulseops_job", instance=instance, tags={"pulseops/trigger": "cli"},
-                         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+        result = run_job(
+            "pulseops_job",
+            instance=instance,
+            tags={"pulseops/trigger": "cli"},
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
     if result.success:
         print(f"Pipeline finished in {time.monotonic() - started:.0f} s (run {result.run_id}).")
     else:
-        print(f"Pipeline failed (run {result.run_id}); these assets failed:\n{failure_summary(result)}",
-              file=sys.stderr, flush=True)
+        print(
+            f"Pipeline failed (run {result.run_id}); these assets failed:\n{failure_summary(result)}",
+            file=sys.stderr,
+            flush=True,
+        )
     return result
 
 
@@ -68,17 +76,19 @@ def _where_to_look(result, dagster_url: str, superset_url: str) -> str:
     from orchestration.pipeline import failed_steps
 
     assets = ", ".join(step.asset for step in failed_steps(result)) or "a step"
-    return (f"The last run failed in: {assets}.\n"
-            f"  its log:     {dagster_url}/runs/{result.run_id}\n"
-            f"  Data Health: {superset_url}/superset/dashboard/data-health/ (failed checks and model states)\n"
-            f"  The dashboards show what the other assets wrote; re-run with `pulseops pipeline` or from the "
-            f"Dagster UI once it is fixed.")
+    return (
+        f"The last run failed in: {assets}.\n"
+        f"  its log:     {dagster_url}/runs/{result.run_id}\n"
+        f"  Data Health: {superset_url}/superset/dashboard/data-health/ (failed checks and model states)\n"
+        f"  The dashboards show what the other assets wrote; re-run with `pulseops pipeline` or from the "
+        f"Dagster UI once it is fixed."
+    )
 
 
 def cmd_up(args) -> int:
     from ingestion.demo import write_to_landing
-    from pulseops_cli.embedded_redis import start_redis
     from pulseops_cli.dagster_service import start_dagster
+    from pulseops_cli.embedded_redis import start_redis
     from pulseops_cli.superset_service import start_superset
     from pulseops_core.warehouse import resolve_database_url
 
@@ -110,8 +120,10 @@ def cmd_up(args) -> int:
             redis.stop()
         dagster.stop()
         raise
-    print(f"Superset:   {superset.url}  user {superset.admin_username}  (Celery worker and beat: reports, "
-          f"asynchronous queries)")
+    print(
+        f"Superset:   {superset.url}  user {superset.admin_username}  (Celery worker and beat: reports, "
+        f"asynchronous queries)"
+    )
     if password_is_new:
         print(f"            password {superset.admin_password}  (shown once; kept owner-only in {password_file})")
     else:
@@ -151,8 +163,9 @@ def cmd_stop(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pulseops", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="pulseops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="write seeded demo files into the landing zone")
     demo.add_argument("--scale", choices=["XS", "S", "M"], default="S")
@@ -169,8 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     ingest.add_argument("path", help="a file, or a folder whose files are all of one source entity")
     ingest.add_argument("--source", required=True, help="e.g. psa, saas, focus")
     ingest.add_argument("--entity", help="e.g. clients; needed when the source has several entities")
-    ingest.add_argument("--profile", help="read the files through this mapping profile (e.g. servicenow); "
-                                          "they land under landing/<source>/<entity>/profile=<name>/")
+    ingest.add_argument(
+        "--profile",
+        help="read the files through this mapping profile (e.g. servicenow); "
+        "they land under landing/<source>/<entity>/profile=<name>/",
+    )
     ingest.set_defaults(func=cmd_ingest)
     commands.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
     add_ml_commands(commands)

@@ -11,6 +11,7 @@ NAB's files are not part of this repository: the benchmark reads a local copy wh
 Only the four DEVELOPMENT categories were looked at while the detector was built; the others are
 held out and reported separately, as an independent check.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,11 +27,18 @@ from ml_assets.anomaly_eval import score_windows, summarise_windows
 
 DEVELOPMENT = ("artificialWithAnomaly", "realAdExchange", "realTraffic", "realTweets")
 HELD_OUT = ("realAWSCloudwatch", "realKnownCause", "artificialNoAnomaly")
-PUBLISHED = {"contextOSE": "contextOSE", "ARTime": "ARTime", "numenta": "Numenta HTM",
-             "twitterADVec": "Twitter ADVec", "randomCutForest": "AWS Random Cut Forest"}
-HOW_TO_GET = ("NAB is not in this repository (its files are published under their own licence). Get a copy "
-              "with `git clone --depth 1 https://github.com/numenta/NAB` and give its folder as "
-              "PULSEOPS_NAB_DIR (`make eval`) or as the argument of `python -m pulseops_cli.nab_benchmark`.")
+PUBLISHED = {
+    "contextOSE": "contextOSE",
+    "ARTime": "ARTime",
+    "numenta": "Numenta HTM",
+    "twitterADVec": "Twitter ADVec",
+    "randomCutForest": "AWS Random Cut Forest",
+}
+HOW_TO_GET = (
+    "NAB is not in this repository (its files are published under their own licence). Get a copy "
+    "with `git clone --depth 1 https://github.com/numenta/NAB` and give its folder as "
+    "PULSEOPS_NAB_DIR (`make eval`) or as the argument of `python -m pulseops_cli.nab_benchmark`."
+)
 
 
 def nab_dir(path: str | os.PathLike | None = None) -> Path | None:
@@ -86,18 +94,28 @@ def published_counts(folder: Path, series: list, detector: str) -> list[dict] | 
     return counts
 
 
-def evaluate_nab(path: str | os.PathLike | None = None, params: DetectorParams = DetectorParams(),
-                 categories: tuple[str, ...] = DEVELOPMENT, published: bool = True) -> dict | None:
+def evaluate_nab(
+    path: str | os.PathLike | None = None,
+    params: DetectorParams = DetectorParams(),
+    categories: tuple[str, ...] = DEVELOPMENT,
+    published: bool = True,
+) -> dict | None:
     """Event-level figures of the detector, the rolling z-score and (when their results are in the
     copy) the published detectors on `categories`; None when no NAB copy is found."""
     folder = nab_dir(path)
     if folder is None:
         return None
     series = series_of(folder, categories)
-    result = {"categories": list(categories), "series": len(series), "probation": 0.15, "merge_gap_points": 12,
-              "detector": summarise_windows(detector_counts(series, params)),
-              "rolling_zscore": summarise_windows([score_windows(frame["timestamp"], rolling_zscore_flags(frame), w)
-                                                   for _, frame, w in series])}
+    result = {
+        "categories": list(categories),
+        "series": len(series),
+        "probation": 0.15,
+        "merge_gap_points": 12,
+        "detector": summarise_windows(detector_counts(series, params)),
+        "rolling_zscore": summarise_windows(
+            [score_windows(frame["timestamp"], rolling_zscore_flags(frame), w) for _, frame, w in series]
+        ),
+    }
     if published:
         for detector, label in PUBLISHED.items():
             counts = published_counts(folder, series, detector)
@@ -106,13 +124,18 @@ def evaluate_nab(path: str | os.PathLike | None = None, params: DetectorParams =
     return result
 
 
-def sensitivity_curve(path: str | os.PathLike | None, params: DetectorParams,
-                      sensitivities: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 2.0)) -> list[dict]:
+def sensitivity_curve(
+    path: str | os.PathLike | None,
+    params: DetectorParams,
+    sensitivities: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 2.0),
+) -> list[dict]:
     """The detector's F1 and false alerts per series per day at each sensitivity."""
     folder = nab_dir(path)
     series = series_of(folder, DEVELOPMENT)
-    return [{"sensitivity": s, **summarise_windows(detector_counts(series, replace(params, sensitivity=s)))}
-            for s in sensitivities]
+    return [
+        {"sensitivity": s, **summarise_windows(detector_counts(series, replace(params, sensitivity=s)))}
+        for s in sensitivities
+    ]
 
 
 def nab_report(path: str | os.PathLike | None = None, params: DetectorParams = DetectorParams()) -> dict | None:

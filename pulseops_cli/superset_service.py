@@ -14,6 +14,7 @@ Locally the Superset secrets are generated once and kept owner-only under `state
 With PULSEOPS_ENV=production nothing is generated: SUPERSET_SECRET_KEY and SUPERSET_ADMIN_PASSWORD
 must come from the environment (the deployment's secret store).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,14 +41,36 @@ from superset_config.client_identity import KEY_VARIABLE
 CONFIG_DIR = REPO_ROOT / "superset_config"
 ADMIN_USERNAME = "admin"
 # What Superset's processes inherit from the environment that starts them (superset_env).
-INHERITED_VARIABLES = frozenset({
-    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
-    "PULSEOPS_ENV", "SUPERSET_METADATA_URL", "SUPERSET_CACHE_REDIS_URL", "PULSEOPS_SUPERSET_DATA_CACHE",
-    "PULSEOPS_SUPERSET_ASSETS", "PULSEOPS_REDIS_PREFIX", "PULSEOPS_CHROMEDRIVER", "SUPERSET_PUBLIC_URL",
-    "SUPERSET_SMTP_HOST", "SUPERSET_SMTP_PORT", "SUPERSET_SMTP_USER", "SUPERSET_SMTP_PASSWORD",
-    "SUPERSET_SMTP_MAIL_FROM", "SUPERSET_SMTP_STARTTLS", "SUPERSET_SMTP_SSL", "PULSEOPS_SUPERSET_WORKERS",
-    "PULSEOPS_SUPERSET_ASYNC_QUERIES",
-})
+INHERITED_VARIABLES = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "LANG",
+        "LC_ALL",
+        "LC_CTYPE",
+        "TZ",
+        "TMPDIR",
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+        "PULSEOPS_ENV",
+        "SUPERSET_METADATA_URL",
+        "SUPERSET_CACHE_REDIS_URL",
+        "PULSEOPS_SUPERSET_DATA_CACHE",
+        "PULSEOPS_SUPERSET_ASSETS",
+        "PULSEOPS_REDIS_PREFIX",
+        "PULSEOPS_CHROMEDRIVER",
+        "SUPERSET_PUBLIC_URL",
+        "SUPERSET_SMTP_HOST",
+        "SUPERSET_SMTP_PORT",
+        "SUPERSET_SMTP_USER",
+        "SUPERSET_SMTP_PASSWORD",
+        "SUPERSET_SMTP_MAIL_FROM",
+        "SUPERSET_SMTP_STARTTLS",
+        "SUPERSET_SMTP_SSL",
+        "PULSEOPS_SUPERSET_WORKERS",
+        "PULSEOPS_SUPERSET_ASYNC_QUERIES",
+    }
+)
 CELERY_APP = "superset.tasks.celery_app:app"
 HEALTH_TIMEOUT_S = 120
 BOOTSTRAP_TIMEOUT_S = 600
@@ -150,8 +173,9 @@ def superset_env(state_dir: Path) -> dict[str, str]:
     }
 
 
-def run_bootstrap(state_dir: Path, warehouse_url: str, analyst_password: str | None = None,
-                  extra_env: dict[str, str] | None = None) -> None:
+def run_bootstrap(
+    state_dir: Path, warehouse_url: str, analyst_password: str | None = None, extra_env: dict[str, str] | None = None
+) -> None:
     """Migrate the metadata DB, ensure roles and the admin user, (re)import the dashboards.
 
     `analyst_password` is the password of the warehouse's read-only role (default: the one the
@@ -164,23 +188,33 @@ def run_bootstrap(state_dir: Path, warehouse_url: str, analyst_password: str | N
     env["SUPERSET_ADMIN_PASSWORD"] = secret(state_dir, "SUPERSET_ADMIN_PASSWORD")
     password = analyst_password or stored_analyst_password(state_dir)
     if not password:
-        raise RuntimeError("the read-only analyst login's password is unknown: run the pipeline first "
-                           "(it creates the login), or set PULSEOPS_ANALYST_PASSWORD")
+        raise RuntimeError(
+            "the read-only analyst login's password is unknown: run the pipeline first "
+            "(it creates the login), or set PULSEOPS_ANALYST_PASSWORD"
+        )
     env["PULSEOPS_ANALYST_URI"] = analyst_sqlalchemy_url(warehouse_url, password)
     log_path = _log_path(state_dir, "bootstrap.log")
     with log_path.open("ab") as out:
         result = subprocess.run(
             [str(superset_python()), str(CONFIG_DIR / "bootstrap.py")],
-            env=env, cwd=env["SUPERSET_HOME"], stdout=out, stderr=subprocess.STDOUT,
-            timeout=BOOTSTRAP_TIMEOUT_S, check=False,
+            env=env,
+            cwd=env["SUPERSET_HOME"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=BOOTSTRAP_TIMEOUT_S,
+            check=False,
         )
     if result.returncode != 0:
         raise RuntimeError(f"Superset bootstrap failed ({result.returncode}):\n{_tail(log_path)}")
 
 
-def start_superset(state_dir: Path, warehouse_url: str, port: int | None = None,
-                   analyst_password: str | None = None,
-                   extra_env: dict[str, str] | None = None) -> SupersetServer:
+def start_superset(
+    state_dir: Path,
+    warehouse_url: str,
+    port: int | None = None,
+    analyst_password: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> SupersetServer:
     """Bootstrap Superset under `state_dir` and serve it on 127.0.0.1 until `stop()` is called.
 
     `extra_env` reaches every Superset process (e.g. PULSEOPS_SUPERSET_DATA_CACHE=off).
@@ -189,20 +223,32 @@ def start_superset(state_dir: Path, warehouse_url: str, port: int | None = None,
     run_bootstrap(state_dir, warehouse_url, analyst_password, extra_env)
     port = port or _free_port()
     # The report worker's browser opens the dashboards on this server.
-    env = {**superset_env(state_dir), "SUPERSET_WEBDRIVER_BASEURL": f"http://127.0.0.1:{port}/",
-           **(extra_env or {})}
+    env = {**superset_env(state_dir), "SUPERSET_WEBDRIVER_BASEURL": f"http://127.0.0.1:{port}/", **(extra_env or {})}
     gunicorn = superset_python().parent / "gunicorn"
     log_path = _log_path(state_dir, "gunicorn.log")
     with log_path.open("ab") as out:
         process = subprocess.Popen(
-            [str(gunicorn), "-w", "2", "-k", "gthread", "--threads", "8",
-             "-b", f"127.0.0.1:{port}",
-             # A cold first query on a busy 2-core machine can outlast gunicorn's 30 s default.
-             "--timeout", "120",
-             # Without it gunicorn 27 keeps a control socket under $HOME.
-             "--no-control-socket",
-             "superset.app:create_app()"],
-            env=env, cwd=env["SUPERSET_HOME"], stdout=out, stderr=subprocess.STDOUT,
+            [
+                str(gunicorn),
+                "-w",
+                "2",
+                "-k",
+                "gthread",
+                "--threads",
+                "8",
+                "-b",
+                f"127.0.0.1:{port}",
+                # A cold first query on a busy 2-core machine can outlast gunicorn's 30 s default.
+                "--timeout",
+                "120",
+                # Without it gunicorn 27 keeps a control socket under $HOME.
+                "--no-control-socket",
+                "superset.app:create_app()",
+            ],
+            env=env,
+            cwd=env["SUPERSET_HOME"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             # Its own process group, so a hung server can be killed with all its workers.
             start_new_session=True,
@@ -234,18 +280,39 @@ def start_celery(state_dir: Path, env: dict[str, str]) -> list[subprocess.Popen]
     celery = str(superset_python().parent / "celery")
     concurrency = env.get("PULSEOPS_SUPERSET_WORKERS", "4")
     commands = {
-        "celery-worker.log": [celery, f"--app={CELERY_APP}", "worker", "--pool=prefork", "-O", "fair",
-                              f"--concurrency={concurrency}", "--loglevel=INFO"],
-        "celery-beat.log": [celery, f"--app={CELERY_APP}", "beat", "--loglevel=INFO",
-                            f"--schedule={state_dir / 'superset' / 'celerybeat-schedule'}"],
+        "celery-worker.log": [
+            celery,
+            f"--app={CELERY_APP}",
+            "worker",
+            "--pool=prefork",
+            "-O",
+            "fair",
+            f"--concurrency={concurrency}",
+            "--loglevel=INFO",
+        ],
+        "celery-beat.log": [
+            celery,
+            f"--app={CELERY_APP}",
+            "beat",
+            "--loglevel=INFO",
+            f"--schedule={state_dir / 'superset' / 'celerybeat-schedule'}",
+        ],
     }
     processes = []
     try:
         for log_name, command in commands.items():
             with _log_path(state_dir, log_name).open("ab") as out:
-                processes.append(subprocess.Popen(
-                    command, env=env, cwd=env["SUPERSET_HOME"], stdout=out, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, start_new_session=True))
+                processes.append(
+                    subprocess.Popen(
+                        command,
+                        env=env,
+                        cwd=env["SUPERSET_HOME"],
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        start_new_session=True,
+                    )
+                )
     except BaseException:
         for process in processes:
             process.kill()
@@ -257,13 +324,13 @@ def _wait_healthy(server: SupersetServer) -> None:
     deadline = time.monotonic() + HEALTH_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(
-                f"Superset exited with {server.process.returncode}:\n{_tail(server.log_path)}"
-            )
+            raise RuntimeError(f"Superset exited with {server.process.returncode}:\n{_tail(server.log_path)}")
         for process in server.celery:
             if process.poll() is not None:
-                raise RuntimeError(f"Superset's Celery ({' '.join(process.args[2:4])}) exited with "
-                                   f"{process.returncode}; see {server.log_path.parent}")
+                raise RuntimeError(
+                    f"Superset's Celery ({' '.join(process.args[2:4])}) exited with "
+                    f"{process.returncode}; see {server.log_path.parent}"
+                )
         try:
             with urllib.request.urlopen(f"{server.url}/health", timeout=5) as response:
                 if response.status == 200:

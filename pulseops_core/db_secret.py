@@ -8,6 +8,7 @@ password, a failed authentication re-reads the secret named by PULSEOPS_DB_SECRE
 
 Without PULSEOPS_DB_SECRET_ARN (every local setup) nothing here does anything.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,7 +73,10 @@ def current_url(url: str, env: MutableMapping[str, str] = os.environ) -> str:
     Only a refused password leads to a re-read; an unreachable server is left to the caller's own
     error handling. A URL that authenticated is not checked again for RECHECK_SECONDS.
     """
-    if not env.get(CREDENTIALS_ARN_VARIABLE) or time.monotonic() - _checked_at.get(url, -RECHECK_SECONDS) < RECHECK_SECONDS:
+    if (
+        not env.get(CREDENTIALS_ARN_VARIABLE)
+        or time.monotonic() - _checked_at.get(url, -RECHECK_SECONDS) < RECHECK_SECONDS
+    ):
         return url
     try:
         _connect(url).close()

@@ -4,6 +4,7 @@ Used when no DATABASE_URL is configured. The server keeps its data under the sta
 survives between commands: `ensure_running` reuses a live server and starts a stopped one.
 Password authentication with a generated password, so no fixed credential exists anywhere.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,8 +75,9 @@ def _is_running(data_dir: Path) -> bool:
     from pgserver._commands import POSTGRES_BIN_PATH
 
     # Called directly: pgserver's wrapper logs an error for the normal "not running" answer.
-    status = subprocess.run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data_dir), "status"],
-                            capture_output=True, **_run_as())
+    status = subprocess.run(
+        [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data_dir), "status"], capture_output=True, **_run_as()
+    )
     return status.returncode == 0
 
 
@@ -100,8 +102,11 @@ def ensure_running(state_dir: Path, secrets_dir: Path) -> EmbeddedPostgres:
 
             shutil.chown(pwfile, user=SYSTEM_USER)
         try:
-            initdb(["--auth=scram-sha-256", "--encoding=utf8", "-U", SUPERUSER, f"--pwfile={pwfile}"],
-                   pgdata=data_dir, **run_as)
+            initdb(
+                ["--auth=scram-sha-256", "--encoding=utf8", "-U", SUPERUSER, f"--pwfile={pwfile}"],
+                pgdata=data_dir,
+                **run_as,
+            )
         finally:
             pwfile.unlink()
 
@@ -115,8 +120,9 @@ def ensure_running(state_dir: Path, secrets_dir: Path) -> EmbeddedPostgres:
             import shutil
 
             shutil.chown(log, user=SYSTEM_USER)
-        pg_ctl(["-w", "-o", f"-h 127.0.0.1 -p {port} -k {data_dir}", "-l", str(log), "start"],
-               pgdata=data_dir, **run_as)
+        pg_ctl(
+            ["-w", "-o", f"-h 127.0.0.1 -p {port} -k {data_dir}", "-l", str(log), "start"], pgdata=data_dir, **run_as
+        )
         port_file.write_text(str(port))
         server = EmbeddedPostgres(data_dir, port, password)
     _ensure_database(server)

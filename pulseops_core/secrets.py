@@ -4,6 +4,7 @@ A generated secret is written owner-only under the state folder and reported as 
 With PULSEOPS_ENV=production nothing is generated: a generated value would differ per container and
 vanish with it, so the deployment's secret store must supply it.
 """
+
 from __future__ import annotations
 
 import logging

@@ -4,6 +4,7 @@ Everything falls back to an embedded default so a newcomer needs nothing but Pyt
 no DATABASE_URL -> an embedded PostgreSQL under the state folder; no PULSEOPS_S3_BUCKET -> a
 local folder as the object store.
 """
+
 from __future__ import annotations
 
 import os

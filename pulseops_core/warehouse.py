@@ -1,4 +1,5 @@
 """The warehouse connection: DATABASE_URL when set, otherwise the embedded PostgreSQL."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -9,6 +9,7 @@ pass through row-level security: every dataset of the Client Review dashboard is
 `client_id` by the client roles the user holds (`Client <client_id>`, made by
 superset_config/client_logins.py); a client viewer holding none sees no rows at all.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,12 +50,20 @@ class RoleSpec:
 
 
 ROLES = (
-    RoleSpec(MSP_ANALYST, "MSP owners and account managers: the client portfolio and every client's review.",
-             (MSP_DASHBOARD, CLIENT_DASHBOARD)),
+    RoleSpec(
+        MSP_ANALYST,
+        "MSP owners and account managers: the client portfolio and every client's review.",
+        (MSP_DASHBOARD, CLIENT_DASHBOARD),
+    ),
     RoleSpec(IT_MANAGER, "IT and finance managers: software spend, licences, renewals.", (IT_DASHBOARD,)),
     RoleSpec(CLIENT_VIEWER, "An MSP's client: its own review page, its own rows only.", (CLIENT_DASHBOARD,)),
-    RoleSpec(SQL_ANALYST, "SQL Lab on the read-only warehouse login (marts and reporting) and data health.",
-             (DATA_HEALTH_DASHBOARD,), sql_lab=True, databases=(ANALYST_DATABASE,)),
+    RoleSpec(
+        SQL_ANALYST,
+        "SQL Lab on the read-only warehouse login (marts and reporting) and data health.",
+        (DATA_HEALTH_DASHBOARD,),
+        sql_lab=True,
+        databases=(ANALYST_DATABASE,),
+    ),
 )
 
 _CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")

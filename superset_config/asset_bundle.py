@@ -4,6 +4,7 @@ The tree has the layout of a Superset export (metadata.yaml, databases/, dataset
 dashboards/). The database files in git carry no credentials: each connection's URI, password
 included, is put in only here, in memory, at import time.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

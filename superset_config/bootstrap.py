@@ -10,6 +10,7 @@ done in one process because each Superset CLI call spends ~10 s building the app
 dashboards are imported and the roles of superset_config/access.py applied. The admin password
 travels by environment, never on a command line where `ps` would show it.
 """
+
 from __future__ import annotations
 
 import os
@@ -124,8 +125,12 @@ def dashboard_datasets(dashboard) -> list:
 
     datasets = {chart.datasource.id: chart.datasource for chart in dashboard.slices if chart.datasource}
     metadata = json.loads(dashboard.json_metadata or "{}")
-    target_ids = {target["datasetId"] for native_filter in metadata.get("native_filter_configuration", [])
-                  for target in native_filter.get("targets", []) if target.get("datasetId")}
+    target_ids = {
+        target["datasetId"]
+        for native_filter in metadata.get("native_filter_configuration", [])
+        for target in native_filter.get("targets", [])
+        if target.get("datasetId")
+    }
     for dataset in db.session.query(SqlaTable).filter(SqlaTable.id.in_(target_ids - set(datasets))):
         datasets[dataset.id] = dataset
     return sorted(datasets.values(), key=lambda d: d.id)

@@ -4,6 +4,7 @@ A request may name the dataset's columns and saved metrics and aggregate a colum
 aggregate; everything else it sends as SQL (custom SQL metrics and columns, WHERE/HAVING text) is
 SQL of its own, which only roles that may write SQL may send (chart_sql_guard.py).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -26,9 +27,14 @@ def _written_sql(item, column_names: set[str]) -> str | None:
 def own_sql(query: Mapping, column_names: set[str]) -> Iterator[str]:
     """Each piece of SQL text a chart request's query carries beyond naming the dataset's columns
     and metrics (`query` as the chart-data API takes it: metrics, columns, filters, extras ...)."""
-    items = [*(query.get("metrics") or []), *(item for item, _ in query.get("orderby") or []),
-             query.get("series_limit_metric"), *(query.get("columns") or []), *(query.get("series_columns") or []),
-             *(condition.get("col") for condition in query.get("filters") or [])]
+    items = [
+        *(query.get("metrics") or []),
+        *(item for item, _ in query.get("orderby") or []),
+        query.get("series_limit_metric"),
+        *(query.get("columns") or []),
+        *(query.get("series_columns") or []),
+        *(condition.get("col") for condition in query.get("filters") or []),
+    ]
     for item in items:
         # a plain string names a saved metric or a column
         if isinstance(item, dict) and (text := _written_sql(item, column_names)) is not None:

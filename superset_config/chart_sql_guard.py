@@ -14,6 +14,7 @@ Each refusal is logged with the user and what was refused. This is the second la
 viewer's queries run as its own warehouse login under PostgreSQL row-level security
 (client_sessions.py), which holds whatever SQL gets through.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,15 +33,22 @@ log = logging.getLogger("pulseops.security")
 
 
 def refused(message: str) -> SupersetSecurityException:
-    return SupersetSecurityException(SupersetError(
-        error_type=SupersetErrorType.QUERY_SECURITY_ACCESS_ERROR, message=message, level=ErrorLevel.ERROR))
+    return SupersetSecurityException(
+        SupersetError(error_type=SupersetErrorType.QUERY_SECURITY_ACCESS_ERROR, message=message, level=ErrorLevel.ERROR)
+    )
 
 
 def as_request(query) -> dict:
     """A Superset QueryObject in the shape of the chart-data API's request."""
-    return {"metrics": query.metrics, "orderby": query.orderby, "series_limit_metric": query.series_limit_metric,
-            "columns": query.columns, "series_columns": query.series_columns, "filters": query.filter,
-            "extras": query.extras}
+    return {
+        "metrics": query.metrics,
+        "orderby": query.orderby,
+        "series_limit_metric": query.series_limit_metric,
+        "columns": query.columns,
+        "series_columns": query.series_columns,
+        "filters": query.filter,
+        "extras": query.extras,
+    }
 
 
 def disallowed_functions(texts: Iterable[str]) -> set[str]:
@@ -67,14 +75,18 @@ class PulseOpsSecurityManager(SupersetSecurityManager):
             columns = {column.column_name for column in datasource.columns}
             written = [text for query in queries for text in own_sql(as_request(query), columns)]
             if written:
-                self._refuse(f"SQL {written!r} on {datasource.name}",
-                             "Custom SQL is not available to your role: use the chart's columns, metrics and filters.")
+                self._refuse(
+                    f"SQL {written!r} on {datasource.name}",
+                    "Custom SQL is not available to your role: use the chart's columns, metrics and filters.",
+                )
             if any(query.annotation_layers for query in queries):
                 self._refuse("annotation layers", "Annotation layers are not available to your role.")
         functions = disallowed_functions(text for query in queries for text in all_sql(as_request(query)))
         if functions:
-            self._refuse(f"functions {sorted(functions)} on {datasource.name}",
-                         f"These SQL functions are not allowed: {', '.join(sorted(functions))}.")
+            self._refuse(
+                f"functions {sorted(functions)} on {datasource.name}",
+                f"These SQL functions are not allowed: {', '.join(sorted(functions))}.",
+            )
 
     def may_write_sql(self) -> bool:
         return bool({role.name for role in self.get_user_roles()} & set(access.SQL_WRITER_ROLES))

@@ -6,6 +6,7 @@ from PULSEOPS_CLIENT_LOGIN_KEY, a secret only the operator's tools and the Super
 the client_logins command sets it when it creates the login, and Superset derives it again for
 each query, so no per-client password has to be stored anywhere.
 """
+
 from __future__ import annotations
 
 import hashlib

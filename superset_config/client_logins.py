@@ -16,6 +16,7 @@ makes, idempotently:
 The admin password comes from --password-file, SUPERSET_ADMIN_PASSWORD or the one `make run`
 generated. Several client roles on one user show all of those clients' rows.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,8 +77,16 @@ def add_warehouse_login(warehouse_url: str, login_key: str, client_id: str, user
         ensure_client_login(conn, login, warehouse_password(login_key, login), username, [client_id])
 
 
-def add_client_login(api: SupersetClient, warehouse_url: str, login_key: str, client_id: str, username: str,
-                     email: str, first_name: str = "Client", last_name: str | None = None) -> ClientLogin:
+def add_client_login(
+    api: SupersetClient,
+    warehouse_url: str,
+    login_key: str,
+    client_id: str,
+    username: str,
+    email: str,
+    first_name: str = "Client",
+    last_name: str | None = None,
+) -> ClientLogin:
     access.check_client_id(client_id)
     add_warehouse_login(warehouse_url, login_key, client_id, username)
     client_role_id = ensure_role(api, access.client_role(client_id))
@@ -93,10 +102,19 @@ def add_client_login(api: SupersetClient, warehouse_url: str, login_key: str, cl
         api.request("PUT", f"/api/v1/security/users/{existing[0]['id']}", {"roles": role_ids})
         return ClientLogin(username, client_id, None)
     password = secrets.token_urlsafe(18)
-    api.request("POST", "/api/v1/security/users/", {
-        "username": username, "email": email, "first_name": first_name, "last_name": last_name or client_id,
-        "password": password, "active": True, "roles": roles,
-    })
+    api.request(
+        "POST",
+        "/api/v1/security/users/",
+        {
+            "username": username,
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name or client_id,
+            "password": password,
+            "active": True,
+            "roles": roles,
+        },
+    )
     return ClientLogin(username, client_id, password)
 
 
@@ -113,8 +131,14 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.from_env()
     api = SupersetClient(args.url, args.admin, admin_password(args.password_file))
-    login = add_client_login(api, resolve_database_url(settings), secret(settings.state_dir, KEY_VARIABLE),
-                             args.client_id, args.username, args.email)
+    login = add_client_login(
+        api,
+        resolve_database_url(settings),
+        secret(settings.state_dir, KEY_VARIABLE),
+        args.client_id,
+        args.username,
+        args.email,
+    )
     if login.password:
         print(f"user {login.username} sees client {login.client_id}; password (shown once): {login.password}")
     else:

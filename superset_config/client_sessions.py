@@ -6,6 +6,7 @@ exports), as the warehouse login made for that user by client_logins.py; Postgre
 security then returns only that login's clients' rows. A client viewer with no such login gets a
 failed connection, never the analyst's.
 """
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@ details (each database's URI is injected at import), no environment-specific cat
 this instance's own, a metadata file of the "assets" kind (imported with overwrite), and file
 names that carry each asset's uuid.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,10 @@ except ImportError:  # run as a script from this folder
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 METADATA = {"version": "1.0.0", "type": "assets"}
 NAME_FIELD = {
-    "databases": "database_name", "datasets": "table_name",
-    "charts": "slice_name", "dashboards": "dashboard_title",
+    "databases": "database_name",
+    "datasets": "table_name",
+    "charts": "slice_name",
+    "dashboards": "dashboard_title",
 }
 URI_PLACEHOLDERS = {
     access.WAREHOUSE_DATABASE: ("PULSEOPS_ANALYST_URI", "PULSEOPS_ANALYST_URI (dashboards; hidden from SQL Lab)"),
@@ -51,8 +54,9 @@ def fetch_export(api: SupersetClient, slugs=access.DASHBOARDS) -> list[bytes]:
     zips = [api.request("GET", "/api/v1/dashboard/export/", raw=True, q=f"!({','.join(map(str, ids))})")]
     database_ids = [row["id"] for name in URI_PLACEHOLDERS for row in api.find("database", "database_name", name)]
     if database_ids:
-        zips.append(api.request("GET", "/api/v1/database/export/", raw=True,
-                                q=f"!({','.join(map(str, database_ids))})"))
+        zips.append(
+            api.request("GET", "/api/v1/database/export/", raw=True, q=f"!({','.join(map(str, database_ids))})")
+        )
     return zips
 
 
@@ -78,7 +82,9 @@ def clean_export(zips: list[bytes]) -> dict[str, dict]:
 def _clean(folder: str, config: dict) -> None:
     if folder == "databases":
         variable = URI_PLACEHOLDERS.get(config["database_name"], ("PULSEOPS_ANALYST_URI",))[0]
-        config["sqlalchemy_uri"] = f"postgresql+psycopg2://set-at-import-from-{variable.lower().replace('_', '-')}/pulseops"
+        config["sqlalchemy_uri"] = (
+            f"postgresql+psycopg2://set-at-import-from-{variable.lower().replace('_', '-')}/pulseops"
+        )
         config.pop("password", None)
     elif folder == "datasets":
         # The catalog is the database name of whichever warehouse was exported from.
@@ -116,10 +122,12 @@ def _renumber_charts(dashboard: dict) -> None:
         scope["excluded"] = sorted(new_id[i] for i in scope.get("excluded", []) if i in new_id)
         if "chartsInScope" in native_filter:
             native_filter["chartsInScope"] = sorted(new_id[i] for i in native_filter["chartsInScope"] if i in new_id)
-    metadata["timed_refresh_immune_slices"] = [new_id[i] for i in metadata.get("timed_refresh_immune_slices", [])
-                                               if i in new_id]
-    metadata["expanded_slices"] = {str(new_id[int(i)]): v for i, v in metadata.get("expanded_slices", {}).items()
-                                   if int(i) in new_id}
+    metadata["timed_refresh_immune_slices"] = [
+        new_id[i] for i in metadata.get("timed_refresh_immune_slices", []) if i in new_id
+    ]
+    metadata["expanded_slices"] = {
+        str(new_id[int(i)]): v for i, v in metadata.get("expanded_slices", {}).items() if int(i) in new_id
+    }
     configuration = {}
     for key, value in metadata.get("chart_configuration", {}).items():
         if int(key) in new_id:
@@ -128,8 +136,9 @@ def _renumber_charts(dashboard: dict) -> None:
             if isinstance(scope, dict) and scope.get("excluded"):
                 scope["excluded"] = [new_id[i] for i in scope["excluded"] if i in new_id]
             if "chartsInScope" in value.get("crossFilters", {}):
-                value["crossFilters"]["chartsInScope"] = [new_id[i] for i in value["crossFilters"]["chartsInScope"]
-                                                          if i in new_id]
+                value["crossFilters"]["chartsInScope"] = [
+                    new_id[i] for i in value["crossFilters"]["chartsInScope"] if i in new_id
+                ]
             configuration[str(new_id[int(key)])] = value
     if "chart_configuration" in metadata:
         metadata["chart_configuration"] = configuration

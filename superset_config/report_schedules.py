@@ -14,6 +14,7 @@ Each run makes the schedules exactly what the file says, by name: a rerun change
 Superset's beat sends a due report every minute's check; its worker renders it with Debian's
 chromium and mails it through SUPERSET_SMTP_* (the password only from the environment).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,6 +34,7 @@ FORMATS = ("PDF", "PNG")
 @dataclass(frozen=True)
 class Schedule:
     """One report schedule as Superset stores it."""
+
     name: str
     dashboard: str  # slug
     crontab: str
@@ -65,11 +67,19 @@ def read_config(path: Path) -> list[Schedule]:
         slug = _required(entry, "dashboard", where)
         if slug not in access.DASHBOARDS:
             raise ReportConfigError(f"{where}: unknown dashboard {slug!r} (one of {', '.join(access.DASHBOARDS)})")
-        schedules.append(Schedule(
-            name=entry.get("name") or f"Weekly {slug}", dashboard=slug, crontab=_required(entry, "crontab", where),
-            timezone=timezone, report_format=_format(entry, where), owner=entry.get("owner", "admin"),
-            recipients=_addresses(entry.get("recipients"), where), roles=tuple(entry.get("roles") or ()),
-            description=entry.get("description", "")))
+        schedules.append(
+            Schedule(
+                name=entry.get("name") or f"Weekly {slug}",
+                dashboard=slug,
+                crontab=_required(entry, "crontab", where),
+                timezone=timezone,
+                report_format=_format(entry, where),
+                owner=entry.get("owner", "admin"),
+                recipients=_addresses(entry.get("recipients"), where),
+                roles=tuple(entry.get("roles") or ()),
+                description=entry.get("description", ""),
+            )
+        )
     reviews = document.get("client_reviews") or {}
     for client_id, entry in (reviews.get("clients") or {}).items():
         where = f"{path}: client_reviews client {client_id}"
@@ -80,12 +90,18 @@ def read_config(path: Path) -> list[Schedule]:
         recipients = _addresses(entry.get("recipients"), where)
         if not recipients:
             raise ReportConfigError(f"{where}: no recipients")
-        schedules.append(Schedule(
-            name=client_review_name(str(client_id)), dashboard=access.CLIENT_DASHBOARD,
-            crontab=entry.get("crontab") or _required(reviews, "crontab", f"{path}: client_reviews"),
-            timezone=timezone, report_format=_format({**reviews, **entry}, where),
-            owner=_required(entry, "viewer", where), recipients=recipients,
-            description=f"The Client Review of {client_id}, run as its viewer {entry['viewer']!r}: its rows only."))
+        schedules.append(
+            Schedule(
+                name=client_review_name(str(client_id)),
+                dashboard=access.CLIENT_DASHBOARD,
+                crontab=entry.get("crontab") or _required(reviews, "crontab", f"{path}: client_reviews"),
+                timezone=timezone,
+                report_format=_format({**reviews, **entry}, where),
+                owner=_required(entry, "viewer", where),
+                recipients=recipients,
+                description=f"The Client Review of {client_id}, run as its viewer {entry['viewer']!r}: its rows only.",
+            )
+        )
     return schedules
 
 
@@ -117,8 +133,9 @@ def role_addresses(api: SupersetClient, role: str) -> list[str]:
     if not found:
         raise ReportConfigError(f"role {role!r} does not exist in Superset")
     query = f"(filters:!((col:roles,opr:rel_m_m,value:{found[0]['id']}),(col:active,opr:eq,value:!t)),page_size:100)"
-    return sorted(user["email"] for user in api.request("GET", "/api/v1/security/users/", q=query)["result"]
-                  if user.get("email"))
+    return sorted(
+        user["email"] for user in api.request("GET", "/api/v1/security/users/", q=query)["result"] if user.get("email")
+    )
 
 
 def apply(api: SupersetClient, schedules: list[Schedule]) -> dict[str, int]:
@@ -129,17 +146,25 @@ def apply(api: SupersetClient, schedules: list[Schedule]) -> dict[str, int]:
         owner = api.find("security/users", "username", schedule.owner)
         if not owner:
             raise ReportConfigError(f"{schedule.name}: user {schedule.owner!r} does not exist in Superset")
-        recipients = list(dict.fromkeys([*schedule.recipients,
-                                         *(a for role in schedule.roles for a in role_addresses(api, role))]))
+        recipients = list(
+            dict.fromkeys([*schedule.recipients, *(a for role in schedule.roles for a in role_addresses(api, role))])
+        )
         if not recipients:
             raise ReportConfigError(f"{schedule.name}: no recipient (no address given, no active user in its roles)")
         payload = {
-            "type": REPORT_TYPE, "name": schedule.name, "description": schedule.description,
-            "dashboard": dashboard["id"], "crontab": schedule.crontab, "timezone": schedule.timezone,
-            "report_format": schedule.report_format, "active": True,
+            "type": REPORT_TYPE,
+            "name": schedule.name,
+            "description": schedule.description,
+            "dashboard": dashboard["id"],
+            "crontab": schedule.crontab,
+            "timezone": schedule.timezone,
+            "report_format": schedule.report_format,
+            "active": True,
             "owners": [owner[0]["id"]],
             "recipients": [{"type": "Email", "recipient_config_json": {"target": ", ".join(recipients)}}],
-            "creation_method": "alerts_reports", "force_screenshot": True, "working_timeout": 600,
+            "creation_method": "alerts_reports",
+            "force_screenshot": True,
+            "working_timeout": 600,
         }
         existing = api.find("report", "name", schedule.name)
         if existing:
@@ -161,8 +186,11 @@ def default_config_path() -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, help="the report configuration (default: PULSEOPS_REPORTS_CONFIG "
-                                                    "or <state>/reports.yaml)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="the report configuration (default: PULSEOPS_REPORTS_CONFIG or <state>/reports.yaml)",
+    )
     parser.add_argument("--url", default=DEFAULT_URL, help=f"Superset base URL (default {DEFAULT_URL})")
     parser.add_argument("--admin", default="admin", help="admin user name")
     parser.add_argument("--password-file", type=Path, help="file holding the admin password")

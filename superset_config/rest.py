@@ -3,6 +3,7 @@
 Logs in with a password (bearer token), keeps the session cookie the CSRF token is bound to, and
 sends that token with every write, as Superset requires.
 """
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -28,8 +29,11 @@ class SupersetClient:
         self.timeout = timeout
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         self._headers = {"Accept": "application/json"}
-        token = self.request("POST", "/api/v1/security/login", {
-            "username": username, "password": password, "provider": "db", "refresh": False})["access_token"]
+        token = self.request(
+            "POST",
+            "/api/v1/security/login",
+            {"username": username, "password": password, "provider": "db", "refresh": False},
+        )["access_token"]
         self._headers["Authorization"] = f"Bearer {token}"
         csrf = self.request("GET", "/api/v1/security/csrf_token/")["result"]
         self._headers.update({"X-CSRFToken": csrf, "Referer": self.base_url})

@@ -19,6 +19,7 @@ Superset loads this file after its own defaults, so only what differs from them 
     PULSEOPS_SUPERSET_ASYNC_QUERIES    on|off: chart queries on the Celery worker (default on in
                                production; needs the Redis and the data cache)
 """
+
 import hashlib
 import hmac
 import os
@@ -61,8 +62,10 @@ SQLALCHEMY_DATABASE_URI = _METADATA_URL or f"sqlite:///{os.path.join(_HOME, 'sup
 
 _REDIS_URL = os.environ.get("SUPERSET_CACHE_REDIS_URL", "")
 if PRODUCTION and not _REDIS_URL:
-    raise RuntimeError("SUPERSET_CACHE_REDIS_URL is required in production: every Superset task shares "
-                       "its caches and login rate limits through it")
+    raise RuntimeError(
+        "SUPERSET_CACHE_REDIS_URL is required in production: every Superset task shares "
+        "its caches and login rate limits through it"
+    )
 # Flask-Limiter (login throttling) counts in a store every Superset process shares; one instance
 # alone may count in memory.
 RATELIMIT_STORAGE_URI = _REDIS_URL or "memory://"
@@ -127,6 +130,7 @@ if _REDIS_URL:
                 moment = moment.astimezone(UTC).replace(tzinfo=None)
             task.request.eta = moment
 
+
 # CSRF protection and the Talisman security headers stay at Superset's defaults (on).
 if PRODUCTION:
     # Served behind an HTTPS load balancer: trust its X-Forwarded-* headers, keep cookies on TLS.
@@ -151,18 +155,58 @@ CUSTOM_SECURITY_MANAGER = SecurityManager
 # given as text, sleep, write large objects or files, or change settings.
 DISALLOWED_SQL_FUNCTIONS = {
     "postgresql": {
-        "current_database", "current_schema", "current_user", "session_user", "current_setting", "version",
-        "inet_client_addr", "inet_client_port", "inet_server_addr", "inet_server_port",
-        "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file",
-        "database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema",
-        "schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema",
-        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
-        "table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
-        "cursor_to_xml", "cursor_to_xmlschema", "ts_stat", "ts_rewrite",
-        "pg_sleep", "pg_sleep_for", "pg_sleep_until", "pg_terminate_backend", "pg_cancel_backend",
-        "set_config", "lo_import", "lo_export", "lo_create", "lo_creat", "lo_from_bytea", "lo_put",
-        "lo_unlink", "lo_open", "lowrite", "loread", "lo_get",
-        "dblink", "dblink_exec", "dblink_connect", "pg_advisory_lock", "pg_advisory_xact_lock",
+        "current_database",
+        "current_schema",
+        "current_user",
+        "session_user",
+        "current_setting",
+        "version",
+        "inet_client_addr",
+        "inet_client_port",
+        "inet_server_addr",
+        "inet_server_port",
+        "pg_read_file",
+        "pg_read_binary_file",
+        "pg_ls_dir",
+        "pg_stat_file",
+        "database_to_xml",
+        "database_to_xmlschema",
+        "database_to_xml_and_xmlschema",
+        "schema_to_xml",
+        "schema_to_xmlschema",
+        "schema_to_xml_and_xmlschema",
+        "query_to_xml",
+        "query_to_xmlschema",
+        "query_to_xml_and_xmlschema",
+        "table_to_xml",
+        "table_to_xmlschema",
+        "table_to_xml_and_xmlschema",
+        "cursor_to_xml",
+        "cursor_to_xmlschema",
+        "ts_stat",
+        "ts_rewrite",
+        "pg_sleep",
+        "pg_sleep_for",
+        "pg_sleep_until",
+        "pg_terminate_backend",
+        "pg_cancel_backend",
+        "set_config",
+        "lo_import",
+        "lo_export",
+        "lo_create",
+        "lo_creat",
+        "lo_from_bytea",
+        "lo_put",
+        "lo_unlink",
+        "lo_open",
+        "lowrite",
+        "loread",
+        "lo_get",
+        "dblink",
+        "dblink_exec",
+        "dblink_connect",
+        "pg_advisory_lock",
+        "pg_advisory_xact_lock",
         "pg_notify",
     },
 }
@@ -170,21 +214,27 @@ DISALLOWED_SQL_FUNCTIONS = {
 # Chart queries run on the Celery worker, the browser polling for their results (on in production
 # and under `pulseops up`). The worker runs each as the user who asked, so a client viewer's query
 # still goes through its own warehouse login. Superset hands results over through the data cache.
-_ASYNC_QUERIES = (os.environ.get("PULSEOPS_SUPERSET_ASYNC_QUERIES", "on" if PRODUCTION else "off").lower() == "on"
-                  and bool(_REDIS_URL) and _DATA_CACHE_ON)
+_ASYNC_QUERIES = (
+    os.environ.get("PULSEOPS_SUPERSET_ASYNC_QUERIES", "on" if PRODUCTION else "off").lower() == "on"
+    and bool(_REDIS_URL)
+    and _DATA_CACHE_ON
+)
 if _ASYNC_QUERIES:
     # This backend takes the parts of the address, not a URL.
     _redis = urlsplit(_REDIS_URL)
     GLOBAL_ASYNC_QUERIES_CACHE_BACKEND = {
-        "CACHE_TYPE": "RedisCache", "CACHE_REDIS_HOST": _redis.hostname, "CACHE_REDIS_PORT": _redis.port or 6379,
-        "CACHE_REDIS_USER": unquote(_redis.username or ""), "CACHE_REDIS_PASSWORD": unquote(_redis.password or ""),
-        "CACHE_REDIS_DB": int(_redis.path.strip("/") or 0), "CACHE_REDIS_SSL": _redis.scheme == "rediss",
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_REDIS_HOST": _redis.hostname,
+        "CACHE_REDIS_PORT": _redis.port or 6379,
+        "CACHE_REDIS_USER": unquote(_redis.username or ""),
+        "CACHE_REDIS_PASSWORD": unquote(_redis.password or ""),
+        "CACHE_REDIS_DB": int(_redis.path.strip("/") or 0),
+        "CACHE_REDIS_SSL": _redis.scheme == "rediss",
         "CACHE_KEY_PREFIX": f"{_PREFIX}_async_",
     }
     GLOBAL_ASYNC_QUERIES_REDIS_STREAM_PREFIX = f"{_PREFIX}_async_events_"
     # Signs the browser's channel token; derived from SECRET_KEY so there is no second secret to keep.
-    GLOBAL_ASYNC_QUERIES_JWT_SECRET = hmac.new(SECRET_KEY.encode(), b"global-async-queries",
-                                               hashlib.sha256).hexdigest()
+    GLOBAL_ASYNC_QUERIES_JWT_SECRET = hmac.new(SECRET_KEY.encode(), b"global-async-queries", hashlib.sha256).hexdigest()
     GLOBAL_ASYNC_QUERIES_JWT_COOKIE_SECURE = PRODUCTION
 
 FEATURE_FLAGS = {
@@ -205,11 +255,23 @@ ALERT_REPORTS_EXECUTORS = [ExecutorType.OWNER]
 # Selenium with Debian's chromium and chromedriver: Superset 6.1's Playwright path launches only
 # Playwright's own downloaded browser (it takes no executable path), which these machines cannot fetch.
 WEBDRIVER_TYPE = "chrome"
-WEBDRIVER_OPTION_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+WEBDRIVER_OPTION_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 WEBDRIVER_CONFIGURATION = {
-    "service": {"executable_path": os.environ.get("PULSEOPS_CHROMEDRIVER", "/usr/bin/chromedriver"),
-                "log_output": "/dev/null", "service_args": [], "port": 0, "env": {}},
+    "service": {
+        "executable_path": os.environ.get("PULSEOPS_CHROMEDRIVER", "/usr/bin/chromedriver"),
+        "log_output": "/dev/null",
+        "service_args": [],
+        "port": 0,
+        "env": {},
+    },
 }
 WEBDRIVER_WINDOW = {"dashboard": (1600, 2000), "slice": (1600, 1200), "pixel_density": 1}
 WEBDRIVER_BASEURL = os.environ.get("SUPERSET_WEBDRIVER_BASEURL", "http://127.0.0.1:8088/")

@@ -1,5 +1,6 @@
 """Real receivers for the alert tests: an SMTP server (aiosmtpd) that requires a login, and an HTTP
 webhook receiver (http.server in a thread) that records every POST and can answer 500."""
+
 from __future__ import annotations
 
 import email
@@ -34,14 +35,23 @@ def smtp_server(username: str, password: str):
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
     def authenticator(server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == username \
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == username
             and auth_data.password.decode() == password
+        )
         return AuthResult(success=ok)
 
     mailbox = Mailbox()
     port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_required=True, auth_require_tls=False)
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=False,
+    )
     controller.start()
     try:
         yield mailbox, port

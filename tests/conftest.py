@@ -1,4 +1,5 @@
 """Fixtures that run the real pipeline on demo data, once per backend and session."""
+
 from __future__ import annotations
 
 import os
@@ -73,11 +74,14 @@ def ingested_demo_warehouse(name: str, state: Path, scale: str):
     from pulseops_core.warehouse_logins import ensure_superset_logins
 
     with throwaway_database() as url:
-        run = fill_with_demo_data(PipelineRun(name, {"PULSEOPS_HOME": str(state), "DATABASE_URL": url}),
-                                  job="ingest_job", scale=scale)
+        run = fill_with_demo_data(
+            PipelineRun(name, {"PULSEOPS_HOME": str(state), "DATABASE_URL": url}), job="ingest_job", scale=scale
+        )
         with run.activate():
             with psycopg.connect(libpq_url(url)) as conn:
-                ensure_superset_logins(conn, read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0])
+                ensure_superset_logins(
+                    conn, read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0]
+                )
             yield run
 
 
@@ -130,8 +134,7 @@ def superset(warehouse_url, analyst_password, tmp_path_factory):
     module that reads those dashboards (~40 s, ~700 MB)."""
     from tests.superset_support import start_superset
 
-    server = start_superset(tmp_path_factory.mktemp("superset-state"), warehouse_url,
-                            analyst_password=analyst_password)
+    server = start_superset(tmp_path_factory.mktemp("superset-state"), warehouse_url, analyst_password=analyst_password)
     yield server
     server.stop()
 

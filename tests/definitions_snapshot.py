@@ -5,6 +5,7 @@
 tests/test_definitions.py fails while the committed snapshot differs from what the code location
 loads, so an added, removed or renamed asset, check, job, schedule or sensor shows in the diff.
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,8 +29,9 @@ def render(defs) -> str:
         # Dagster's own hidden jobs (__ASSET_JOB...) are implementation, not part of the project's graph.
         "jobs": sorted(job.name for job in repository.get_all_jobs() if not job.name.startswith("__")),
         "schedules": sorted(f"{s.name} {s.cron_schedule} -> {s.job_name}" for s in repository.schedule_defs),
-        "sensors": sorted(f"{s.name} -> {', '.join(sorted(t.job_name for t in s.targets))}"
-                          for s in repository.sensor_defs),
+        "sensors": sorted(
+            f"{s.name} -> {', '.join(sorted(t.job_name for t in s.targets))}" for s in repository.sensor_defs
+        ),
     }
     lines = [HEADER.rstrip("\n")]
     for title, items in sections.items():

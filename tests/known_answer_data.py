@@ -6,6 +6,7 @@ MSP history: invoices from March 2025, tickets and time from January 2026; the l
 data is 2026-03-31. C1 and C2 stay; C3 cancels on 2026-02-20 and C4 on 2026-03-10.
 IT: usage judged on 2026-03-31; FOCUS costs for 2026-03-29 to 2026-03-31.
 """
+
 from __future__ import annotations
 
 FILES: dict[str, str] = {}
@@ -17,7 +18,9 @@ C3,Gamma Retail,Retail,SMB,East,2025-12-01,10
 C4,Delta Builders,Construction,SMB,West,2025-03-01,30
 """
 
-FILES["psa/agreements"] = """agreement_id,client_id,agreement_type,start_date,end_date,monthly_amount,units,unit_price,cancelled,cancelled_date,cancellation_reason,unit_cost
+FILES[
+    "psa/agreements"
+] = """agreement_id,client_id,agreement_type,start_date,end_date,monthly_amount,units,unit_price,cancelled,cancelled_date,cancellation_reason,unit_cost
 AG1,C1,managed_services,2025-06-15,2026-06-15,1000,10,100,false,,,4
 AG2,C1,m365_resale,2026-02-01,2027-02-01,220,10,22,false,,,17.6
 AG3,C2,managed_services,2025-01-10,2027-01-10,1800,20,90,false,,,4
@@ -45,7 +48,9 @@ INV15,C2,AG3,2026-03-01,2026-03-31,2026-03-15,1800
 INV16,C2,AG6,2026-03-01,2026-03-31,2026-03-15,120
 """
 
-FILES["psa/tickets"] = """ticket_id,client_id,priority,category,created_at,first_response_at,resolved_at,sla_response_met,sla_resolution_met,reopen_count
+FILES[
+    "psa/tickets"
+] = """ticket_id,client_id,priority,category,created_at,first_response_at,resolved_at,sla_response_met,sla_resolution_met,reopen_count
 T1,C1,P2,Email,2026-01-05 08:00:00,2026-01-05 09:00:00,2026-01-05 18:00:00,true,true,0
 T2,C1,P1,Network,2026-02-03 07:00:00,2026-02-03 09:00:00,2026-02-03 19:00:00,false,false,1
 T3,C1,P3,Software,2026-03-10 08:00:00,2026-03-10 12:00:00,,true,,0
@@ -57,7 +62,9 @@ T8,C4,P2,Network,2026-01-08 09:00:00,2026-01-08 10:00:00,2026-01-08 21:00:00,tru
 T9,C4,P1,Backup,2026-02-11 08:00:00,2026-02-11 10:00:00,2026-02-12 08:00:00,false,false,1
 """
 
-FILES["psa/time_entries"] = """time_entry_id,ticket_id,client_id,agreement_id,technician_id,started_at,hours,billable,cost_rate
+FILES[
+    "psa/time_entries"
+] = """time_entry_id,ticket_id,client_id,agreement_id,technician_id,started_at,hours,billable,cost_rate
 TE01,T1,C1,AG1,TECH1,2026-01-05 09:00:00,2,false,50
 TE02,,C1,AG1,TECH1,2026-01-20 10:00:00,3,false,50
 TE03,T2,C1,AG1,TECH2,2026-02-03 09:00:00,4,true,40
@@ -89,7 +96,9 @@ C2,2026-03-31,22,97.0,100.0
 C4,2026-02-28,8,80.0,
 """
 
-FILES["hr/employees"] = """employee_id,user_principal_name,display_name,department,cost_center,hired_date,terminated_date
+FILES[
+    "hr/employees"
+] = """employee_id,user_principal_name,display_name,department,cost_center,hired_date,terminated_date
 E1,ana@contoso.com,Ana,Engineering,CC-1,2024-01-01,
 E2,ben@contoso.com,Ben,Engineering,CC-1,2024-01-01,
 E3,cat@contoso.com,Cat,Sales,CC-2,2024-01-01,2026-02-15
@@ -103,7 +112,9 @@ APP2,Webex Meetings,Cisco,Video Conferencing,true
 APP3,Jira Software,Atlassian,Project Management,true
 """
 
-FILES["saas/subscriptions"] = """subscription_id,application_id,plan,seats_purchased,price_per_seat_month,billing_period,start_date,renewal_date,auto_renew,department
+FILES[
+    "saas/subscriptions"
+] = """subscription_id,application_id,plan,seats_purchased,price_per_seat_month,billing_period,start_date,renewal_date,auto_renew,department
 SUB1,APP1,Pro,5,15,monthly,2025-01-01,2026-04-20,true,Sales
 SUB2,APP2,Business,4,12,annual,2025-06-01,2026-06-01,false,Engineering
 SUB3,APP3,Standard,10,8,monthly,2026-03-15,2026-04-15,true,Engineering
@@ -134,36 +145,107 @@ FILES["saas/daily_usage"] = """usage_date,employee_id,application_id,active,acti
 
 _WORKLOADS = ("Exchange", "OneDrive", "SharePoint", "Skype For Business", "Yammer", "Teams")
 FILES["m365/active_user_detail"] = (
-    ",".join(["Report Refresh Date", "User Principal Name", "Display Name", "Is Deleted", "Deleted Date",
-              *(f"Has {w} License" for w in _WORKLOADS), *(f"{w} Last Activity Date" for w in _WORKLOADS),
-              *(f"{w} License Assign Date" for w in _WORKLOADS), "Assigned Products"]) + "\n"
-    + ",".join(["2026-03-31", "ana@contoso.com", "Ana", "false", "",
-                "true", "true", "true", "false", "false", "true",
-                "2026-03-30", "", "", "", "", "2026-03-31",
-                "2024-01-02", "2024-01-02", "2024-01-02", "", "", "2024-01-02",
-                "MICROSOFT 365 E3"]) + "\n")
+    ",".join(
+        [
+            "Report Refresh Date",
+            "User Principal Name",
+            "Display Name",
+            "Is Deleted",
+            "Deleted Date",
+            *(f"Has {w} License" for w in _WORKLOADS),
+            *(f"{w} Last Activity Date" for w in _WORKLOADS),
+            *(f"{w} License Assign Date" for w in _WORKLOADS),
+            "Assigned Products",
+        ]
+    )
+    + "\n"
+    + ",".join(
+        [
+            "2026-03-31",
+            "ana@contoso.com",
+            "Ana",
+            "false",
+            "",
+            "true",
+            "true",
+            "true",
+            "false",
+            "false",
+            "true",
+            "2026-03-30",
+            "",
+            "",
+            "",
+            "",
+            "2026-03-31",
+            "2024-01-02",
+            "2024-01-02",
+            "2024-01-02",
+            "",
+            "",
+            "2024-01-02",
+            "MICROSOFT 365 E3",
+        ]
+    )
+    + "\n"
+)
 
-_FOCUS_HEADER = ("ChargePeriodStart,ChargePeriodEnd,BillingPeriodStart,BillingPeriodEnd,BilledCost,EffectiveCost,"
-                 "ListCost,ContractedCost,BillingCurrency,BillingAccountId,ChargeCategory,InvoiceIssuerName,"
-                 "ProviderName,PublisherName,ServiceName,ServiceCategory,SubAccountId,ResourceId,Tags")
+_FOCUS_HEADER = (
+    "ChargePeriodStart,ChargePeriodEnd,BillingPeriodStart,BillingPeriodEnd,BilledCost,EffectiveCost,"
+    "ListCost,ContractedCost,BillingCurrency,BillingAccountId,ChargeCategory,InvoiceIssuerName,"
+    "ProviderName,PublisherName,ServiceName,ServiceCategory,SubAccountId,ResourceId,Tags"
+)
 
 
-def _focus_row(day: str, billed: str, effective: str, provider: str, service: str, category: str,
-               resource: str, department: str | None) -> str:
+def _focus_row(
+    day: str,
+    billed: str,
+    effective: str,
+    provider: str,
+    service: str,
+    category: str,
+    resource: str,
+    department: str | None,
+) -> str:
     next_day = {"2026-03-29": "2026-03-30", "2026-03-30": "2026-03-31", "2026-03-31": "2026-04-01"}[day]
     tags = f'"{{""department"": ""{department}""}}"' if department else '"{}"'
-    return ",".join([f"{day}T00:00:00Z", f"{next_day}T00:00:00Z", "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z",
-                     billed, effective, billed, billed, "USD", "BA1", "Usage", provider, provider, provider,
-                     service, category, f"{provider}-{department or 'none'}", resource, tags])
+    return ",".join(
+        [
+            f"{day}T00:00:00Z",
+            f"{next_day}T00:00:00Z",
+            "2026-03-01T00:00:00Z",
+            "2026-04-01T00:00:00Z",
+            billed,
+            effective,
+            billed,
+            billed,
+            "USD",
+            "BA1",
+            "Usage",
+            provider,
+            provider,
+            provider,
+            service,
+            category,
+            f"{provider}-{department or 'none'}",
+            resource,
+            tags,
+        ]
+    )
 
 
-FILES["focus/costs"] = "\n".join([
-    _FOCUS_HEADER,
-    _focus_row("2026-03-29", "100.00", "90.00", "AWS", "Amazon EC2", "Compute", "r1", "Engineering"),
-    _focus_row("2026-03-29", "20.50", "20.50", "AWS", "Amazon S3", "Storage", "r2", "Engineering"),
-    _focus_row("2026-03-29", "40.00", "38.00", "Microsoft", "Virtual Machines", "Compute", "r3", "Sales"),
-    _focus_row("2026-03-30", "110.00", "99.00", "AWS", "Amazon EC2", "Compute", "r1", "Engineering"),
-    _focus_row("2026-03-30", "5.25", "5.25", "AWS", "Amazon S3", "Storage", "r4", None),
-    _focus_row("2026-03-31", "120.00", "108.00", "AWS", "Amazon EC2", "Compute", "r1", "Engineering"),
-    _focus_row("2026-03-31", "44.00", "41.80", "Microsoft", "Virtual Machines", "Compute", "r3", "Sales"),
-]) + "\n"
+FILES["focus/costs"] = (
+    "\n".join(
+        [
+            _FOCUS_HEADER,
+            _focus_row("2026-03-29", "100.00", "90.00", "AWS", "Amazon EC2", "Compute", "r1", "Engineering"),
+            _focus_row("2026-03-29", "20.50", "20.50", "AWS", "Amazon S3", "Storage", "r2", "Engineering"),
+            _focus_row("2026-03-29", "40.00", "38.00", "Microsoft", "Virtual Machines", "Compute", "r3", "Sales"),
+            _focus_row("2026-03-30", "110.00", "99.00", "AWS", "Amazon EC2", "Compute", "r1", "Engineering"),
+            _focus_row("2026-03-30", "5.25", "5.25", "AWS", "Amazon S3", "Storage", "r4", None),
+            _focus_row("2026-03-31", "120.00", "108.00", "AWS", "Amazon EC2", "Compute", "r1", "Engineering"),
+            _focus_row("2026-03-31", "44.00", "41.80", "Microsoft", "Virtual Machines", "Compute", "r3", "Sales"),
+        ]
+    )
+    + "\n"
+)

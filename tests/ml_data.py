@@ -1,4 +1,5 @@
 """Synthetic data with known answers for the model tests."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,23 +19,37 @@ def churn_panel(clients: int = 200, months: int = 12, seed: int = 1) -> pd.DataF
         trend = rng.lognormal(0, 0.4, clients)
         late = rng.exponential(6, clients)
         risky = ((csat < 3.6) & (p1 >= 2)) | (np.abs(np.log(trend)) > 0.75) | ((segment == "SMB") & (late > 15))
-        rows.append(pd.DataFrame({
-            "client_id": [f"C{i:04d}" for i in range(clients)],
-            "month": pd.Timestamp("2025-01-01") + pd.DateOffset(months=month),
-            "segment": segment,
-            "region": rng.choice(["EU", "US", None], clients),
-            "csat": np.where(rng.random(clients) < 0.1, np.nan, csat),
-            "p1_tickets": p1, "ticket_trend": trend, "days_late": late, "noise": rng.normal(size=clients),
-            "churns_90d": risky ^ (rng.random(clients) < 0.03),
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "client_id": [f"C{i:04d}" for i in range(clients)],
+                    "month": pd.Timestamp("2025-01-01") + pd.DateOffset(months=month),
+                    "segment": segment,
+                    "region": rng.choice(["EU", "US", None], clients),
+                    "csat": np.where(rng.random(clients) < 0.1, np.nan, csat),
+                    "p1_tickets": p1,
+                    "ticket_trend": trend,
+                    "days_late": late,
+                    "noise": rng.normal(size=clients),
+                    "churns_90d": risky ^ (rng.random(clients) < 0.03),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
 PLANTED = {"spike": 150, "drop": 300, "level_shift": 520}  # day index of each planted incident
 
 
-def daily_spend(days: int = 640, seed: int = 3, base: float = 100.0, growth: float = 0.3, noise: float = 0.03,
-                weekend: float = 0.6, plant: bool = True) -> pd.DataFrame:
+def daily_spend(
+    days: int = 640,
+    seed: int = 3,
+    base: float = 100.0,
+    growth: float = 0.3,
+    noise: float = 0.03,
+    weekend: float = 0.6,
+    plant: bool = True,
+) -> pd.DataFrame:
     """Daily spend with a weekly rhythm (weekends at `weekend` of a weekday), linear growth and
     lognormal noise; with `plant`, a 3x spike, a drop to 30% and a lasting 1.5x level shift."""
     rng = np.random.default_rng(seed)
@@ -45,14 +60,19 @@ def daily_spend(days: int = 640, seed: int = 3, base: float = 100.0, growth: flo
     if plant:
         values[PLANTED["spike"]] *= 3.0
         values[PLANTED["drop"]] *= 0.3
-        values[PLANTED["level_shift"]:] *= 1.5
+        values[PLANTED["level_shift"] :] *= 1.5
     return pd.DataFrame({"day": dates, "cost": values})
 
 
 def planted_truth(series: list[str], frame: pd.DataFrame) -> pd.DataFrame:
     """The planted incidents of `daily_spend` for each named series."""
-    return pd.DataFrame([{"series": name, "time": frame["day"].iloc[day], "kind": kind}
-                         for name in series for kind, day in PLANTED.items()])
+    return pd.DataFrame(
+        [
+            {"series": name, "time": frame["day"].iloc[day], "kind": kind}
+            for name in series
+            for kind, day in PLANTED.items()
+        ]
+    )
 
 
 def churn_export(clients: int = 200, months: int = 12) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,5 +1,6 @@
 """Small MSP estates for the end-to-end tests: the demo generator at a new customer's size, and
 hand-cut estates at the edges (one client, one month, no tickets, no spend, no invoices, no use)."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 The browser is Debian's chromium driven by Playwright; Playwright's own browser downloads are
 never used (the machines reach no download site).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,8 +31,14 @@ __all__ = [
 
 CHROMIUM_PATH = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 # Superset's loading indicators; while any is on the page some chart is still querying.
 SPINNER_SELECTOR = ".loading, [data-test='loading-indicator'], .ant-skeleton"
@@ -54,11 +61,13 @@ class SupersetApi:
         self.session = requests.Session()
         # Without it Superset answers errors with an HTML page instead of JSON.
         self.session.headers["Accept"] = "application/json"
-        token = self._checked(self.session.post(
-            self._url("/api/v1/security/login"),
-            json={"username": username, "password": password, "provider": "db", "refresh": False},
-            timeout=timeout,
-        )).json()["access_token"]
+        token = self._checked(
+            self.session.post(
+                self._url("/api/v1/security/login"),
+                json={"username": username, "password": password, "provider": "db", "refresh": False},
+                timeout=timeout,
+            )
+        ).json()["access_token"]
         self.session.headers["Authorization"] = f"Bearer {token}"
         csrf = self.get("/api/v1/security/csrf_token/")["result"]
         self.session.headers.update({"X-CSRFToken": csrf, "Referer": self.base_url})
@@ -80,8 +89,7 @@ class SupersetApi:
         """Every row of /api/v1/<resource>/ (dashboard, chart, dataset, database), optionally
         filtered by exact column values."""
         rows, page = [], 0
-        conditions = ",".join(f"(col:{col},opr:eq,value:'{_rison_escape(value)}')"
-                              for col, value in filters.items())
+        conditions = ",".join(f"(col:{col},opr:eq,value:'{_rison_escape(value)}')" for col, value in filters.items())
         while True:
             query = f"(page:{page},page_size:100,filters:!({conditions}))"
             answer = self.get(f"/api/v1/{resource}/", q=query)
@@ -92,12 +100,22 @@ class SupersetApi:
 
     def add_user(self, username: str, *role_names: str) -> str:
         """A user holding the named roles, with a generated password, which is returned."""
-        role_ids = {role["name"]: role["id"]
-                    for role in self.get("/api/v1/security/roles/", q="(page_size:100)")["result"]}
+        role_ids = {
+            role["name"]: role["id"] for role in self.get("/api/v1/security/roles/", q="(page_size:100)")["result"]
+        }
         password = secrets.token_urlsafe(18)
-        self.post("/api/v1/security/users/", {
-            "username": username, "password": password, "first_name": username, "last_name": "Test",
-            "email": f"{username}@pulseops.invalid", "active": True, "roles": [role_ids[n] for n in role_names]})
+        self.post(
+            "/api/v1/security/users/",
+            {
+                "username": username,
+                "password": password,
+                "first_name": username,
+                "last_name": "Test",
+                "email": f"{username}@pulseops.invalid",
+                "active": True,
+                "roles": [role_ids[n] for n in role_names],
+            },
+        )
         return password
 
     def dashboard_charts(self, id_or_slug: int | str) -> list[dict]:
@@ -137,6 +155,7 @@ class ChartState:
 @dataclass
 class DashboardCheck:
     """What the browser saw once every chart of the dashboard had finished loading."""
+
     slug: str
     screenshot: Path
     charts: list[ChartState]
@@ -157,8 +176,13 @@ class DashboardCheck:
 
 
 def check_dashboard_in_browser(
-    base_url: str, username: str, password: str, slug: str, screenshot: Path,
-    timeout_s: float = 90, chart_screenshots: Mapping[str, Path] | None = None,
+    base_url: str,
+    username: str,
+    password: str,
+    slug: str,
+    screenshot: Path,
+    timeout_s: float = 90,
+    chart_screenshots: Mapping[str, Path] | None = None,
 ) -> DashboardCheck:
     """Log in through the form, open the dashboard standalone, wait for every chart, screenshot it
     (and each chart named in `chart_screenshots` on its own, to look at it closely)."""
@@ -169,7 +193,10 @@ def check_dashboard_in_browser(
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile, sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS, headless=True,
+            profile,
+            executable_path=str(CHROMIUM_PATH),
+            args=CHROMIUM_ARGS,
+            headless=True,
             viewport={"width": 1600, "height": 1000},
         )
         page = context.new_page()

@@ -1,4 +1,5 @@
 """Shared test helpers: environment switching, free ports, throwaway databases, moto_server."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,16 @@ import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
 EXTERNAL_ADMIN_URL = os.environ.get("PULSEOPS_TEST_EXTERNAL_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PULSEOPS_ENV_KEYS = ("PULSEOPS_HOME", "DATABASE_URL", "PULSEOPS_S3_BUCKET", "PULSEOPS_S3_ENDPOINT_URL",
-                     "PULSEOPS_S3_PREFIX", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+PULSEOPS_ENV_KEYS = (
+    "PULSEOPS_HOME",
+    "DATABASE_URL",
+    "PULSEOPS_S3_BUCKET",
+    "PULSEOPS_S3_ENDPOINT_URL",
+    "PULSEOPS_S3_PREFIX",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+)
 
 
 @contextmanager
@@ -60,8 +69,11 @@ def throwaway_database(prefix: str = "pulseops_test"):
 def moto_server():
     """A real S3 protocol server on loopback; yields its endpoint URL."""
     port = free_port()
-    process = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -81,8 +93,13 @@ def moto_server():
 
 def s3_environment(endpoint: str, bucket: str) -> dict[str, str]:
     # moto accepts any credentials; these are not secrets of any real account.
-    return {"PULSEOPS_S3_BUCKET": bucket, "PULSEOPS_S3_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    return {
+        "PULSEOPS_S3_BUCKET": bucket,
+        "PULSEOPS_S3_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
 
 
 def query(url: str, sql: str, params=None) -> list[tuple]:
@@ -100,8 +117,13 @@ def make_bucket(endpoint: str, name: str):
     """Create a bucket on the S3 protocol server and return a boto3 client for it."""
     import boto3
 
-    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
     client.create_bucket(Bucket=name)
     return client
 
@@ -118,9 +140,13 @@ def build_warehouse(url: str, selection=None, full_refresh: bool = False, dbt_va
 
     chosen = (selection or AssetSelection.all()) - AssetSelection.key_prefixes("reporting")
     config = {"full_refresh": full_refresh, "dbt_vars": dbt_vars}
-    return materialize([warehouse_models], selection=chosen, raise_on_error=False,
-                       resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(database_url=url)},
-                       run_config={"ops": {warehouse_models.op.name: {"config": config}}})
+    return materialize(
+        [warehouse_models],
+        selection=chosen,
+        raise_on_error=False,
+        resources={"dbt": dbt_resource(), "warehouse": WarehouseResource(database_url=url)},
+        run_config={"ops": {warehouse_models.op.name: {"config": config}}},
+    )
 
 
 def build_by_hand(url: str, *args: str) -> subprocess.CompletedProcess:
@@ -129,6 +155,11 @@ def build_by_hand(url: str, *args: str) -> subprocess.CompletedProcess:
     from orchestration.dbt_project import DBT_EXECUTABLE
     from pulseops_core.warehouse import dbt_environment
 
-    return subprocess.run([DBT_EXECUTABLE, "build", "--profiles-dir", ".", "--exclude", "path:models/reporting", *args],
-                          cwd=REPO / "dbt_project", env={**os.environ, **dbt_environment(url)},
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [DBT_EXECUTABLE, "build", "--profiles-dir", ".", "--exclude", "path:models/reporting", *args],
+        cwd=REPO / "dbt_project",
+        env={**os.environ, **dbt_environment(url)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -8,6 +8,7 @@ Day 1 is the S demo. Day 2 delivers a new day (tests/test_incremental.py's deliv
 department's spend five times its usual on the new day, a clients file missing a required column
 (quarantined), and no Microsoft 365 report for three days (its last load moved back in time).
 """
+
 from __future__ import annotations
 
 import json
@@ -37,22 +38,49 @@ BAD_CLIENTS_FILE = Path(__file__).parent / "data" / "bad_inputs" / "missing_colu
 
 
 def alerts_file(path: Path, smtp_port: int) -> Path:
-    path.write_text(yaml.safe_dump({
-        "email": {"host": "127.0.0.1", "port": smtp_port, "starttls": False, "username": SMTP_USER,
-                  "password_env": "PULSEOPS_TEST_SMTP_PASSWORD", "sender": "PulseOps <alerts@msp.example>"},
-        "channels": {"msp-slack": {"format": "slack", "url_env": "PULSEOPS_TEST_SLACK_URL"},
-                     "it-teams": {"format": "teams", "url_env": "PULSEOPS_TEST_TEAMS_URL"}},
-        "roles": {"msp_owner": [OWNER]},
-        "routes": [
-            {"to": [{"role": "msp_owner"}], "kinds": ["churn_risk", "agreement_renewal"], "mode": "immediate"},
-            {"to": [ACCOUNT_MANAGER], "kinds": ["churn_risk"], "mode": "digest",
-             "at_least": {"mrr_at_risk": MRR_AT_RISK_FLOOR}, "resolved": False},
-            {"to": [CFO], "kinds": ["churn_risk"], "at_least": {"mrr_at_risk": 10_000_000}},
-            {"to": [{"channel": "msp-slack"}], "kinds": ["churn_risk", "spend_anomaly"], "mode": "immediate"},
-            {"to": [{"channel": "it-teams"}, {"address": IT_MANAGER}], "mode": "digest",
-             "kinds": ["spend_anomaly", "budget_outlook", "subscription_renewal", "stale_source",
-                       "quarantined_file", "failed_run"]},
-        ]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "email": {
+                    "host": "127.0.0.1",
+                    "port": smtp_port,
+                    "starttls": False,
+                    "username": SMTP_USER,
+                    "password_env": "PULSEOPS_TEST_SMTP_PASSWORD",
+                    "sender": "PulseOps <alerts@msp.example>",
+                },
+                "channels": {
+                    "msp-slack": {"format": "slack", "url_env": "PULSEOPS_TEST_SLACK_URL"},
+                    "it-teams": {"format": "teams", "url_env": "PULSEOPS_TEST_TEAMS_URL"},
+                },
+                "roles": {"msp_owner": [OWNER]},
+                "routes": [
+                    {"to": [{"role": "msp_owner"}], "kinds": ["churn_risk", "agreement_renewal"], "mode": "immediate"},
+                    {
+                        "to": [ACCOUNT_MANAGER],
+                        "kinds": ["churn_risk"],
+                        "mode": "digest",
+                        "at_least": {"mrr_at_risk": MRR_AT_RISK_FLOOR},
+                        "resolved": False,
+                    },
+                    {"to": [CFO], "kinds": ["churn_risk"], "at_least": {"mrr_at_risk": 10_000_000}},
+                    {"to": [{"channel": "msp-slack"}], "kinds": ["churn_risk", "spend_anomaly"], "mode": "immediate"},
+                    {
+                        "to": [{"channel": "it-teams"}, {"address": IT_MANAGER}],
+                        "mode": "digest",
+                        "kinds": [
+                            "spend_anomaly",
+                            "budget_outlook",
+                            "subscription_renewal",
+                            "stale_source",
+                            "quarantined_file",
+                            "failed_run",
+                        ],
+                    },
+                ],
+            }
+        )
+    )
     return path
 
 
@@ -75,37 +103,76 @@ class World:
 
 # --- what the warehouse says should be announced -------------------------------------------------
 
+
 def expected_alerts(url: str) -> dict[str, dict[str, dict]]:
     """kind -> subject -> figures, straight from the reporting and mart tables."""
-    churn = {row[0]: {"name": row[1], "mrr_at_risk": float(row[2]), "drivers": row[3], "probability": row[4]}
-             for row in query(url, "select client_id, client_name, mrr_at_risk, top_drivers, churn_probability "
-                                   "from reporting.churn_watchlist where risk_band = 'high' and is_active")}
-    anomalies = {f"{scope}|{department or 'total'}|{started}": {"value": value, "expected": expected}
-                 for scope, department, started, value, expected in query(url, """
+    churn = {
+        row[0]: {"name": row[1], "mrr_at_risk": float(row[2]), "drivers": row[3], "probability": row[4]}
+        for row in query(
+            url,
+            "select client_id, client_name, mrr_at_risk, top_drivers, churn_probability "
+            "from reporting.churn_watchlist where risk_band = 'high' and is_active",
+        )
+    }
+    anomalies = {
+        f"{scope}|{department or 'total'}|{started}": {"value": value, "expected": expected}
+        for scope, department, started, value, expected in query(
+            url,
+            """
                      select scope, department, charge_date::date, value, expected from ml.spend_anomalies
-                     where charge_date >= (select max(charge_date) from marts.department_daily_spend) - 7""")}
-    budget = {f"{d}|{m:%Y-%m}": {"forecast": float(f), "budget": float(b)} for d, m, f, b in query(url, """
+                     where charge_date >= (select max(charge_date) from marts.department_daily_spend) - 7""",
+        )
+    }
+    budget = {
+        f"{d}|{m:%Y-%m}": {"forecast": float(f), "budget": float(b)}
+        for d, m, f, b in query(
+            url,
+            """
         select department, month, total_forecast, budget from reporting.department_spend_forecast
-        where budget_outlook in ('likely over', 'over budget') and months_ahead <= 3""")}
-    agreements = {f"{a}@{d}": {"annual_value": float(v)} for a, d, v in query(
-        url, "select agreement_id, renewal_date, annual_value from marts.agreement_renewals "
-             "where days_to_renewal between 0 and 30")}
-    subscriptions = {f"{s}@{d}": {} for s, d in query(
-        url, "select subscription_id, renewal_date from marts.subscription_renewals "
-             "where days_to_renewal between 0 and 30")}
-    stale = {s: {} for (s,) in query(url, "select source_entity from reporting.data_health_sources "
-                                         "where freshness_status = 'stale'")}
-    quarantined = {k: {} for (k,) in query(url, "select file_key from reporting.data_health_files "
-                                                "where is_quarantined")}
-    return {"churn_risk": churn, "spend_anomaly": anomalies, "budget_outlook": budget,
-            "agreement_renewal": agreements, "subscription_renewal": subscriptions, "stale_source": stale,
-            "quarantined_file": quarantined}
+        where budget_outlook in ('likely over', 'over budget') and months_ahead <= 3""",
+        )
+    }
+    agreements = {
+        f"{a}@{d}": {"annual_value": float(v)}
+        for a, d, v in query(
+            url,
+            "select agreement_id, renewal_date, annual_value from marts.agreement_renewals "
+            "where days_to_renewal between 0 and 30",
+        )
+    }
+    subscriptions = {
+        f"{s}@{d}": {}
+        for s, d in query(
+            url,
+            "select subscription_id, renewal_date from marts.subscription_renewals "
+            "where days_to_renewal between 0 and 30",
+        )
+    }
+    stale = {
+        s: {}
+        for (s,) in query(
+            url, "select source_entity from reporting.data_health_sources where freshness_status = 'stale'"
+        )
+    }
+    quarantined = {
+        k: {} for (k,) in query(url, "select file_key from reporting.data_health_files where is_quarantined")
+    }
+    return {
+        "churn_risk": churn,
+        "spend_anomaly": anomalies,
+        "budget_outlook": budget,
+        "agreement_renewal": agreements,
+        "subscription_renewal": subscriptions,
+        "stale_source": stale,
+        "quarantined_file": quarantined,
+    }
 
 
 def subject(kind: str, key: str) -> str:
     """The subject of an incident key: conditions add `@<day first seen>`, file keys `@<arrival>`."""
-    return key.rsplit("@", 1)[0] if kind in ("churn_risk", "budget_outlook", "stale_source", "quarantined_file") \
-        else key
+    return (
+        key.rsplit("@", 1)[0] if kind in ("churn_risk", "budget_outlook", "stale_source", "quarantined_file") else key
+    )
 
 
 def email_alert_ids(messages) -> list[str]:
@@ -113,20 +180,31 @@ def email_alert_ids(messages) -> list[str]:
 
 
 def slack_alert_ids(payloads) -> list[str]:
-    return [block["elements"][0]["text"].removeprefix("PulseOps alert ")
-            for p in payloads for block in p["blocks"] if block["type"] == "context"]
+    return [
+        block["elements"][0]["text"].removeprefix("PulseOps alert ")
+        for p in payloads
+        for block in p["blocks"]
+        if block["type"] == "context"
+    ]
 
 
 def teams_alert_ids(payloads) -> list[str]:
-    return [item["text"].removeprefix("PulseOps alert ")
-            for p in payloads for container in p["attachments"][0]["content"]["body"]
-            if container["type"] == "Container"
-            for item in container["items"] if item.get("isSubtle")]
+    return [
+        item["text"].removeprefix("PulseOps alert ")
+        for p in payloads
+        for container in p["attachments"][0]["content"]["body"]
+        if container["type"] == "Container"
+        for item in container["items"]
+        if item.get("isSubtle")
+    ]
 
 
 def received(world: World) -> dict[str, list[str]]:
-    return {**{address: email_alert_ids(world.mail.to(address)) for address in (OWNER, ACCOUNT_MANAGER, IT_MANAGER)},
-            "slack": slack_alert_ids(world.hooks.to(SLACK_PATH)), "teams": teams_alert_ids(world.hooks.to(TEAMS_PATH))}
+    return {
+        **{address: email_alert_ids(world.mail.to(address)) for address in (OWNER, ACCOUNT_MANAGER, IT_MANAGER)},
+        "slack": slack_alert_ids(world.hooks.to(SLACK_PATH)),
+        "teams": teams_alert_ids(world.hooks.to(TEAMS_PATH)),
+    }
 
 
 def by_kind(ids: list[str], event: str = "opened") -> dict[str, set[str]]:
@@ -140,6 +218,7 @@ def by_kind(ids: list[str], event: str = "opened") -> dict[str, set[str]]:
 
 
 # --- the two days ----------------------------------------------------------------------------------
+
 
 def spiked(costs: pd.DataFrame) -> tuple[pd.DataFrame, str, str]:
     """The cost rows with the largest department's spend five times as high on the new (last) day."""
@@ -170,11 +249,16 @@ def world(tmp_path_factory):
         mail, smtp_port = stack.enter_context(smtp_server(SMTP_USER, SMTP_PASSWORD))
         hooks = stack.enter_context(webhook_receiver())
         instance = stack.enter_context(DagsterInstance.ephemeral())
-        env = {"PULSEOPS_HOME": str(folder / "state"), "DATABASE_URL": url,
-               "PULSEOPS_ALERTS_FILE": str(alerts_file(folder / "alerts.yaml", smtp_port)),
-               "PULSEOPS_SUPERSET_URL": SUPERSET, "PULSEOPS_DAGSTER_URL": DAGSTER,
-               "PULSEOPS_TEST_SMTP_PASSWORD": SMTP_PASSWORD, "PULSEOPS_TEST_SLACK_URL": hooks.url(SLACK_PATH),
-               "PULSEOPS_TEST_TEAMS_URL": hooks.url(TEAMS_PATH)}
+        env = {
+            "PULSEOPS_HOME": str(folder / "state"),
+            "DATABASE_URL": url,
+            "PULSEOPS_ALERTS_FILE": str(alerts_file(folder / "alerts.yaml", smtp_port)),
+            "PULSEOPS_SUPERSET_URL": SUPERSET,
+            "PULSEOPS_DAGSTER_URL": DAGSTER,
+            "PULSEOPS_TEST_SMTP_PASSWORD": SMTP_PASSWORD,
+            "PULSEOPS_TEST_SLACK_URL": hooks.url(SLACK_PATH),
+            "PULSEOPS_TEST_TEAMS_URL": hooks.url(TEAMS_PATH),
+        }
         run = PipelineRun("alerts", env)
         world = World(run, mail, hooks, instance)
         stack.enter_context(run.activate())
@@ -192,8 +276,11 @@ def world(tmp_path_factory):
         frames["focus/costs"], world.spiked_department, world.spike_day = spiked(frames["focus/costs"])
         deliver(run.store(), frames, folder, suffix="day2")
         run.store().put_bytes("landing/psa/clients/clients_day2_missing_region.csv", BAD_CLIENTS_FILE.read_bytes())
-        query(url, "update raw._ingestion_ledger set loaded_at = loaded_at - interval '3 days' "
-                   "where source = 'm365' returning 1")
+        query(
+            url,
+            "update raw._ingestion_ledger set loaded_at = loaded_at - interval '3 days' "
+            "where source = 'm365' returning 1",
+        )
         result = run_job(instance=instance, tags={"dagster/schedule_name": "daily_pulseops"})
         assert result.success, failure_summary(result)
         world.results.append(result)
@@ -218,6 +305,7 @@ def check_result(result):
 
 # --- day 1 -------------------------------------------------------------------------------------------
 
+
 def test_day_one_sends_what_the_warehouse_shows(world):
     sent, expected = world.sent_day1, world.day1
     assert expected["churn_risk"] and expected["agreement_renewal"]
@@ -234,8 +322,11 @@ def test_day_one_sends_what_the_warehouse_shows(world):
     # Slack: churn risk and recent spend anomalies; Teams and the IT manager: the IT side
     slack = {"churn_risk": set(expected["churn_risk"]), "spend_anomaly": set(expected["spend_anomaly"])}
     assert by_kind(sent["slack"]) == {kind: subjects for kind, subjects in slack.items() if subjects}
-    it_side = {kind: set(expected[kind]) for kind in ("spend_anomaly", "budget_outlook", "subscription_renewal",
-                                                      "stale_source", "quarantined_file") if expected[kind]}
+    it_side = {
+        kind: set(expected[kind])
+        for kind in ("spend_anomaly", "budget_outlook", "subscription_renewal", "stale_source", "quarantined_file")
+        if expected[kind]
+    }
     assert by_kind(sent["teams"]) == it_side == by_kind(sent[IT_MANAGER])
     for ids in sent.values():
         assert len(ids) == len(set(ids))
@@ -260,12 +351,15 @@ def test_churn_alert_holds_the_figures_drivers_and_link(world):
 def test_dashboard_links_name_existing_dashboards():
     from orchestration.defs.alerts.incidents import DASHBOARDS
 
-    slugs = {yaml.safe_load(path.read_text())["slug"] for path in
-             (Path(__file__).parents[1] / "superset_config" / "assets" / "dashboards").glob("*.yaml")}
+    slugs = {
+        yaml.safe_load(path.read_text())["slug"]
+        for path in (Path(__file__).parents[1] / "superset_config" / "assets" / "dashboards").glob("*.yaml")
+    }
     assert set(DASHBOARDS.values()) <= slugs
 
 
 # --- day 2 -------------------------------------------------------------------------------------------
+
 
 def test_day_two_sends_only_what_is_new(world):
     now = received(world)
@@ -295,8 +389,11 @@ def test_quarantine_and_stale_alerts_link_data_health(world):
     digests = [m for m in world.mail.to(IT_MANAGER) if "quarantined_file/" in m["X-PulseOps-Alerts"]]
     assert len(digests) == 1
     body = digests[0].get_content()
-    summary = query(world.url(), "select error_summary from reporting.data_health_files where file_key = %s",
-                    ("landing/psa/clients/clients_day2_missing_region.csv",))[0][0]
+    summary = query(
+        world.url(),
+        "select error_summary from reporting.data_health_files where file_key = %s",
+        ("landing/psa/clients/clients_day2_missing_region.csv",),
+    )[0][0]
     assert "region" in summary and f"Why: {summary}" in body
     assert f"Open Data Health: {SUPERSET}/superset/dashboard/data-health/" in body
     assert "Source m365/active_user_detail is stale" in body
@@ -339,6 +436,7 @@ def test_slack_and_teams_payloads_have_the_shapes_they_accept(world):
 
 
 # --- re-runs, retries and failures ------------------------------------------------------------------
+
 
 def test_a_rerun_sends_nothing_again(world):
     before = (len(world.mail.messages), len(world.hooks.posts))
@@ -403,8 +501,9 @@ def test_failed_run_is_announced_once_and_resolved_when_its_retry_succeeds(world
     from orchestration.resources import WarehouseResource
 
     def tick(sensor, cursor):
-        context = build_sensor_context(instance=world.instance, cursor=cursor,
-                                       resources={"warehouse": WarehouseResource()})
+        context = build_sensor_context(
+            instance=world.instance, cursor=cursor, resources={"warehouse": WarehouseResource()}
+        )
         return sensor.evaluate_tick(context).cursor
 
     failures, recoveries = tick(failed_run_alerts, None), tick(recovered_run_alerts, None)  # start from now
@@ -432,7 +531,7 @@ def test_failed_run_is_announced_once_and_resolved_when_its_retry_succeeds(world
     assert recovered.success
     tick(recovered_run_alerts, recoveries)
     tick(recovered_run_alerts, recoveries)
-    cards = world.hooks.to(TEAMS_PATH)[before + 1:]
+    cards = world.hooks.to(TEAMS_PATH)[before + 1 :]
     assert teams_alert_ids(cards) == [f"failed_run/{result.run_id}/resolved"]
     facts = {f["title"]: f["value"] for f in cards[0]["attachments"][0]["content"]["body"][0]["items"][1]["facts"]}
     assert facts["Succeeded in run"] == recovered.run_id
@@ -468,8 +567,11 @@ def test_secrets_never_reach_logs_or_tables(world, capfd):
         logs += "\n".join(entry.message or "" for entry in world.instance.all_logs(run.run_id))
     output = capfd.readouterr()
     logs += output.out + output.err
-    tables = "\n".join(str(row) for table in ("alerts.incidents", "alerts.deliveries")
-                       for row in query(world.url(), f"select * from {table}"))
+    tables = "\n".join(
+        str(row)
+        for table in ("alerts.incidents", "alerts.deliveries")
+        for row in query(world.url(), f"select * from {table}")
+    )
     assert "churn_risk" in tables and "alert" in logs
     for secret in secrets:
         assert secret not in logs and secret not in tables

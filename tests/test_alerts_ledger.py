@@ -1,5 +1,6 @@
 """The delivery ledger on a real PostgreSQL: a failed send records nothing, a sent alert is never
 sent again, and two senders racing for the same alert send it once."""
+
 from __future__ import annotations
 
 import threading
@@ -23,8 +24,9 @@ def ledger_url():
 
 def rows(url: str) -> list[tuple]:
     with psycopg.connect(url) as conn:
-        return conn.execute("select kind, incident_key, event, recipient, dagster_run_id from alerts.deliveries "
-                            "order by 2").fetchall()
+        return conn.execute(
+            "select kind, incident_key, event, recipient, dagster_run_id from alerts.deliveries order by 2"
+        ).fetchall()
 
 
 def test_a_failed_send_records_nothing_and_a_sent_one_is_not_sent_again(ledger_url):
@@ -38,14 +40,18 @@ def test_a_failed_send_records_nothing_and_a_sent_one_is_not_sent_again(ledger_u
             send_once(conn, ITEMS, "email:a@x", "run-1", refuse)
         assert rows(ledger_url) == []
         assert send_once(conn, ITEMS, "email:a@x", "run-2", sent.append) == ITEMS
-        assert send_once(conn, ITEMS + [("stale_source", "m365@x", "opened")], "email:a@x", "run-3", sent.append) \
-            == [("stale_source", "m365@x", "opened")]
+        assert send_once(conn, ITEMS + [("stale_source", "m365@x", "opened")], "email:a@x", "run-3", sent.append) == [
+            ("stale_source", "m365@x", "opened")
+        ]
         assert send_once(conn, ITEMS, "slack:ops", "run-3", sent.append) == ITEMS  # another recipient
     assert sent == [ITEMS, [("stale_source", "m365@x", "opened")], ITEMS]
     assert [(r[1], r[3], r[4]) for r in rows(ledger_url)] == [
-        ("C00001@2026-11-25", "email:a@x", "run-2"), ("C00001@2026-11-25", "slack:ops", "run-3"),
-        ("C00002@2026-11-25", "email:a@x", "run-2"), ("C00002@2026-11-25", "slack:ops", "run-3"),
-        ("m365@x", "email:a@x", "run-3")]
+        ("C00001@2026-11-25", "email:a@x", "run-2"),
+        ("C00001@2026-11-25", "slack:ops", "run-3"),
+        ("C00002@2026-11-25", "email:a@x", "run-2"),
+        ("C00002@2026-11-25", "slack:ops", "run-3"),
+        ("m365@x", "email:a@x", "run-3"),
+    ]
 
 
 def test_two_senders_racing_send_once(ledger_url):
@@ -70,8 +76,9 @@ def test_two_senders_racing_send_once(ledger_url):
 
     def second():
         with psycopg.connect(ledger_url) as conn:
-            second_result.append(send_once(conn, ITEMS, "teams:it", "run-b",
-                                           lambda items: receiver.append(("second", list(items)))))
+            second_result.append(
+                send_once(conn, ITEMS, "teams:it", "run-b", lambda items: receiver.append(("second", list(items))))
+            )
 
     racer = threading.Thread(target=second)
     racer.start()

@@ -1,5 +1,6 @@
 """The detector on metrics of other cadences than daily spend: known answers for quantized values,
 a weekly season at hourly cadence, recovery after a change of level, short series and gaps."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -103,11 +104,11 @@ def test_a_change_of_level_in_a_daily_cycle_of_five_minute_points_is_one_inciden
     rng = np.random.default_rng(11)
     steps = np.arange(8 * 288)
     values = 100 + 30 * np.sin(2 * np.pi * steps / 288) + rng.normal(0, 2, len(steps))
-    values[6 * 288:] += 40
+    values[6 * 288 :] += 40
     frame = _frame(values)
     params = DetectorParams(period=288)
     points = score_series(frame["at"], frame["v"], params)
-    assert points["flagged"].iloc[6 * 288:].sum() == 4 and not points["flagged"].iloc[6 * 288 + 4:].any()
+    assert points["flagged"].iloc[6 * 288 :].sum() == 4 and not points["flagged"].iloc[6 * 288 + 4 :].any()
     found = detect(frame, "at", "v", params=params)
     assert found[["kind", "start_time", "points"]].values.tolist() == [["level_shift", frame["at"].iloc[6 * 288], 4]]
 

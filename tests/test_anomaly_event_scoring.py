@@ -1,4 +1,5 @@
 """Event-level scoring of alerts against labelled windows, NAB's way, on hand-counted answers."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,13 @@ def test_windows_found_alerts_true_and_probation_ignored():
     windows = [(times[0], times[5]), (times[38], times[45]), (times[80], times[90])]
     counts = score_windows(times, flagged, windows)
     # alerts: {40, 41} inside window 2, {70} false, {95} false; window 1 only had a probation flag
-    assert counts == {"alerts": 3, "true_alerts": 1, "windows": 3, "found": 1,
-                      "days": (times[-1] - times[15]) / pd.Timedelta(days=1)}
+    assert counts == {
+        "alerts": 3,
+        "true_alerts": 1,
+        "windows": 3,
+        "found": 1,
+        "days": (times[-1] - times[15]) / pd.Timedelta(days=1),
+    }
     summary = summarise_windows([counts, {**counts, "true_alerts": 3, "found": 3}])
     assert summary["precision"] == round(4 / 6, 3) and summary["recall"] == round(4 / 6, 3)
     assert summary["false_alerts_per_series_day"] == round(2 / (2 * counts["days"]), 3)

@@ -1,5 +1,6 @@
 """A load killed at any instant (kill -9) leaves all of the file or none of it, and the next run
 completes it."""
+
 import os
 import signal
 import subprocess
@@ -17,8 +18,13 @@ ROWS = 600_000
 
 def _copy_in_progress(url: str) -> bool:
     with psycopg.connect(url) as conn:
-        return conn.execute("select count(*) from pg_stat_activity where datname = current_database() "
-                            "and query ilike 'copy raw.saas__daily_usage%%' and state = 'active'").fetchone()[0] > 0
+        return (
+            conn.execute(
+                "select count(*) from pg_stat_activity where datname = current_database() "
+                "and query ilike 'copy raw.saas__daily_usage%%' and state = 'active'"
+            ).fetchone()[0]
+            > 0
+        )
 
 
 def test_killed_load_leaves_nothing_and_rerun_completes(tmp_path):
@@ -66,7 +72,12 @@ except OSError as error:
 def test_a_write_the_disk_refuses_leaves_no_partial_object(tmp_path):
     import errno
 
-    done = subprocess.run([sys.executable, "-c", _WRITE_PAST_THE_LIMIT, str(tmp_path)], capture_output=True,
-                          text=True, timeout=60, cwd=Path(__file__).parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", _WRITE_PAST_THE_LIMIT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[1],
+    )
     assert done.stdout.strip() == str(errno.EFBIG), done.stderr
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [], "no .partial file, no half object"

@@ -1,5 +1,6 @@
 """The corpus of bad (and hostile but valid) files in tests/data/bad_inputs: each one gets the
 expected outcome and error, the original is kept, good rows still load, nothing else is disturbed."""
+
 from __future__ import annotations
 
 import csv
@@ -39,8 +40,14 @@ def test_bad_input(case, raw_warehouse, module_store):
     found = {(v.rule, v.column): v for v in result.violations}
     assert len(found) == len(case["errors"]), result.error_summary
     for expected in case["errors"]:
-        violation = next((v for (rule, column), v in found.items() if rule == expected["rule"]
-                          and ("column" not in expected or column == expected["column"])), None)
+        violation = next(
+            (
+                v
+                for (rule, column), v in found.items()
+                if rule == expected["rule"] and ("column" not in expected or column == expected["column"])
+            ),
+            None,
+        )
         assert violation is not None, f"{expected} not in {result.error_summary}"
         if "rows" in expected:
             assert violation.rows == expected["rows"]
@@ -50,10 +57,14 @@ def test_bad_input(case, raw_warehouse, module_store):
             assert expected["detail_contains"] in violation.detail
     assert module_store.get_bytes(key) == original  # the delivery is kept as it came
 
-    loaded = raw_warehouse.execute(f"select count(*) from {contract.raw_table} join raw._ingestion_ledger on file_id = _file_id "
-                               "where file_key = %s", (key,)).fetchone()[0]
-    ledger = raw_warehouse.execute("select status, rows_loaded, rows_rejected, report_key from raw._ingestion_ledger "
-                               "where file_key = %s", (key,)).fetchone()
+    loaded = raw_warehouse.execute(
+        f"select count(*) from {contract.raw_table} join raw._ingestion_ledger on file_id = _file_id "
+        "where file_key = %s",
+        (key,),
+    ).fetchone()[0]
+    ledger = raw_warehouse.execute(
+        "select status, rows_loaded, rows_rejected, report_key from raw._ingestion_ledger where file_key = %s", (key,)
+    ).fetchone()
     assert ledger[:3] == (result.status, result.rows_loaded, result.rows_rejected)
     assert loaded == result.rows_loaded
     quarantined = quarantine_prefix(contract, key)
@@ -79,9 +90,14 @@ def test_bad_input(case, raw_warehouse, module_store):
     if "stored" in case:
         # exactly what was delivered, in the order of the file's keys
         column = case["stored"]["column"]
-        values = [value for (value,) in raw_warehouse.execute(
-            f'select "{column}"::text from {contract.raw_table} join raw._ingestion_ledger on file_id = _file_id '
-            f'where file_key = %s order by "{contract.key[0] if contract.key else column}"', (key,))]
+        values = [
+            value
+            for (value,) in raw_warehouse.execute(
+                f'select "{column}"::text from {contract.raw_table} join raw._ingestion_ledger on file_id = _file_id '
+                f'where file_key = %s order by "{contract.key[0] if contract.key else column}"',
+                (key,),
+            )
+        ]
         assert values == case["stored"]["values"]
 
     # the same delivery again adds nothing
@@ -90,7 +106,12 @@ def test_bad_input(case, raw_warehouse, module_store):
 
 
 def test_hostile_values_are_stored_verbatim(raw_warehouse, module_store):
-    names = {row[0] for row in raw_warehouse.execute(
-        "select client_name from raw.psa__clients join raw._ingestion_ledger on file_id = _file_id "
-        "where file_key like %s", ("%sql_and_quotes_in_cells.csv",))}
+    names = {
+        row[0]
+        for row in raw_warehouse.execute(
+            "select client_name from raw.psa__clients join raw._ingestion_ledger on file_id = _file_id "
+            "where file_key like %s",
+            ("%sql_and_quotes_in_cells.csv",),
+        )
+    }
     assert names == {"Robert'); DROP TABLE raw.psa__clients;--", 'Quote "Inc", Multi\nLine'}

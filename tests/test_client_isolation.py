@@ -7,6 +7,7 @@ there). Each attempt must return only the login's own rows or a 4xx with a clear
 refusals are logged. The last tests connect to the warehouse as the client's own login, as any SQL
 that got past Superset would run.
 """
+
 from __future__ import annotations
 
 import copy
@@ -65,9 +66,12 @@ def superset(warehouse, tmp_path_factory):
     analyst_password = (Path(warehouse.env["PULSEOPS_HOME"]) / "secrets" / "analyst_password").read_text().strip()
     # started as `pulseops up` starts it: from a process that holds the warehouse owner's credentials
     with environment(DATABASE_URL=warehouse.database_url, PULSEOPS_PG_PASSWORD=OWNER_PASSWORD_MARKER):
-        server = start_superset(tmp_path_factory.mktemp("superset-isolation"), warehouse.database_url,
-                                analyst_password=analyst_password,
-                                extra_env={"SUPERSET_CACHE_REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}"})
+        server = start_superset(
+            tmp_path_factory.mktemp("superset-isolation"),
+            warehouse.database_url,
+            analyst_password=analyst_password,
+            extra_env={"SUPERSET_CACHE_REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}"},
+        )
     yield server
     server.stop()
 
@@ -80,8 +84,12 @@ def admin(superset) -> SupersetApi:
 @pytest.fixture(scope="module")
 def clients(warehouse) -> list[str]:
     """Three clients, the biggest first (never simply the first in a list)."""
-    return [client_id for (client_id,) in query(
-        warehouse.database_url, "select client_id from marts.clients order by current_mrr desc, client_id limit 3")]
+    return [
+        client_id
+        for (client_id,) in query(
+            warehouse.database_url, "select client_id from marts.clients order by current_mrr desc, client_id limit 3"
+        )
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +100,9 @@ def logins(superset, admin, warehouse, clients) -> dict[str, SupersetApi]:
     for name, client_ids in (("client-a", clients[:1]), ("client-b", clients[1:2]), ("client-two-sites", clients[::2])):
         password = None  # the first client's call creates the user; later ones only add a client
         for client_id in client_ids:
-            login = add_client_login(operator, warehouse.database_url, superset.client_login_key, client_id,
-                                     name, f"{name}@pulseops.invalid")
+            login = add_client_login(
+                operator, warehouse.database_url, superset.client_login_key, client_id, name, f"{name}@pulseops.invalid"
+            )
             password = login.password or password
         sessions[name] = SupersetApi(superset.url, name, password)
     for role in (access.MSP_ANALYST, access.IT_MANAGER, access.SQL_ANALYST):
@@ -120,8 +129,15 @@ def review_charts(admin) -> dict[str, dict]:
 def by_client(saved: dict) -> dict:
     """A saved chart's request tampered to list every client of its dataset, unfiltered."""
     request = copy.deepcopy(saved)
-    request["queries"][0].update(columns=["client_id"], metrics=[], orderby=[], filters=[], row_limit=100_000,
-                                 post_processing=[], extras={"having": "", "where": ""})
+    request["queries"][0].update(
+        columns=["client_id"],
+        metrics=[],
+        orderby=[],
+        filters=[],
+        row_limit=100_000,
+        post_processing=[],
+        extras={"having": "", "where": ""},
+    )
     request.update(result_type="full", force=False)
     return request
 
@@ -162,7 +178,8 @@ def test_sql_written_into_a_chart_request_is_refused(logins, clients, review_cha
     response = post_chart_data(logins["client-a"], request)
     assert response.status_code == 403, response.text[:500]
     assert response.json()["errors"][0]["message"] == (
-        "Custom SQL is not available to your role: use the chart's columns, metrics and filters.")
+        "Custom SQL is not available to your role: use the chart's columns, metrics and filters."
+    )
     assert not set(CLIENT_ID.findall(response.text)) - {clients[0]}
     assert "refused chart request from client-a" in superset.log_path.read_text()
 
@@ -205,8 +222,9 @@ def test_exports_hold_only_the_logins_rows(logins, sees, review_charts):
         assert set(CLIENT_ID.findall(text)) == sees["client-two-sites"]
 
 
-def test_a_result_cached_for_one_client_is_never_served_to_another(logins, sees, review_charts, superset, admin,
-                                                                   clients):
+def test_a_result_cached_for_one_client_is_never_served_to_another(
+    logins, sees, review_charts, superset, admin, clients
+):
     request = by_client(review_charts["Tickets per month"])
     request["queries"][0]["row_limit"] = 12_345  # a request no earlier test sent
     first = post_chart_data(logins["client-b"], request)
@@ -216,8 +234,12 @@ def test_a_result_cached_for_one_client_is_never_served_to_another(logins, sees,
     assert not theirs.json()["result"][0]["is_cached"], "client A's identical request is a cache miss"
     again = post_chart_data(logins["client-a"], request)
     assert again.json()["result"][0]["is_cached"] and clients_in(again) == sees["client-a"], "the cache works"
-    keys = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-n", str(REDIS_DB), "--scan", "--pattern",
-                           "pulseops*_data_*"], check=True, capture_output=True, text=True).stdout.split()
+    keys = subprocess.run(
+        ["redis-cli", "-h", "127.0.0.1", "-n", str(REDIS_DB), "--scan", "--pattern", "pulseops*_data_*"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     assert len(keys) >= 2, "both results sit in the shared cache"
     # A user an administrator gave client A's Superset roles by hand, without a warehouse login:
     # Superset's own row filter matches client A's exactly, so only the warehouse login in the
@@ -232,8 +254,11 @@ def test_staff_share_cached_results_as_they_share_the_analyst_login(logins, admi
     request = by_client(review_charts["Tickets per month"])
     request["queries"][0]["row_limit"] = 12_346  # a request no other test sent
     first = post_chart_data(logins[access.MSP_ANALYST], request)
-    colleague = SupersetApi(logins[access.MSP_ANALYST].base_url, "isolation-msp-colleague",
-                            admin.add_user("isolation-msp-colleague", access.MSP_ANALYST))
+    colleague = SupersetApi(
+        logins[access.MSP_ANALYST].base_url,
+        "isolation-msp-colleague",
+        admin.add_user("isolation-msp-colleague", access.MSP_ANALYST),
+    )
     second = post_chart_data(colleague, request)
     assert first.status_code == second.status_code == 200, second.text[:300]
     assert not first.json()["result"][0]["is_cached"] and second.json()["result"][0]["is_cached"]
@@ -245,24 +270,43 @@ def test_sql_lab_is_refused_to_client_logins(logins, admin):
     session = logins["client-a"]
     databases = admin.list("database")
     for database in databases:
-        response = session.session.post(f"{session.base_url}/api/v1/sqllab/execute/", timeout=60, json={
-            "database_id": database["id"], "sql": "select client_id from marts.clients", "runAsync": False,
-            "client_id": secrets.token_hex(5)})
+        response = session.session.post(
+            f"{session.base_url}/api/v1/sqllab/execute/",
+            timeout=60,
+            json={
+                "database_id": database["id"],
+                "sql": "select client_id from marts.clients",
+                "runAsync": False,
+                "client_id": secrets.token_hex(5),
+            },
+        )
         assert response.status_code == 403, response.text[:300]
 
 
 def test_explore_and_dataset_endpoints_give_only_own_rows(logins, admin, sees, clients):
     session = logins["client-a"]
     (dataset,) = admin.list("dataset", table_name="clients")
-    form_data = {"datasource": f"{dataset['id']}__table", "viz_type": "table", "all_columns": ["client_id"],
-                 "query_mode": "raw", "adhoc_filters": [], "row_limit": 100_000}
-    legacy = session.session.post(f"{session.base_url}/superset/explore_json/", timeout=60,
-                                  data={"form_data": json.dumps(form_data)})
+    form_data = {
+        "datasource": f"{dataset['id']}__table",
+        "viz_type": "table",
+        "all_columns": ["client_id"],
+        "query_mode": "raw",
+        "adhoc_filters": [],
+        "row_limit": 100_000,
+    }
+    legacy = session.session.post(
+        f"{session.base_url}/superset/explore_json/", timeout=60, data={"form_data": json.dumps(form_data)}
+    )
     assert 400 <= legacy.status_code < 500 and not set(CLIENT_ID.findall(legacy.text)) - sees["client-a"]
-    samples = session.session.post(f"{session.base_url}/datasource/samples", timeout=60, json={},
-                                   params={"datasource_id": dataset["id"], "datasource_type": "table"})
+    samples = session.session.post(
+        f"{session.base_url}/datasource/samples",
+        timeout=60,
+        json={},
+        params={"datasource_id": dataset["id"], "datasource_type": "table"},
+    )
     values = session.session.get(
-        f"{session.base_url}/api/v1/datasource/table/{dataset['id']}/column/client_id/values/", timeout=60)
+        f"{session.base_url}/api/v1/datasource/table/{dataset['id']}/column/client_id/values/", timeout=60
+    )
     for response in (samples, values):
         assert response.status_code == 200 or 400 <= response.status_code < 500, response.text[:300]
         assert set(CLIENT_ID.findall(response.text)) <= sees["client-a"], response.url
@@ -273,7 +317,9 @@ def test_explore_and_dataset_endpoints_give_only_own_rows(logins, admin, sees, c
 
 
 def test_a_client_viewer_without_a_warehouse_login_reads_nothing(superset, admin, review_charts):
-    session = SupersetApi(superset.url, "isolation-no-login", admin.add_user("isolation-no-login", access.CLIENT_VIEWER))
+    session = SupersetApi(
+        superset.url, "isolation-no-login", admin.add_user("isolation-no-login", access.CLIENT_VIEWER)
+    )
     response = post_chart_data(session, by_client(review_charts["Client"]))
     assert response.status_code != 200 or clients_in(response) == set()
     assert not CLIENT_ID.findall(response.text)
@@ -289,8 +335,12 @@ def test_superset_processes_never_hold_the_warehouse_owners_credentials(superset
         environ = Path(f"/proc/{pid}/environ").read_bytes()
         names = {entry.split(b"=", 1)[0].decode() for entry in environ.split(b"\0") if entry}
         assert OWNER_PASSWORD_MARKER.encode() not in environ and warehouse.database_url.encode() not in environ
-        assert not names & {"DATABASE_URL", "PULSEOPS_PG_PASSWORD", "SUPERSET_ADMIN_PASSWORD",
-                            "PULSEOPS_ANALYST_PASSWORD"}, pid
+        assert not names & {
+            "DATABASE_URL",
+            "PULSEOPS_PG_PASSWORD",
+            "SUPERSET_ADMIN_PASSWORD",
+            "PULSEOPS_ANALYST_PASSWORD",
+        }, pid
         assert "PULSEOPS_CLIENT_LOGIN_KEY" in names
         for task in Path(f"/proc/{pid}/task").iterdir():
             pids += [int(child) for child in (task / "children").read_text().split()]
@@ -300,8 +350,9 @@ def test_superset_processes_never_hold_the_warehouse_owners_credentials(superset
 # ------------------------------------------------------------------ the warehouse itself
 def _connect_as_client(warehouse, superset, username: str):
     login = warehouse_login(username)
-    url = psycopg.conninfo.make_conninfo(libpq_url(warehouse.database_url), user=login,
-                                         password=warehouse_password(superset.client_login_key, login))
+    url = psycopg.conninfo.make_conninfo(
+        libpq_url(warehouse.database_url), user=login, password=warehouse_password(superset.client_login_key, login)
+    )
     return psycopg.connect(url, autocommit=True)
 
 
@@ -316,6 +367,7 @@ def _outcome(conn, sql: str):
 
 def test_the_warehouse_holds_a_client_session_to_its_rows_whatever_it_runs(logins, warehouse, superset, sees):
     with _connect_as_client(warehouse, superset, "client-a") as conn:
+
         def own_rows():
             return {client_id for (client_id,) in conn.execute("select client_id from marts.clients")}
 
@@ -327,11 +379,14 @@ def test_the_warehouse_holds_a_client_session_to_its_rows_whatever_it_runs(login
         for escape in (f"set role {ANALYST_ROLE}", "set session authorization postgres", "reset session authorization"):
             assert _outcome(conn, escape) in ("InsufficientPrivilege", []), escape
             assert own_rows() == sees["client-a"], escape
-        assert _outcome(conn, "select query_to_xml('select client_id from marts.clients', true, true, '')") \
+        assert (
+            _outcome(conn, "select query_to_xml('select client_id from marts.clients', true, true, '')")
             == "InsufficientPrivilege"
+        )
         assert _outcome(conn, "select lo_from_bytea(0, 'x')") == "InsufficientPrivilege"
-        assert _outcome(conn, "select count(*) from reporting.client_churn_risk") == "InsufficientPrivilege", \
+        assert _outcome(conn, "select count(*) from reporting.client_churn_risk") == "InsufficientPrivilege", (
             "the MSP's own assessments of its clients are not the client's"
+        )
         statistics = "select count(*) from pg_stats where schemaname = 'marts' and tablename = 'clients'"
         assert conn.execute(statistics).fetchone() == (0,), "planner statistics hold other clients' values"
     with psycopg.connect(libpq_url(warehouse.database_url)) as owner:
@@ -364,13 +419,23 @@ def test_every_login_superset_uses_is_bounded_read_only_and_kept_out_of_raw(logi
     else:
         conn, login = _connect_as_client(warehouse, superset, username), warehouse_login(username)
     with conn:
-        settings = dict(setting.split("=", 1) for setting in conn.execute(
-            "select rolconfig from pg_roles where rolname = current_user").fetchone()[0])
+        settings = dict(
+            setting.split("=", 1)
+            for setting in conn.execute("select rolconfig from pg_roles where rolname = current_user").fetchone()[0]
+        )
         assert settings == SESSION_SETTINGS
-        assert conn.execute("select rolconnlimit > 0, rolsuper or rolcreatedb or rolcreaterole or rolbypassrls "
-                            "from pg_roles where rolname = %s", (login,)).fetchone() == (True, False)
-        for statement in ("select count(*) from raw._ingestion_ledger", "create table marts.scratch (a int)",
-                          "create temporary table scratch (a int)", "create schema scratch",
-                          "delete from marts.clients", "select count(*) from ml.churn_scores"):
+        assert conn.execute(
+            "select rolconnlimit > 0, rolsuper or rolcreatedb or rolcreaterole or rolbypassrls "
+            "from pg_roles where rolname = %s",
+            (login,),
+        ).fetchone() == (True, False)
+        for statement in (
+            "select count(*) from raw._ingestion_ledger",
+            "create table marts.scratch (a int)",
+            "create temporary table scratch (a int)",
+            "create schema scratch",
+            "delete from marts.clients",
+            "select count(*) from ml.churn_scores",
+        ):
             assert _outcome(conn, statement) in ("InsufficientPrivilege", "ReadOnlySqlTransaction"), statement
         assert _outcome(conn, "select pg_sleep(0)") == "InsufficientPrivilege"

@@ -7,6 +7,7 @@ password changes on the server (ALTER ROLE) and the new value is put in the secr
 control plane is stood in for: Secrets Manager is moto_server, reached by boto3 through
 AWS_ENDPOINT_URL_SECRETS_MANAGER, exactly the calls the code makes on AWS.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -45,8 +46,12 @@ def secrets_manager():
 
     with moto_server() as endpoint:
         # moto accepts any credentials; these are not secrets of any real account
-        env = {"AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        env = {
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
         with environment(**env):
             yield boto3.client("secretsmanager")
 
@@ -59,33 +64,44 @@ class Master:
         self.name = f"master_{uuid.uuid4().hex[:8]}"
         self.password = secrets.token_urlsafe(24) + "@:/%"  # RDS passwords may hold URL syntax
         with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("create role {} login createdb createrole password {}").format(
-                sql.Identifier(self.name), sql.Literal(self.password)))
-        self.secret_arn = client.create_secret(Name=f"rds!db-{uuid.uuid4()}", SecretString=json.dumps(
-            {"username": self.name, "password": self.password}))["ARN"]
+            conn.execute(
+                sql.SQL("create role {} login createdb createrole password {}").format(
+                    sql.Identifier(self.name), sql.Literal(self.password)
+                )
+            )
+        self.secret_arn = client.create_secret(
+            Name=f"rds!db-{uuid.uuid4()}", SecretString=json.dumps({"username": self.name, "password": self.password})
+        )["ARN"]
         parts = urlsplit(server_url)
         self.host, self.port = parts.hostname, str(parts.port)
 
     def url(self, password: str | None = None) -> str:
         from urllib.parse import quote
 
-        return (f"postgresql://{self.name}:{quote(password or self.password, safe='')}@{self.host}:{self.port}"
-                "/pulseops")
+        return f"postgresql://{self.name}:{quote(password or self.password, safe='')}@{self.host}:{self.port}/pulseops"
 
     def rotate(self) -> str:
         """What RDS does: a new password on the server, and the same value in the secret."""
         old, self.password = self.password, secrets.token_urlsafe(24)
         with psycopg.connect(self.server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("alter role {} password {}").format(sql.Identifier(self.name),
-                                                                      sql.Literal(self.password)))
-        self.client.put_secret_value(SecretId=self.secret_arn, SecretString=json.dumps(
-            {"username": self.name, "password": self.password}))
+            conn.execute(
+                sql.SQL("alter role {} password {}").format(sql.Identifier(self.name), sql.Literal(self.password))
+            )
+        self.client.put_secret_value(
+            SecretId=self.secret_arn, SecretString=json.dumps({"username": self.name, "password": self.password})
+        )
         return old
 
     def env(self, password: str) -> dict[str, str]:
-        return {"PULSEOPS_DB_HOST": self.host, "PULSEOPS_DB_PORT": self.port, "PULSEOPS_DB_USER": self.name,
-                "PULSEOPS_DB_PASSWORD": password, "PULSEOPS_DB_SSLMODE": "disable", "PULSEOPS_DB_NAME": "pulseops",
-                "PULSEOPS_DB_SECRET_ARN": self.secret_arn}
+        return {
+            "PULSEOPS_DB_HOST": self.host,
+            "PULSEOPS_DB_PORT": self.port,
+            "PULSEOPS_DB_USER": self.name,
+            "PULSEOPS_DB_PASSWORD": password,
+            "PULSEOPS_DB_SSLMODE": "disable",
+            "PULSEOPS_DB_NAME": "pulseops",
+            "PULSEOPS_DB_SECRET_ARN": self.secret_arn,
+        }
 
 
 @pytest.fixture
@@ -102,8 +118,12 @@ def _entrypoint():
 
 def test_the_pipeline_reads_the_rotated_password_after_a_refused_login(master):
     before = master.url()
-    with environment(DATABASE_URL=before, PULSEOPS_DB_SECRET_ARN=master.secret_arn,
-                     PULSEOPS_DB_USER=master.name, PULSEOPS_DB_PASSWORD=master.password):
+    with environment(
+        DATABASE_URL=before,
+        PULSEOPS_DB_SECRET_ARN=master.secret_arn,
+        PULSEOPS_DB_USER=master.name,
+        PULSEOPS_DB_PASSWORD=master.password,
+    ):
         assert resolve_database_url(Settings.from_env()) == before
         old = master.rotate()
 
@@ -173,8 +193,9 @@ def test_the_code_server_gives_superset_its_own_login_and_database(master):
     url = f"postgresql://{login}:{password}@{master.host}:{master.port}/{database}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("create table metadata_probe (id int)")  # it owns its database
-        flags = conn.execute("select rolsuper, rolcreatedb, rolcreaterole from pg_roles where rolname = current_user"
-                             ).fetchone()
+        flags = conn.execute(
+            "select rolsuper, rolcreatedb, rolcreaterole from pg_roles where rolname = current_user"
+        ).fetchone()
     assert flags == (False, False, False)
     with pytest.raises(psycopg.OperationalError) as refused:
         psycopg.connect(f"postgresql://{login}:wrong@{master.host}:{master.port}/{database}").close()

@@ -1,4 +1,5 @@
 """The Dagster code location loads, and its graph is what the project expects (a change shows here)."""
+
 import difflib
 
 import pytest
@@ -17,10 +18,19 @@ def test_definitions_match_the_committed_snapshot():
     loaded = render(defs)
     committed = SNAPSHOT.read_text() if SNAPSHOT.exists() else ""
     if loaded != committed:
-        diff = "".join(difflib.unified_diff(committed.splitlines(keepends=True), loaded.splitlines(keepends=True),
-                                            "committed snapshot", "loaded definitions", n=0))
-        raise AssertionError(f"the Definitions differ from {SNAPSHOT.name} (- committed, + loaded):\n{diff}\n"
-                             f"If the change is intended, run `{UPDATE_COMMAND}` and commit tests/{SNAPSHOT.name}.")
+        diff = "".join(
+            difflib.unified_diff(
+                committed.splitlines(keepends=True),
+                loaded.splitlines(keepends=True),
+                "committed snapshot",
+                "loaded definitions",
+                n=0,
+            )
+        )
+        raise AssertionError(
+            f"the Definitions differ from {SNAPSHOT.name} (- committed, + loaded):\n{diff}\n"
+            f"If the change is intended, run `{UPDATE_COMMAND}` and commit tests/{SNAPSHOT.name}."
+        )
 
 
 def test_lineage_runs_from_the_raw_files_to_the_dashboards():
@@ -32,20 +42,33 @@ def test_lineage_runs_from_the_raw_files_to_the_dashboards():
     assert AssetKey(["marts", "client_churn_features"]) in graph.get(AssetKey(["ml", "churn_scores"])).parent_keys
     # reporting models read the ML outputs: their dbt sources are the ML assets
     assert AssetKey(["ml", "churn_scores"]) in graph.get(AssetKey(["reporting", "client_churn_risk"])).parent_keys
-    for ml_key, reporting_key in [("spend_anomalies", "department_spend_anomalies"),
-                                  ("client_health", "client_health"),
-                                  ("spend_forecast", "department_spend_forecast"),
-                                  ("recommendations", "recommendations")]:
+    for ml_key, reporting_key in [
+        ("spend_anomalies", "department_spend_anomalies"),
+        ("client_health", "client_health"),
+        ("spend_forecast", "department_spend_forecast"),
+        ("recommendations", "recommendations"),
+    ]:
         assert AssetKey(["ml", ml_key]) in graph.get(AssetKey(["reporting", reporting_key])).parent_keys
     assert AssetKey(["marts", "department_daily_spend"]) in graph.get(AssetKey(["ml", "spend_forecast"])).parent_keys
     assert AssetKey(["ml", "churn_scores"]) in graph.get(AssetKey(["ml", "recommendations"])).parent_keys
     # alerts come after the ML scores and the reporting models they read, in the main job
     alerts = graph.get(AssetKey(["alerts", "notifications"]))
-    assert alerts.parent_keys == {AssetKey(k) for k in (
-        ["reporting", "churn_watchlist"], ["ml", "spend_anomalies"], ["reporting", "department_spend_forecast"],
-        ["marts", "agreement_renewals"], ["marts", "subscription_renewals"], ["reporting", "data_health_sources"],
-        ["reporting", "data_health_files"])}
-    assert AssetKey(["alerts", "notifications"]) in defs.get_repository_def().get_job("pulseops_job").asset_layer.executable_asset_keys
+    assert alerts.parent_keys == {
+        AssetKey(k)
+        for k in (
+            ["reporting", "churn_watchlist"],
+            ["ml", "spend_anomalies"],
+            ["reporting", "department_spend_forecast"],
+            ["marts", "agreement_renewals"],
+            ["marts", "subscription_renewals"],
+            ["reporting", "data_health_sources"],
+            ["reporting", "data_health_files"],
+        )
+    }
+    assert (
+        AssetKey(["alerts", "notifications"])
+        in defs.get_repository_def().get_job("pulseops_job").asset_layer.executable_asset_keys
+    )
     # dbt tests arrive as asset checks
     checks = {check.name for check in graph.asset_check_keys}
     assert "unique_stg_psa__clients_client_id" in checks

@@ -1,5 +1,6 @@
 """The demo generator: deterministic, shaped like every source contract, written as the sources
 deliver their files, and carrying the signals the ground truth says were planted."""
+
 from __future__ import annotations
 
 import csv
@@ -22,19 +23,47 @@ pytestmark = pytest.mark.unit  # needs no database, server or browser: `make che
 AS_OF = date(2026, 11, 25)
 # Microsoft Graph `getOffice365ActiveUserDetail`, CSV headers as Microsoft documents them.
 MICROSOFT_HEADERS = [
-    "Report Refresh Date", "User Principal Name", "Display Name", "Is Deleted", "Deleted Date",
-    "Has Exchange License", "Has OneDrive License", "Has SharePoint License", "Has Skype For Business License",
-    "Has Yammer License", "Has Teams License", "Exchange Last Activity Date", "OneDrive Last Activity Date",
-    "SharePoint Last Activity Date", "Skype For Business Last Activity Date", "Yammer Last Activity Date",
-    "Teams Last Activity Date", "Exchange License Assign Date", "OneDrive License Assign Date",
-    "SharePoint License Assign Date", "Skype For Business License Assign Date", "Yammer License Assign Date",
-    "Teams License Assign Date", "Assigned Products",
+    "Report Refresh Date",
+    "User Principal Name",
+    "Display Name",
+    "Is Deleted",
+    "Deleted Date",
+    "Has Exchange License",
+    "Has OneDrive License",
+    "Has SharePoint License",
+    "Has Skype For Business License",
+    "Has Yammer License",
+    "Has Teams License",
+    "Exchange Last Activity Date",
+    "OneDrive Last Activity Date",
+    "SharePoint Last Activity Date",
+    "Skype For Business Last Activity Date",
+    "Yammer Last Activity Date",
+    "Teams Last Activity Date",
+    "Exchange License Assign Date",
+    "OneDrive License Assign Date",
+    "SharePoint License Assign Date",
+    "Skype For Business License Assign Date",
+    "Yammer License Assign Date",
+    "Teams License Assign Date",
+    "Assigned Products",
 ]
-FOCUS_1_1_AND_1_2_COLUMNS = {"CapacityReservationId", "CapacityReservationStatus", "CommitmentDiscountQuantity",
-                             "CommitmentDiscountUnit", "ServiceSubcategory", "SkuMeter", "SkuPriceDetails",
-                             "BillingAccountType", "InvoiceId", "PricingCurrency", "SubAccountType",
-                             "PricingCurrencyContractedUnitPrice", "PricingCurrencyEffectiveCost",
-                             "PricingCurrencyListUnitPrice"}
+FOCUS_1_1_AND_1_2_COLUMNS = {
+    "CapacityReservationId",
+    "CapacityReservationStatus",
+    "CommitmentDiscountQuantity",
+    "CommitmentDiscountUnit",
+    "ServiceSubcategory",
+    "SkuMeter",
+    "SkuPriceDetails",
+    "BillingAccountType",
+    "InvoiceId",
+    "PricingCurrency",
+    "SubAccountType",
+    "PricingCurrencyContractedUnitPrice",
+    "PricingCurrencyEffectiveCost",
+    "PricingCurrencyListUnitPrice",
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +92,7 @@ def _frame(frames, contract):
 
 
 # --- shape ---------------------------------------------------------------------------------------
+
 
 def test_same_seed_gives_the_same_data_and_another_seed_does_not():
     first, first_truth = generate(SCALES["XS"], AS_OF, seed=3)
@@ -153,8 +183,16 @@ def test_focus_files_use_the_spec_names_and_iso_utc_times(tmp_path):
     write_to_landing(store, "XS", AS_OF)
     key = store.list("landing/focus/costs/")[0].key
     costs = pd.read_csv(io.BytesIO(store.get_bytes(key)), dtype=str, keep_default_na=False)
-    assert {"BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ChargePeriodStart", "InvoiceId",
-            "ServiceSubcategory", "Tags"} <= set(costs.columns)
+    assert {
+        "BilledCost",
+        "EffectiveCost",
+        "ListCost",
+        "ContractedCost",
+        "ChargePeriodStart",
+        "InvoiceId",
+        "ServiceSubcategory",
+        "Tags",
+    } <= set(costs.columns)
     assert costs["ChargePeriodStart"].str.fullmatch(r"\d{4}-\d{2}-\d{2}T00:00:00Z").all()
 
 
@@ -173,6 +211,7 @@ def test_focus_can_be_written_with_the_1_0_columns():
 
 
 # --- planted MSP signals -----------------------------------------------------------------------------
+
 
 def _days_before_churn(frame: pd.DataFrame, when: str, churners: pd.DataFrame) -> pd.DataFrame:
     joined = frame.merge(churners, on="client_id", how="left")
@@ -218,15 +257,22 @@ def test_upsell_gaps_lack_a_service_most_clients_have_and_ask_for_it(frames, tru
     agreements, tickets = frames["psa/agreements"], frames["psa/tickets"]
     clients = frames["psa/clients"].set_index("client_id")
     recent = tickets[tickets["created_at"] >= pd.Timestamp(AS_OF) - pd.Timedelta(days=180)]
-    per_employee = (recent.groupby(["client_id", "category"]).size().unstack(fill_value=0)
-                    .div(clients["employee_count"], axis=0).fillna(0))
+    per_employee = (
+        recent.groupby(["client_id", "category"])
+        .size()
+        .unstack(fill_value=0)
+        .div(clients["employee_count"], axis=0)
+        .fillna(0)
+    )
     assert truth["upsell_gaps"]
     gap_clients = {g["client_id"] for g in truth["upsell_gaps"]}
     for gap in truth["upsell_gaps"]:
         owned = agreements.loc[agreements["client_id"] == gap["client_id"], "agreement_type"]
         assert gap["service"] not in set(owned)
         others = agreements[~agreements["client_id"].isin(gap_clients)]
-        share_with_service = others.groupby("client_id")["agreement_type"].apply(lambda t, service=gap["service"]: service in set(t))
+        share_with_service = others.groupby("client_id")["agreement_type"].apply(
+            lambda t, service=gap["service"]: service in set(t)
+        )
         assert share_with_service.mean() > 0.4
         demand = per_employee[gap["demand_ticket_category"]]
         assert demand[gap["client_id"]] > demand.median()
@@ -245,6 +291,7 @@ def test_billing_drift_clients_run_more_devices_than_they_pay_for(frames, truth)
 
 
 # --- planted IT signals ------------------------------------------------------------------------------
+
 
 def _department_daily_spend(frames) -> pd.DataFrame:
     costs = frames["focus/costs"]
@@ -265,8 +312,8 @@ def test_spend_anomalies_are_where_the_truth_says(frames, truth):
         elif anomaly["kind"] == "drop":
             assert series[day] < 0.75 * same_weekdays.median(), anomaly
         else:
-            before = series[day - pd.Timedelta(days=28):day - pd.Timedelta(days=1)].median()
-            after = series[day:day + pd.Timedelta(days=13)].median()
+            before = series[day - pd.Timedelta(days=28) : day - pd.Timedelta(days=1)].median()
+            after = series[day : day + pd.Timedelta(days=13)].median()
             assert after > 1.3 * before, anomaly
 
 

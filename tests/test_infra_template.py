@@ -1,6 +1,7 @@
 """The AWS deployment, checked offline: cfn-lint, the project's own rules for infra/template.yaml, the
 Dagster instance it ships for ECS, the container files (Docker cannot run here, so their inputs are
 checked) and the CI workflow. Nothing here calls AWS."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -57,7 +58,9 @@ def strings(node):
 def secret_reference(value) -> str | None:
     """Which secret a value points at: a secret resource's name, "master" for the RDS-managed secret."""
     text = " ".join(strings(value))
-    if "Database.MasterUserSecret.SecretArn" in text or value == {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}:
+    if "Database.MasterUserSecret.SecretArn" in text or value == {
+        "Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]
+    }:
         return "master"
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return value["Ref"]
@@ -65,8 +68,11 @@ def secret_reference(value) -> str | None:
 
 
 def containers(template: dict) -> list[dict]:
-    return [c for task in of_type(template, "AWS::ECS::TaskDefinition").values()
-            for c in task["Properties"]["ContainerDefinitions"]]
+    return [
+        c
+        for task in of_type(template, "AWS::ECS::TaskDefinition").values()
+        for c in task["Properties"]["ContainerDefinitions"]
+    ]
 
 
 @pytest.mark.unit
@@ -91,11 +97,16 @@ def test_no_role_has_a_wildcard_action_and_the_trigger_role_is_minimal(template)
     actions = {a for s in statements(roles["TriggerRole"]) for a in as_list(s["Action"])}
     assert {a.split(":")[0] for a in actions} == {"logs", "sqs", "kms", "ec2", "secretsmanager"}
     assert not {a for a in actions if a.startswith("sqs:") and a != "sqs:GetQueueAttributes"} - {
-        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+    }
     for statement in statements(roles["TriggerRole"]):
         if statement["Resource"] == "*":  # only the VPC interface actions lack resource-level permissions
-            assert all(a.startswith("ec2:") and "NetworkInterface" in a or a.endswith("PrivateIpAddresses")
-                       for a in as_list(statement["Action"])), statement
+            assert all(
+                a.startswith("ec2:") and "NetworkInterface" in a or a.endswith("PrivateIpAddresses")
+                for a in as_list(statement["Action"])
+            ), statement
 
 
 @pytest.mark.unit
@@ -105,8 +116,12 @@ def test_the_bucket_is_private_versioned_encrypted_and_zoned(template):
     assert len(bucket["PublicAccessBlockConfiguration"]) == 4
     assert "AccessControl" not in bucket
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
-    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
-        "ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert (
+        bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+            "SSEAlgorithm"
+        ]
+        == "aws:kms"
+    )
     rule_prefixes = " ".join(strings([r.get("Prefix", "") for r in bucket["LifecycleConfiguration"]["Rules"]]))
     for zone in ("landing/", "raw/", "quarantine/"):
         assert zone in rule_prefixes
@@ -158,7 +173,8 @@ def test_every_secret_comes_from_secrets_manager(template):
         for secret in container.get("Secrets", []):
             reference = " ".join(strings(secret["ValueFrom"]))
             assert "MasterUserSecret.SecretArn" in reference or secret["ValueFrom"].get("Ref") in of_type(
-                template, "AWS::SecretsManager::Secret"), secret
+                template, "AWS::SecretsManager::Secret"
+            ), secret
     lambda_env = template["Resources"]["TriggerFunction"]["Properties"]["Environment"]["Variables"]
     for name, value in lambda_env.items():
         # no secret value in the function's configuration, not even resolved at deployment
@@ -167,8 +183,7 @@ def test_every_secret_comes_from_secrets_manager(template):
             assert name.endswith("_ARN") and secret_reference(value), name
 
     shipped = (INFRA / "dagster" / "dagster.yaml").read_text()
-    assert yaml.safe_load(shipped)["storage"]["postgres"]["postgres_db"]["password"] == {
-        "env": "PULSEOPS_DB_PASSWORD"}
+    assert yaml.safe_load(shipped)["storage"]["postgres"]["postgres_db"]["password"] == {"env": "PULSEOPS_DB_PASSWORD"}
 
 
 @pytest.mark.unit
@@ -186,10 +201,18 @@ def test_every_log_group_has_a_retention_and_every_log_has_a_group(template):
 @pytest.mark.unit
 def test_alarms_watch_the_trigger_the_dead_letter_queue_and_failed_runs(template, capfd):
     alarms = of_type(template, "AWS::CloudWatch::Alarm").values()
-    watched = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]
-                if isinstance(a["Properties"]["MetricName"], str) else "filter") for a in alarms}
-    assert {("AWS/Lambda", "Errors"), ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
-            ("PulseOps", "filter")} <= watched
+    watched = {
+        (
+            a["Properties"]["Namespace"],
+            a["Properties"]["MetricName"] if isinstance(a["Properties"]["MetricName"], str) else "filter",
+        )
+        for a in alarms
+    }
+    assert {
+        ("AWS/Lambda", "Errors"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("PulseOps", "filter"),
+    } <= watched
 
     queue = template["Resources"]["LandingQueue"]["Properties"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["LandingDeadLetterQueue", "Arn"]}
@@ -236,9 +259,15 @@ def test_the_dagster_instance_for_ecs_is_valid():
 
     from infra.run_tag_policy import NoEcsTagsRunCoordinator
 
-    values = {"PULSEOPS_DB_HOST": "db", "PULSEOPS_DB_PORT": "5432", "PULSEOPS_DB_USER": "u",
-              "PULSEOPS_DB_PASSWORD": uuid.uuid4().hex, "PULSEOPS_METADATA_DB": "dagster",
-              "DAGSTER_RUN_TASK_DEFINITION": "pulseops-dev-dagster-run", "DAGSTER_CODE_SERVER_HOST": "code"}
+    values = {
+        "PULSEOPS_DB_HOST": "db",
+        "PULSEOPS_DB_PORT": "5432",
+        "PULSEOPS_DB_USER": "u",
+        "PULSEOPS_DB_PASSWORD": uuid.uuid4().hex,
+        "PULSEOPS_METADATA_DB": "dagster",
+        "DAGSTER_RUN_TASK_DEFINITION": "pulseops-dev-dagster-run",
+        "DAGSTER_CODE_SERVER_HOST": "code",
+    }
     with environment(**values):
         config, _ = dagster_instance_config(str(INFRA / "dagster"))
         launcher = config["run_launcher"]
@@ -264,15 +293,16 @@ def test_container_commands_use_files_that_exist(template):
         root = IMAGE_ROOTS[images[container["Image"]["Ref"]]]
         for word in container.get("Command", []):
             if word.startswith(root):
-                assert (REPO / word[len(root):]).exists(), word
+                assert (REPO / word[len(root) :]).exists(), word
     assert (INFRA / template["Resources"]["TriggerFunction"]["Properties"]["CodeUri"]).exists()
     handler_module, handler = template["Resources"]["TriggerFunction"]["Properties"]["Handler"].split(".")
     assert f"def {handler}(" in (INFRA / f"{handler_module}.py").read_text()
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("image", "locks"), [("dagster", ["requirements.lock"]),
-                                              ("superset", ["superset_config/requirements.lock"])])
+@pytest.mark.parametrize(
+    ("image", "locks"), [("dagster", ["requirements.lock"]), ("superset", ["superset_config/requirements.lock"])]
+)
 def test_dockerfiles_install_the_lock_files_and_copy_what_exists(image, locks):
     dockerfile = (INFRA / "docker" / f"{image}.Dockerfile").read_text()
     instructions = re.sub(r"\\\n", " ", dockerfile).splitlines()
@@ -291,7 +321,7 @@ def test_dockerfiles_install_the_lock_files_and_copy_what_exists(image, locks):
         assert (REPO / lock).exists() and lock in copied
         assert re.search(rf"uv pip sync [^&]*{re.escape(lock)}", dockerfile), lock
     entrypoint = re.search(r'ENTRYPOINT \["python", "([^"]+)"\]', dockerfile).group(1)
-    assert entrypoint.startswith(IMAGE_ROOTS[image]) and (REPO / entrypoint[len(IMAGE_ROOTS[image]):]).exists()
+    assert entrypoint.startswith(IMAGE_ROOTS[image]) and (REPO / entrypoint[len(IMAGE_ROOTS[image]) :]).exists()
     if image == "dagster":
         assert "dagster-dbt project prepare-and-package --file orchestration/dbt_project.py" in dockerfile
         assert (REPO / "orchestration" / "dbt_project.py").exists()
@@ -309,9 +339,15 @@ def test_the_entrypoint_builds_urls_and_creates_the_metadata_database():
     entrypoint = _entrypoint()
     password = uuid.uuid4().hex + "@:/?#% "  # RDS passwords may hold URL syntax
     admin = urlsplit(EXTERNAL_ADMIN_URL)
-    env = {"PULSEOPS_DB_HOST": admin.hostname, "PULSEOPS_DB_PORT": str(admin.port or 5432),
-           "PULSEOPS_DB_USER": admin.username, "PULSEOPS_DB_PASSWORD": password, "PULSEOPS_DB_SSLMODE": "prefer",
-           "PULSEOPS_DB_NAME": "pulseops", "PULSEOPS_METADATA_DB": f"pulseops_meta_{uuid.uuid4().hex[:8]}"}
+    env = {
+        "PULSEOPS_DB_HOST": admin.hostname,
+        "PULSEOPS_DB_PORT": str(admin.port or 5432),
+        "PULSEOPS_DB_USER": admin.username,
+        "PULSEOPS_DB_PASSWORD": password,
+        "PULSEOPS_DB_SSLMODE": "prefer",
+        "PULSEOPS_DB_NAME": "pulseops",
+        "PULSEOPS_METADATA_DB": f"pulseops_meta_{uuid.uuid4().hex[:8]}",
+    }
 
     derived = entrypoint.derived_environment(env)
 
@@ -345,20 +381,35 @@ def test_ci_runs_the_same_command_as_ci_run():
 def test_superset_connects_as_the_analyst_login_without_master_credentials():
     entrypoint = _entrypoint()
     analyst, metadata = uuid.uuid4().hex + "@:/", uuid.uuid4().hex
-    superset_env = {"PULSEOPS_DB_HOST": "db.internal", "PULSEOPS_DB_PORT": "5432", "PULSEOPS_DB_NAME": "pulseops",
-                    "PULSEOPS_ANALYST_PASSWORD": analyst, "PULSEOPS_SUPERSET_DB_PASSWORD": metadata}
+    superset_env = {
+        "PULSEOPS_DB_HOST": "db.internal",
+        "PULSEOPS_DB_PORT": "5432",
+        "PULSEOPS_DB_NAME": "pulseops",
+        "PULSEOPS_ANALYST_PASSWORD": analyst,
+        "PULSEOPS_SUPERSET_DB_PASSWORD": metadata,
+    }
 
     derived = entrypoint.derived_environment(superset_env)
 
     assert "DATABASE_URL" not in derived and "PULSEOPS_WAREHOUSE_URI" not in derived
-    for name, login, database, secret in [("PULSEOPS_ANALYST_URI", "pulseops_analyst", "/pulseops", analyst),
-                                          ("SUPERSET_METADATA_URL", "pulseops_superset", "/superset", metadata)]:
+    for name, login, database, secret in [
+        ("PULSEOPS_ANALYST_URI", "pulseops_analyst", "/pulseops", analyst),
+        ("SUPERSET_METADATA_URL", "pulseops_superset", "/superset", metadata),
+    ]:
         url = urlsplit(derived[name])
         assert (url.scheme, url.username, unquote(url.password), url.hostname, url.port, url.path, url.query) == (
-            "postgresql+psycopg2", login, secret, "db.internal", 5432, database, "sslmode=require"), name
+            "postgresql+psycopg2",
+            login,
+            secret,
+            "db.internal",
+            5432,
+            database,
+            "sslmode=require",
+        ), name
 
 
 # --- who can do what on AWS ----------------------------------------------------------------------
+
 
 def actions_of(listener_or_rule: dict) -> list[dict]:
     properties = listener_or_rule["Properties"]
@@ -366,16 +417,19 @@ def actions_of(listener_or_rule: dict) -> list[dict]:
 
 
 def forwards_to(action: dict, target_group: str) -> bool:
-    groups = [action.get("TargetGroupArn")] + [g.get("TargetGroupArn") for g in
-                                               action.get("ForwardConfig", {}).get("TargetGroups", [])]
+    groups = [action.get("TargetGroupArn")] + [
+        g.get("TargetGroupArn") for g in action.get("ForwardConfig", {}).get("TargetGroups", [])
+    ]
     return action["Type"] == "forward" and {"Ref": target_group} in groups
 
 
 @pytest.mark.unit
 def test_people_reach_the_dagster_ui_only_after_signing_in(template):
     resources = template["Resources"]
-    routes = {**of_type(template, "AWS::ElasticLoadBalancingV2::Listener"),
-              **of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule")}
+    routes = {
+        **of_type(template, "AWS::ElasticLoadBalancingV2::Listener"),
+        **of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule"),
+    }
     dagster_routes = 0
     for name, route in routes.items():
         actions = actions_of(route)
@@ -383,13 +437,21 @@ def test_people_reach_the_dagster_ui_only_after_signing_in(template):
             if forwards_to(action, "DagsterTargetGroup"):
                 dagster_routes += 1
                 signs_in = [a for a in actions if a["Type"] in ("authenticate-cognito", "authenticate-oidc")]
-                assert signs_in and all(a["Order"] < action["Order"] for a in signs_in), f"{name} forwards unauthenticated"
-                assert all(a.get(f"Authenticate{'Cognito' if a['Type'].endswith('cognito') else 'Oidc'}Config", {})
-                           .get("OnUnauthenticatedRequest", "authenticate") != "allow" for a in signs_in), name
+                assert signs_in and all(a["Order"] < action["Order"] for a in signs_in), (
+                    f"{name} forwards unauthenticated"
+                )
+                assert all(
+                    a.get(f"Authenticate{'Cognito' if a['Type'].endswith('cognito') else 'Oidc'}Config", {}).get(
+                        "OnUnauthenticatedRequest", "authenticate"
+                    )
+                    != "allow"
+                    for a in signs_in
+                ), name
     assert dagster_routes >= 1
     # the only other user of the target group is the webserver service
-    users = [name for name, r in resources.items() if name not in routes and {"Ref": "DagsterTargetGroup"} in
-             list(_refs(r))]
+    users = [
+        name for name, r in resources.items() if name not in routes and {"Ref": "DagsterTargetGroup"} in list(_refs(r))
+    ]
     assert users == ["DagsterWebserverService"]
     pool = resources["DagsterUserPool"]["Properties"]
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
@@ -412,16 +474,21 @@ def ingress_rules(template: dict, group: str) -> list[dict]:
     """Every ingress rule of a security group, inline or as its own resource."""
     resources = template["Resources"]
     rules = list(resources[group]["Properties"].get("SecurityGroupIngress", []))
-    rules += [r["Properties"] for r in of_type(template, "AWS::EC2::SecurityGroupIngress").values()
-              if r["Properties"]["GroupId"] == {"Ref": group}]
+    rules += [
+        r["Properties"]
+        for r in of_type(template, "AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == {"Ref": group}
+    ]
     return rules
 
 
 @pytest.mark.unit
 def test_the_webserver_admits_only_the_load_balancer_and_the_trigger_through_the_gateway(template):
     resources = template["Resources"]
-    rules = {(r["FromPort"], r["ToPort"], r.get("SourceSecurityGroupId", {}).get("Ref"), r.get("CidrIp"))
-             for r in ingress_rules(template, "DagsterWebserverSecurityGroup")}
+    rules = {
+        (r["FromPort"], r["ToPort"], r.get("SourceSecurityGroupId", {}).get("Ref"), r.get("CidrIp"))
+        for r in ingress_rules(template, "DagsterWebserverSecurityGroup")
+    }
     assert rules == {(3000, 3000, "LoadBalancerSecurityGroup", None), (8080, 8080, "TriggerSecurityGroup", None)}
     for name, service in of_type(template, "AWS::ECS::Service").items():
         groups = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
@@ -440,14 +507,17 @@ def test_the_webserver_admits_only_the_load_balancer_and_the_trigger_through_the
     # the trigger may open connections to the gateway only (and Secrets Manager over HTTPS)
     egress = resources["TriggerSecurityGroup"]["Properties"]["SecurityGroupEgress"]
     assert {(e["FromPort"], e.get("DestinationSecurityGroupId", {}).get("Ref")) for e in egress} == {
-        (8080, "DagsterWebserverSecurityGroup"), (443, None)}
-    lambda_url = " ".join(strings(resources["TriggerFunction"]["Properties"]["Environment"]["Variables"][
-        "DAGSTER_GRAPHQL_URL"]))
+        (8080, "DagsterWebserverSecurityGroup"),
+        (443, None),
+    }
+    lambda_url = " ".join(
+        strings(resources["TriggerFunction"]["Properties"]["Environment"]["Variables"]["DAGSTER_GRAPHQL_URL"])
+    )
     assert ":8080/graphql" in lambda_url
     # Redis: Superset's web tasks and its worker and beat only
-    assert sorted((r["FromPort"], r["SourceSecurityGroupId"]["Ref"])
-                  for r in ingress_rules(template, "CacheSecurityGroup")) == [
-        (6379, "SupersetSecurityGroup"), (6379, "SupersetWorkerSecurityGroup")]
+    assert sorted(
+        (r["FromPort"], r["SourceSecurityGroupId"]["Ref"]) for r in ingress_rules(template, "CacheSecurityGroup")
+    ) == [(6379, "SupersetSecurityGroup"), (6379, "SupersetWorkerSecurityGroup")]
 
 
 @pytest.mark.unit
@@ -482,8 +552,11 @@ def test_each_task_has_its_own_execution_role_that_reads_only_its_own_secrets(te
     assert len(set(execution_roles)) == len(tasks) == 7, execution_roles
     for name, task in tasks.items():
         role = resources[task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]]
-        injected = {secret_reference(s["ValueFrom"]) for c in task["Properties"]["ContainerDefinitions"]
-                    for s in c.get("Secrets", [])}
+        injected = {
+            secret_reference(s["ValueFrom"])
+            for c in task["Properties"]["ContainerDefinitions"]
+            for s in c.get("Secrets", [])
+        }
         assert None not in injected and _secret_arns_read_by(role) == injected, name
     # what all of them share: images from pulseops-* repositories, logs, the key; no secret
     (shared,) = of_type(template, "AWS::IAM::ManagedPolicy").values()
@@ -493,8 +566,12 @@ def test_each_task_has_its_own_execution_role_that_reads_only_its_own_secrets(te
     pull = next(s for s in shared_statements if "ecr:BatchGetImage" in s["Action"])
     assert " ".join(strings(pull["Resource"])).endswith(":repository/pulseops-*")
     # no other role reads a secret the services do not hold already
-    services_reading = {"TriggerRole": {"LaunchGatewayToken"}, "DagsterRunRole": {"master"},
-                        "DagsterControlRole": {"master"}, "DagsterCodeServerRole": {"master"}}
+    services_reading = {
+        "TriggerRole": {"LaunchGatewayToken"},
+        "DagsterRunRole": {"master"},
+        "DagsterControlRole": {"master"},
+        "DagsterCodeServerRole": {"master"},
+    }
     for name, role in of_type(template, "AWS::IAM::Role").items():
         if name not in execution_roles:
             assert _secret_arns_read_by(role) == services_reading.get(name, set()), name
@@ -506,9 +583,13 @@ def test_superset_holds_the_analyst_login_and_production_settings_not_the_master
     (superset,) = resources["SupersetTask"]["Properties"]["ContainerDefinitions"]
     secrets = {s["Name"]: secret_reference(s["ValueFrom"]) for s in superset["Secrets"]}
     assert "master" not in secrets.values() and "PULSEOPS_DB_PASSWORD" not in secrets
-    assert secrets == {"SUPERSET_SECRET_KEY": "SupersetSecretKey", "SUPERSET_ADMIN_PASSWORD": "SupersetAdminPassword",
-                       "PULSEOPS_ANALYST_PASSWORD": "AnalystPassword", "PULSEOPS_CLIENT_LOGIN_KEY": "ClientLoginKey",
-                       "PULSEOPS_SUPERSET_DB_PASSWORD": "SupersetDatabasePassword"}
+    assert secrets == {
+        "SUPERSET_SECRET_KEY": "SupersetSecretKey",
+        "SUPERSET_ADMIN_PASSWORD": "SupersetAdminPassword",
+        "PULSEOPS_ANALYST_PASSWORD": "AnalystPassword",
+        "PULSEOPS_CLIENT_LOGIN_KEY": "ClientLoginKey",
+        "PULSEOPS_SUPERSET_DB_PASSWORD": "SupersetDatabasePassword",
+    }
     env = {e["Name"]: e["Value"] for e in superset["Environment"]}
     assert env["PULSEOPS_ENV"] == "production"
     redis_url = env["SUPERSET_CACHE_REDIS_URL"]["Fn::Sub"]
@@ -523,8 +604,10 @@ def test_superset_holds_the_analyst_login_and_production_settings_not_the_master
         assert generated["PasswordLength"] >= 32 and "SecretString" not in resources[secret]["Properties"]
     assert resources["ClientLoginKey"]["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
     # the dbt steps (code server, runs) set the analyst login's password; the code server derives client logins
-    for task, expected in [("DagsterCodeServerTask", {"AnalystPassword", "ClientLoginKey", "SupersetDatabasePassword"}),
-                           ("DagsterRunTask", {"AnalystPassword"})]:
+    for task, expected in [
+        ("DagsterCodeServerTask", {"AnalystPassword", "ClientLoginKey", "SupersetDatabasePassword"}),
+        ("DagsterRunTask", {"AnalystPassword"}),
+    ]:
         (container,) = resources[task]["Properties"]["ContainerDefinitions"]
         assert expected <= {secret_reference(s["ValueFrom"]) for s in container["Secrets"]}, task
     # Superset's metadata login is created by the code server, which the stack starts first
@@ -533,8 +616,9 @@ def test_superset_holds_the_analyst_login_and_production_settings_not_the_master
 
 def test_the_bi_tier_scales_out_with_a_worker_one_beat_and_autoscaled_web_tasks(template):
     resources = template["Resources"]
-    redis = {e["Name"]: e["Value"] for e in
-             resources["SupersetTask"]["Properties"]["ContainerDefinitions"][0]["Environment"]}["SUPERSET_CACHE_REDIS_URL"]
+    redis = {
+        e["Name"]: e["Value"] for e in resources["SupersetTask"]["Properties"]["ContainerDefinitions"][0]["Environment"]
+    }["SUPERSET_CACHE_REDIS_URL"]
     commands = {}
     for task in ("SupersetWorkerTask", "SupersetBeatTask"):
         (container,) = resources[task]["Properties"]["ContainerDefinitions"]
@@ -550,36 +634,56 @@ def test_the_bi_tier_scales_out_with_a_worker_one_beat_and_autoscaled_web_tasks(
     (worker,) = resources["SupersetWorkerTask"]["Properties"]["ContainerDefinitions"]
     worker_env = {e["Name"]: e["Value"] for e in worker["Environment"]}
     # the report browser reaches the web tasks by their service-discovery name; the mail password is a secret
-    assert worker_env["SUPERSET_WEBDRIVER_BASEURL"]["Fn::Sub"].startswith("http://superset.${Environment}.pulseops.internal:8088")
-    assert {s["Name"]: secret_reference(s["ValueFrom"]) for s in worker["Secrets"]}["SUPERSET_SMTP_PASSWORD"] == \
-        "ReportSmtpPassword"
+    assert worker_env["SUPERSET_WEBDRIVER_BASEURL"]["Fn::Sub"].startswith(
+        "http://superset.${Environment}.pulseops.internal:8088"
+    )
+    assert {s["Name"]: secret_reference(s["ValueFrom"]) for s in worker["Secrets"]}[
+        "SUPERSET_SMTP_PASSWORD"
+    ] == "ReportSmtpPassword"
     assert "SUPERSET_SMTP_PASSWORD" not in worker_env
     assert resources["SupersetService"]["Properties"]["ServiceRegistries"] == [
-        {"RegistryArn": {"Fn::GetAtt": ["SupersetDiscovery", "Arn"]}}]
+        {"RegistryArn": {"Fn::GetAtt": ["SupersetDiscovery", "Arn"]}}
+    ]
     # exactly one beat, even during a deployment
     beat = resources["SupersetBeatService"]["Properties"]
     assert beat["DesiredCount"] == 1 and beat["DeploymentConfiguration"]["MaximumPercent"] == 100
     # web tasks and workers scale between the environment's bounds; the web tasks also on load-balancer requests
-    targets = {t["Properties"]["ResourceId"]["Fn::Sub"]: t for t in
-               of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()}
-    assert sorted(targets) == ["service/${Cluster}/${SupersetService.Name}", "service/${Cluster}/${SupersetWorkerService.Name}"]
+    targets = {
+        t["Properties"]["ResourceId"]["Fn::Sub"]: t
+        for t in of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()
+    }
+    assert sorted(targets) == [
+        "service/${Cluster}/${SupersetService.Name}",
+        "service/${Cluster}/${SupersetWorkerService.Name}",
+    ]
     policies = [p["Properties"] for p in of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()]
-    metrics = sorted(p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"]
-                     for p in policies)
+    metrics = sorted(
+        p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"]
+        for p in policies
+    )
     assert metrics == ["ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization", "ECSServiceAverageCPUUtilization"]
     # the worker reaches Redis, PostgreSQL and the web tasks; each admits it
-    ingress = {(r["Properties"]["GroupId"]["Ref"], r["Properties"]["FromPort"])
-               for r in of_type(template, "AWS::EC2::SecurityGroupIngress").values()
-               if r["Properties"].get("SourceSecurityGroupId") == {"Ref": "SupersetWorkerSecurityGroup"}}
+    ingress = {
+        (r["Properties"]["GroupId"]["Ref"], r["Properties"]["FromPort"])
+        for r in of_type(template, "AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"].get("SourceSecurityGroupId") == {"Ref": "SupersetWorkerSecurityGroup"}
+    }
     assert ingress == {("CacheSecurityGroup", 6379), ("DatabaseSecurityGroup", 5432), ("SupersetSecurityGroup", 8088)}
     # alarms: a worker or beat not running, workers at their limit, Redis memory, Superset errors
-    watched = {(a["Properties"]["Namespace"], str(a["Properties"]["MetricName"]), str(a["Properties"].get("Dimensions")))
-               for a in of_type(template, "AWS::CloudWatch::Alarm").values()}
+    watched = {
+        (a["Properties"]["Namespace"], str(a["Properties"]["MetricName"]), str(a["Properties"].get("Dimensions")))
+        for a in of_type(template, "AWS::CloudWatch::Alarm").values()
+    }
     for service in ("SupersetWorkerService", "SupersetBeatService"):
-        assert any(ns == "ECS/ContainerInsights" and metric == "RunningTaskCount" and service in dims
-                   for ns, metric, dims in watched), service
-    assert {("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"), ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
-            ("AWS/ECS", "CPUUtilization")} <= {(ns, metric) for ns, metric, _ in watched}
+        assert any(
+            ns == "ECS/ContainerInsights" and metric == "RunningTaskCount" and service in dims
+            for ns, metric, dims in watched
+        ), service
+    assert {
+        ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"),
+        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+        ("AWS/ECS", "CPUUtilization"),
+    } <= {(ns, metric) for ns, metric, _ in watched}
     # the image carries Debian's chromium and chromedriver for the reports
     dockerfile = (INFRA / "docker" / "superset.Dockerfile").read_text()
     assert re.search(r"apt-get install [^&]*chromium chromium-driver", dockerfile)
@@ -589,8 +693,11 @@ def _rendered(resource) -> list[str]:
     """An S3 ARN pattern with S3KeyPrefix empty and set ("acme/")."""
     if isinstance(resource, dict) and "Fn::Sub" in resource and isinstance(resource["Fn::Sub"], list):
         text, names = resource["Fn::Sub"]
-        return [text.replace("${Bucket}", "arn:aws:s3:::bucket").replace("${Prefix}", prefix)
-                for prefix in ("", "acme/")] if set(names) == {"Bucket", "Prefix"} else [text]
+        return (
+            [text.replace("${Bucket}", "arn:aws:s3:::bucket").replace("${Prefix}", prefix) for prefix in ("", "acme/")]
+            if set(names) == {"Bucket", "Prefix"}
+            else [text]
+        )
     if isinstance(resource, dict) and resource.get("Fn::GetAtt") == ["DataBucket", "Arn"]:
         return ["arn:aws:s3:::bucket"]
     if isinstance(resource, dict) and "Fn::Sub" in resource:
@@ -627,7 +734,9 @@ def test_the_pipeline_roles_cannot_overwrite_or_delete_landing_files(template, r
         for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"):
             assert not may(action, landing_file), action
             # not even allowed and then denied: the Deny is a second line, not the only one
-            assert not [p for a, p in allowed if a == action and fnmatch.fnmatchcase(f"arn:aws:s3:::bucket/{landing_file}", p)]
+            assert not [
+                p for a, p in allowed if a == action and fnmatch.fnmatchcase(f"arn:aws:s3:::bucket/{landing_file}", p)
+            ]
     assert not [a for a, _ in allowed if a.startswith("s3:Delete")]
     assert not [p for _, p in allowed if p.endswith("bucket/*")], "no action on the whole bucket"
 
@@ -651,8 +760,10 @@ def test_runs_start_from_the_templates_run_task_definition_only(template):
     assert run_task_statement["Resource"]["Fn::Sub"].endswith(":task-definition/pulseops-${Environment}-dagster-run:*")
     assert run_task["Family"] == {"Fn::Sub": "pulseops-${Environment}-dagster-run"}
     (pass_role,) = [s for s in control if "iam:PassRole" in as_list(s["Action"])]
-    assert pass_role["Resource"] == [{"Fn::GetAtt": ["DagsterRunRole", "Arn"]},
-                                     {"Fn::GetAtt": ["RunExecutionRole", "Arn"]}]
+    assert pass_role["Resource"] == [
+        {"Fn::GetAtt": ["DagsterRunRole", "Arn"]},
+        {"Fn::GetAtt": ["RunExecutionRole", "Arn"]},
+    ]
 
 
 @pytest.mark.unit
@@ -661,11 +772,18 @@ def test_long_running_dagster_tasks_are_replaced_when_their_database_password_is
     for task in ("DagsterWebserverTask", "DagsterDaemonTask", "DagsterCodeServerTask"):
         container = resources[task]["Properties"]["ContainerDefinitions"][0]
         assert container["HealthCheck"]["Command"] == [
-            "CMD", "python", "/opt/dagster/app/infra/docker/entrypoint.py", "--check-database"], task
+            "CMD",
+            "python",
+            "/opt/dagster/app/infra/docker/entrypoint.py",
+            "--check-database",
+        ], task
         env = {e["Name"]: e["Value"] for e in container["Environment"]}
         assert secret_reference(env["PULSEOPS_DB_SECRET_ARN"]) == "master", task
     (run_container,) = resources["DagsterRunTask"]["Properties"]["ContainerDefinitions"]
-    assert secret_reference({e["Name"]: e["Value"] for e in run_container["Environment"]}["PULSEOPS_DB_SECRET_ARN"]) == "master"
+    assert (
+        secret_reference({e["Name"]: e["Value"] for e in run_container["Environment"]}["PULSEOPS_DB_SECRET_ARN"])
+        == "master"
+    )
 
 
 def test_the_run_launcher_starts_runs_from_the_run_task_definition(template, s3_endpoint):
@@ -675,31 +793,49 @@ def test_the_run_launcher_starts_runs_from_the_run_task_definition(template, s3_
     from dagster._core.instance.config import dagster_instance_config
     from dagster_aws.ecs import EcsRunLauncher
 
-    aws = {"AWS_ENDPOINT_URL_ECS": s3_endpoint,
-           # moto accepts any credentials; these are not secrets of any real account
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    aws = {
+        "AWS_ENDPOINT_URL_ECS": s3_endpoint,
+        # moto accepts any credentials; these are not secrets of any real account
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     run_task = template["Resources"]["DagsterRunTask"]["Properties"]
     family = f"pulseops-test-{uuid.uuid4().hex[:6]}-dagster-run"
     with environment(**aws):
         ecs = boto3.client("ecs")
         registered = ecs.register_task_definition(
-            family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu=run_task["Cpu"],
-            memory=run_task["Memory"], containerDefinitions=[
+            family=family,
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu=run_task["Cpu"],
+            memory=run_task["Memory"],
+            containerDefinitions=[
                 {"name": c["Name"], "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/pulseops-dagster:t"}
-                for c in run_task["ContainerDefinitions"]])["taskDefinition"]
-        values = {"PULSEOPS_DB_HOST": "db", "PULSEOPS_DB_PORT": "5432", "PULSEOPS_DB_USER": "u",
-                  "PULSEOPS_DB_PASSWORD": uuid.uuid4().hex, "PULSEOPS_METADATA_DB": "dagster",
-                  "DAGSTER_RUN_TASK_DEFINITION": family}
+                for c in run_task["ContainerDefinitions"]
+            ],
+        )["taskDefinition"]
+        values = {
+            "PULSEOPS_DB_HOST": "db",
+            "PULSEOPS_DB_PORT": "5432",
+            "PULSEOPS_DB_USER": "u",
+            "PULSEOPS_DB_PASSWORD": uuid.uuid4().hex,
+            "PULSEOPS_METADATA_DB": "dagster",
+            "DAGSTER_RUN_TASK_DEFINITION": family,
+        }
         with environment(**values):
             config = dagster_instance_config(str(INFRA / "dagster"))[0]["run_launcher"]["config"]
             launcher = EcsRunLauncher(inst_data=None, **config)
             assert launcher.task_definition == registered["taskDefinitionArn"]
             # a task definition without the container the config names is refused at start
-            other = ecs.register_task_definition(family=family + "-other", containerDefinitions=[
-                {"name": "app", "image": "x", "memory": 512}])["taskDefinition"]
+            other = ecs.register_task_definition(
+                family=family + "-other", containerDefinitions=[{"name": "app", "image": "x", "memory": 512}]
+            )["taskDefinition"]
             with environment(DAGSTER_RUN_TASK_DEFINITION=other["taskDefinitionArn"]):
                 with pytest.raises(Exception, match="container"):
-                    EcsRunLauncher(inst_data=None, **dagster_instance_config(str(INFRA / "dagster"))[0][
-                        "run_launcher"]["config"])
+                    EcsRunLauncher(
+                        inst_data=None, **dagster_instance_config(str(INFRA / "dagster"))[0]["run_launcher"]["config"]
+                    )
         assert [arn for arn in ecs.list_task_definitions(familyPrefix=family)["taskDefinitionArns"]] == [
-            registered["taskDefinitionArn"]]
+            registered["taskDefinitionArn"]
+        ]

@@ -8,6 +8,7 @@ instance (infra/run_tag_policy.py), and so are its runs and the rows they load. 
 (infra/launch_gateway.py) is a real process in front of it. A loopback HTTP server in front of Dagster
 fails on purpose, to count retries.
 """
+
 from __future__ import annotations
 
 import copy
@@ -69,13 +70,20 @@ def stack(s3_endpoint, tmp_path_factory):
     state = tmp_path_factory.mktemp("lambda-state")
     # The local instance, with the run coordinator the AWS instance uses (infra/dagster/dagster.yaml).
     (state / "dagster").mkdir()
-    (state / "dagster" / "dagster.yaml").write_text(DAGSTER_YAML.replace(
-        "module: dagster._core.run_coordinator\n  class: QueuedRunCoordinator",
-        "module: infra.run_tag_policy\n  class: NoEcsTagsRunCoordinator"))
+    (state / "dagster" / "dagster.yaml").write_text(
+        DAGSTER_YAML.replace(
+            "module: dagster._core.run_coordinator\n  class: QueuedRunCoordinator",
+            "module: infra.run_tag_policy\n  class: NoEcsTagsRunCoordinator",
+        )
+    )
     assert "NoEcsTagsRunCoordinator" in (state / "dagster" / "dagster.yaml").read_text()
     with throwaway_database() as url:
-        env = {"PULSEOPS_HOME": str(state), "DATABASE_URL": url, **s3_environment(s3_endpoint, BUCKET),
-               "PYTHONPATH": str(REPO)}
+        env = {
+            "PULSEOPS_HOME": str(state),
+            "DATABASE_URL": url,
+            **s3_environment(s3_endpoint, BUCKET),
+            "PYTHONPATH": str(REPO),
+        }
         dagster = start_dagster(state, free_port(), env=env)
         try:
             stack = Stack(dagster.url, url, client, landing)
@@ -99,14 +107,26 @@ def gateway(stack, s3_endpoint):
 
     token = secrets.token_urlsafe(36)
     # moto accepts any credentials; these are not secrets of any real account
-    client = boto3.client("secretsmanager", endpoint_url=s3_endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     arn = client.create_secret(Name=f"gateway-token-{uuid.uuid4().hex[:8]}", SecretString=token)["ARN"]
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PULSEOPS_GATEWAY_TOKEN": token,
-           "PULSEOPS_GATEWAY_UPSTREAM": stack.graphql_url, "PULSEOPS_GATEWAY_HOST": "127.0.0.1",
-           "PULSEOPS_GATEWAY_PORT": str(port), "PULSEOPS_S3_BUCKET": BUCKET, "DAGSTER_LOCATION": "pulseops",
-           "DAGSTER_JOB": "ingest_job"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "PULSEOPS_GATEWAY_TOKEN": token,
+        "PULSEOPS_GATEWAY_UPSTREAM": stack.graphql_url,
+        "PULSEOPS_GATEWAY_HOST": "127.0.0.1",
+        "PULSEOPS_GATEWAY_PORT": str(port),
+        "PULSEOPS_S3_BUCKET": BUCKET,
+        "DAGSTER_LOCATION": "pulseops",
+        "DAGSTER_JOB": "ingest_job",
+    }
     process = subprocess.Popen([sys.executable, str(REPO / "infra" / "launch_gateway.py")], env=env)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -118,8 +138,12 @@ def gateway(stack, s3_endpoint):
             except OSError:
                 assert process.poll() is None and time.monotonic() < deadline, "the gateway did not start"
                 time.sleep(0.2)
-        with environment(AWS_ENDPOINT_URL_SECRETS_MANAGER=s3_endpoint, AWS_ACCESS_KEY_ID="testing",
-                         AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"):
+        with environment(
+            AWS_ENDPOINT_URL_SECRETS_MANAGER=s3_endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION="us-east-1",
+        ):
             yield Gateway(f"{url}/graphql", token, arn)
     finally:
         process.terminate()
@@ -127,6 +151,7 @@ def gateway(stack, s3_endpoint):
 
 
 # --- events of AWS's documented shapes -----------------------------------------------------------
+
 
 def s3_notification(*objects: tuple[str, str], bucket: str = BUCKET) -> dict:
     """An S3 event notification with one record per (key, etag); keys URL-encoded as S3 does."""
@@ -155,9 +180,11 @@ def sqs_batch(*bodies: dict) -> dict:
 
 # --- Dagster as the tests see it -----------------------------------------------------------------
 
+
 def graphql(url: str, query: str, variables: dict) -> dict:
-    request = urllib.request.Request(url, json.dumps({"query": query, "variables": variables}).encode(),
-                                     {"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, json.dumps({"query": query, "variables": variables}).encode(), {"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())["data"]
@@ -170,7 +197,11 @@ def stop_landing_sensor(stack: Stack) -> None:
     find = "query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) { ... on Sensor { id } } }"
     stop = """mutation($id: String) { stopSensor(id: $id) {
                 ... on StopSensorMutationResult { instigationState { status } } } }"""
-    selector = {"repositoryName": "__repository__", "repositoryLocationName": "pulseops", "sensorName": "landing_sensor"}
+    selector = {
+        "repositoryName": "__repository__",
+        "repositoryLocationName": "pulseops",
+        "sensorName": "landing_sensor",
+    }
     sensor = graphql(stack.graphql_url, find, {"s": selector})["sensorOrError"]
     stopped = graphql(stack.graphql_url, stop, {"id": sensor["id"]})["stopSensor"]
     assert stopped["instigationState"]["status"] == "STOPPED"
@@ -180,8 +211,9 @@ def runs_for(stack: Stack, key: str) -> list[dict]:
     """Every run Dagster knows for this landing key, whatever launched it."""
     query = """query($filter: RunsFilter) { runsOrError(filter: $filter) {
                  ... on Runs { results { runId status tags { key value } } } } }"""
-    return graphql(stack.graphql_url, query, {"filter": {"tags": [{"key": "pulseops/key", "value": key}]}}
-                   )["runsOrError"]["results"]
+    return graphql(stack.graphql_url, query, {"filter": {"tags": [{"key": "pulseops/key", "value": key}]}})[
+        "runsOrError"
+    ]["results"]
 
 
 def wait_for_run(stack: Stack, run_id: str, timeout: float = 300) -> str:
@@ -197,8 +229,13 @@ def wait_for_run(stack: Stack, run_id: str, timeout: float = 300) -> str:
 
 
 def invoke(event: dict, graphql_url: str, **env: str) -> dict:
-    settings = {"DAGSTER_GRAPHQL_URL": graphql_url, "DAGSTER_LOCATION": "pulseops",
-                "DAGSTER_BACKOFF_SECONDS": "0.05", "DAGSTER_TIMEOUT_SECONDS": "30", "PULSEOPS_S3_PREFIX": None}
+    settings = {
+        "DAGSTER_GRAPHQL_URL": graphql_url,
+        "DAGSTER_LOCATION": "pulseops",
+        "DAGSTER_BACKOFF_SECONDS": "0.05",
+        "DAGSTER_TIMEOUT_SECONDS": "30",
+        "PULSEOPS_S3_PREFIX": None,
+    }
     with environment(**{**settings, **env}):
         return lambda_handler.handler(event, None)
 
@@ -218,8 +255,11 @@ def flaky_endpoint(upstream: str | None, refuse: set[int] = frozenset(), lose: s
             seen.headers.append(dict(self.headers))
             status, reply = 503, b"Service Unavailable"
             if upstream and seen.requests not in refuse:
-                request = urllib.request.Request(upstream, body, {
-                    "Content-Type": "application/json", "Authorization": self.headers.get("Authorization", "")})
+                request = urllib.request.Request(
+                    upstream,
+                    body,
+                    {"Content-Type": "application/json", "Authorization": self.headers.get("Authorization", "")},
+                )
                 with urllib.request.urlopen(request, timeout=30) as response:
                     if seen.requests not in lose:
                         status, reply = response.status, response.read()
@@ -243,6 +283,7 @@ def flaky_endpoint(upstream: str | None, refuse: set[int] = frozenset(), lose: s
 
 # --- against a real Dagster ----------------------------------------------------------------------
 
+
 def test_s3_notification_launches_one_run_and_a_repeat_starts_none(stack, gateway):
     key = "landing/psa/clients/clients 2026-11-25.csv"  # a space: S3 notifications URL-encode keys
     etag = stack.put(key, "psa/clients")
@@ -254,11 +295,16 @@ def test_s3_notification_launches_one_run_and_a_repeat_starts_none(stack, gatewa
     assert reply["batchItemFailures"] == []
     launched, outside, marker = reply["results"]
     assert (launched["status"], launched["key"], launched["source"], launched["entity"]) == (
-        "launched", key, "psa", "clients")
+        "launched",
+        key,
+        "psa",
+        "clients",
+    )
     assert outside["status"] == marker["status"] == "ignored"
     # S3 delivers at least once: the same event again, and the object twice in one batch
-    again = invoke(s3_notification((key, etag), (key, etag)), gateway.url,
-                   DAGSTER_TOKEN_SECRET_ARN=gateway.token_secret_arn)
+    again = invoke(
+        s3_notification((key, etag), (key, etag)), gateway.url, DAGSTER_TOKEN_SECRET_ARN=gateway.token_secret_arn
+    )
     assert [(r["status"], r["run_id"]) for r in again["results"]] == [("duplicate", launched["run_id"])] * 2
 
     assert wait_for_run(stack, launched["run_id"]) == "SUCCESS"
@@ -276,17 +322,21 @@ def test_an_object_whose_run_was_canceled_is_launched_again(stack, gateway):
     etag = stack.put(key, "hr/employees")
     event = s3_notification((key, etag))
     (first,) = invoke(event, gateway.url, DAGSTER_TOKEN_SECRET_ARN=gateway.token_secret_arn)["results"]
-    graphql(stack.graphql_url, "mutation($id: String!) { terminateRun(runId: $id) { __typename } }",
-            {"id": first["run_id"]})
+    graphql(
+        stack.graphql_url, "mutation($id: String!) { terminateRun(runId: $id) { __typename } }", {"id": first["run_id"]}
+    )
     assert wait_for_run(stack, first["run_id"]) == "CANCELED"
 
     (again,) = invoke(event, gateway.url, DAGSTER_TOKEN_SECRET_ARN=gateway.token_secret_arn)["results"]
 
     assert again["status"] == "launched" and again["run_id"] != first["run_id"]
     assert wait_for_run(stack, again["run_id"]) == "SUCCESS"
-    assert scalar(stack.database_url, "select count(*) from raw.hr__employees e join raw._ingestion_ledger l "
-                                      "on l.file_id = e._file_id where l.file_key = %s", (key,)) == len(
-        stack.landing["hr/employees"])
+    assert scalar(
+        stack.database_url,
+        "select count(*) from raw.hr__employees e join raw._ingestion_ledger l "
+        "on l.file_id = e._file_id where l.file_key = %s",
+        (key,),
+    ) == len(stack.landing["hr/employees"])
 
 
 def test_transient_errors_are_retried_without_ever_launching_twice(stack, gateway):
@@ -305,7 +355,8 @@ def test_transient_errors_are_retried_without_ever_launching_twice(stack, gatewa
     assert all(h.get("Authorization") == f"Bearer {gateway.token}" for h in endpoint.headers)
     assert wait_for_run(stack, result["run_id"]) == "SUCCESS"
     assert scalar(stack.database_url, "select count(*) from raw.saas__applications") == len(
-        stack.landing["saas/applications"])
+        stack.landing["saas/applications"]
+    )
 
 
 def test_a_definite_refusal_is_not_retried_and_fails_only_its_message(stack):
@@ -322,8 +373,10 @@ def test_a_definite_refusal_is_not_retried_and_fails_only_its_message(stack):
 
 
 def test_dagster_down_fails_the_messages_and_redelivery_loads_them(stack):
-    keys = {"landing/psa/agreements/agreements.csv": "psa/agreements",
-            "landing/saas/subscriptions/subscriptions.csv": "saas/subscriptions"}
+    keys = {
+        "landing/psa/agreements/agreements.csv": "psa/agreements",
+        "landing/saas/subscriptions/subscriptions.csv": "saas/subscriptions",
+    }
     batch = sqs_batch(*(s3_notification((key, stack.put(key, entity))) for key, entity in keys.items()))
 
     with flaky_endpoint(None) as endpoint:
@@ -369,8 +422,10 @@ def post(url: str, body: dict | bytes, token: str | None, method: str = "POST") 
 def test_the_gateway_forwards_only_the_ingestion_launch(stack, gateway):
     key = "landing/psa/tickets/tickets.csv"
     obj = {"bucket": BUCKET, "key": key, "etag": stack.put(key, "psa/tickets")}
-    launch = {"query": lambda_handler.LAUNCH_RUN,
-              "variables": lambda_handler.launch_variables("pulseops", "ingest_job", obj, key, "psa", "tickets")}
+    launch = {
+        "query": lambda_handler.LAUNCH_RUN,
+        "variables": lambda_handler.launch_variables("pulseops", "ingest_job", obj, key, "psa", "tickets"),
+    }
 
     def changed(edit) -> dict:
         request = copy.deepcopy(launch)
@@ -379,21 +434,27 @@ def test_the_gateway_forwards_only_the_ingestion_launch(stack, gateway):
 
     other_graphql = [
         # the launch mutation asking for ECS task overrides, another role, more memory
-        changed(lambda p: p["executionMetadata"]["tags"].append(
-            {"key": "ecs/task_overrides", "value": json.dumps({"taskRoleArn": "arn:aws:iam::1:role/admin"})})),
+        changed(
+            lambda p: p["executionMetadata"]["tags"].append(
+                {"key": "ecs/task_overrides", "value": json.dumps({"taskRoleArn": "arn:aws:iam::1:role/admin"})}
+            )
+        ),
         changed(lambda p: p["executionMetadata"]["tags"].append({"key": "ecs/memory", "value": "30720"})),
         changed(lambda p: p["executionMetadata"]["tags"].append({"key": "team", "value": "x"})),
         # another job, another asset, another file, another bucket
         changed(lambda p: p["selector"].update(jobName="__ASSET_JOB")),
         changed(lambda p: p["selector"].update(assetSelection=[{"path": ["raw", "psa__clients"]}])),
-        changed(lambda p: p["runConfigData"]["ops"]["raw__psa__tickets"]["config"].update(
-            object_keys=["landing/psa/clients/clients 2026-11-25.csv"])),
+        changed(
+            lambda p: p["runConfigData"]["ops"]["raw__psa__tickets"]["config"].update(
+                object_keys=["landing/psa/clients/clients 2026-11-25.csv"]
+            )
+        ),
         changed(lambda p: p["executionMetadata"]["tags"][1].update(value="someone-elses-bucket")),
         changed(lambda p: p.update(mode="default")),
         # the same mutation text with one more field asked for, a different mutation, queries
         {**launch, "query": lambda_handler.LAUNCH_RUN.replace("runId", "runId status", 1)},
         {"query": "mutation($id: String) { stopSensor(id: $id) { __typename } }", "variables": {"id": "x"}},
-        {"query": "mutation { deletePipelineRun(runId: \"x\") { __typename } }", "variables": {}},
+        {"query": 'mutation { deletePipelineRun(runId: "x") { __typename } }', "variables": {}},
         {"query": "{ runsOrError { ... on Runs { results { runId tags { key value } } } } }", "variables": {}},
         {"query": lambda_handler.FIND_RUNS, "variables": {"filter": {"statuses": ["SUCCESS"]}}},
         {**launch, "operationName": "LaunchRun"},
@@ -447,6 +508,7 @@ def test_dagster_refuses_runs_with_ecs_tags_from_any_caller(stack):
 
 # --- without Dagster -----------------------------------------------------------------------------
 
+
 def test_direct_invocation_raises_so_lambda_retries_and_dead_letters(caplog):
     key = "landing/psa/tickets/t.csv"
     caplog.set_level(logging.INFO, logger="pulseops.lambda")
@@ -462,30 +524,48 @@ def test_direct_invocation_raises_so_lambda_retries_and_dead_letters(caplog):
     assert any(line["level"] == "ERROR" and line.get("key") == key for line in lines)
 
 
-@pytest.mark.parametrize(("key", "prefix", "expected"), [
-    ("landing/psa/tickets/t.csv", "", ("landing/psa/tickets/t.csv", "psa", "tickets")),
-    ("landing/focus/costs/2026/11/c.csv.gz", "", ("landing/focus/costs/2026/11/c.csv.gz", "focus", "costs")),
-    ("acme/landing/saas/subscriptions/s.parquet", "acme", ("landing/saas/subscriptions/s.parquet", "saas",
-                                                             "subscriptions")),
-    # a file for a mapping profile lands in its folder; the run's load reads the profile from the key
-    ("landing/psa/tickets/profile=connectwise/t.jsonl", "", ("landing/psa/tickets/profile=connectwise/t.jsonl",
-                                                            "psa", "tickets")),
-    ("landing/m365/active_user_detail/profile=m365_graph/r.json", "",
-     ("landing/m365/active_user_detail/profile=m365_graph/r.json", "m365", "active_user_detail")),
-    ("landing/psa/tickets/t.csv", "acme", None),
-    ("raw/psa/tickets/t.parquet", "", None),
-    ("landing/psa/t.csv", "", None),
-    ("landing/psa/tickets/", "", None),
-    ("landing/psa/tickets/.DS_Store", "", None),
-    ("landing/psa/tickets/t.csv.partial", "", None),
-    ("landing/psa/tickets/notes.txt", "", None),
-    ("landing/focus/costs/aws/cur/metadata/BILLING_PERIOD=2025-01/cur-Manifest.json", "",
-     ("landing/focus/costs/aws/cur/metadata/BILLING_PERIOD=2025-01/cur-Manifest.json", "focus", "costs")),
-    ("landing/focus/costs/azure/exports/focus/20250101-20250131/run-1/manifest.json", "",
-     ("landing/focus/costs/azure/exports/focus/20250101-20250131/run-1/manifest.json", "focus", "costs")),
-    # any JSON under landing is a delivery (JSON lines, or an API response read through a profile)
-    ("landing/psa/tickets/export.json", "", ("landing/psa/tickets/export.json", "psa", "tickets")),
-])
+@pytest.mark.parametrize(
+    ("key", "prefix", "expected"),
+    [
+        ("landing/psa/tickets/t.csv", "", ("landing/psa/tickets/t.csv", "psa", "tickets")),
+        ("landing/focus/costs/2026/11/c.csv.gz", "", ("landing/focus/costs/2026/11/c.csv.gz", "focus", "costs")),
+        (
+            "acme/landing/saas/subscriptions/s.parquet",
+            "acme",
+            ("landing/saas/subscriptions/s.parquet", "saas", "subscriptions"),
+        ),
+        # a file for a mapping profile lands in its folder; the run's load reads the profile from the key
+        (
+            "landing/psa/tickets/profile=connectwise/t.jsonl",
+            "",
+            ("landing/psa/tickets/profile=connectwise/t.jsonl", "psa", "tickets"),
+        ),
+        (
+            "landing/m365/active_user_detail/profile=m365_graph/r.json",
+            "",
+            ("landing/m365/active_user_detail/profile=m365_graph/r.json", "m365", "active_user_detail"),
+        ),
+        ("landing/psa/tickets/t.csv", "acme", None),
+        ("raw/psa/tickets/t.parquet", "", None),
+        ("landing/psa/t.csv", "", None),
+        ("landing/psa/tickets/", "", None),
+        ("landing/psa/tickets/.DS_Store", "", None),
+        ("landing/psa/tickets/t.csv.partial", "", None),
+        ("landing/psa/tickets/notes.txt", "", None),
+        (
+            "landing/focus/costs/aws/cur/metadata/BILLING_PERIOD=2025-01/cur-Manifest.json",
+            "",
+            ("landing/focus/costs/aws/cur/metadata/BILLING_PERIOD=2025-01/cur-Manifest.json", "focus", "costs"),
+        ),
+        (
+            "landing/focus/costs/azure/exports/focus/20250101-20250131/run-1/manifest.json",
+            "",
+            ("landing/focus/costs/azure/exports/focus/20250101-20250131/run-1/manifest.json", "focus", "costs"),
+        ),
+        # any JSON under landing is a delivery (JSON lines, or an API response read through a profile)
+        ("landing/psa/tickets/export.json", "", ("landing/psa/tickets/export.json", "psa", "tickets")),
+    ],
+)
 def test_keys_map_to_source_and_entity(key, prefix, expected):
     assert lambda_handler.landing_target(key, prefix) == expected
 

@@ -3,6 +3,7 @@
 Every import counts, also one inside a function: a cycle hidden in a function still ties two
 packages together (neither can be read, tested or shipped without the other).
 """
+
 from __future__ import annotations
 
 import ast
@@ -108,15 +109,20 @@ def test_packages_import_only_the_layers_below_them():
         for target, line in imports:
             imported = target.split(".")[0]
             if imported != package and imported not in ALLOWED_IMPORTS[package]:
-                upward.append(f"{_modules()[name].relative_to(REPO)}:{line} imports {target} "
-                              f"({package} may import {sorted(ALLOWED_IMPORTS[package]) or 'no other package'})")
+                upward.append(
+                    f"{_modules()[name].relative_to(REPO)}:{line} imports {target} "
+                    f"({package} may import {sorted(ALLOWED_IMPORTS[package]) or 'no other package'})"
+                )
     assert not upward, "\n".join(upward)
 
 
 def test_no_module_imports_one_that_imports_it_back():
     graph = {name: {target for target, _ in imports} for name, imports in _graph().items()}
-    cycles = [component for component in _strongly_connected(graph)
-              if len(component) > 1 or next(iter(component)) in graph[next(iter(component))]]
+    cycles = [
+        component
+        for component in _strongly_connected(graph)
+        if len(component) > 1 or next(iter(component)) in graph[next(iter(component))]
+    ]
     assert not cycles, "import cycles: " + "; ".join(" <-> ".join(sorted(c)) for c in cycles)
 
 
@@ -178,13 +184,23 @@ def _write(tmp_path: Path, like: Path, source: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("where", "module"), [
-    ("pyproject [project.scripts] pulseops", tomllib.loads((REPO / "pyproject.toml").read_text())
-     ["project"]["scripts"]["pulseops"]),
-    ("pyproject [tool.dagster]", tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["dagster"]["module_name"]),
-    ("workspace.yaml", yaml.safe_load((REPO / "workspace.yaml").read_text())["load_from"][0]["python_module"]
-     ["module_name"]),
-])
+@pytest.mark.parametrize(
+    ("where", "module"),
+    [
+        (
+            "pyproject [project.scripts] pulseops",
+            tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]["pulseops"],
+        ),
+        (
+            "pyproject [tool.dagster]",
+            tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["dagster"]["module_name"],
+        ),
+        (
+            "workspace.yaml",
+            yaml.safe_load((REPO / "workspace.yaml").read_text())["load_from"][0]["python_module"]["module_name"],
+        ),
+    ],
+)
 def test_entry_points_name_modules_that_exist(where, module):
     name, _, function = module.partition(":")
     path = _modules().get(name)

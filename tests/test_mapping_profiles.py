@@ -1,4 +1,5 @@
 """Mapping profiles on their own (no server): how a profile reads what real exports write."""
+
 from __future__ import annotations
 
 import csv
@@ -34,7 +35,10 @@ def test_offsets_and_z_are_read_as_the_instant_in_utc(tmp_path):
     export.write_text("id,opened\nA,2026-11-03T08:15:22+05:00\nB,2026-11-03T08:15:22.250Z\nC,\n")
     out = rows(mine.apply(export, tmp_path))
     assert [(r["ticket_id"], r["created_at"]) for r in out] == [
-        ("A", "2026-11-03 03:15:22"), ("B", "2026-11-03 08:15:22.250000"), ("C", "")]
+        ("A", "2026-11-03 03:15:22"),
+        ("B", "2026-11-03 08:15:22.250000"),
+        ("C", ""),
+    ]
 
 
 def test_dates_that_read_both_ways_need_the_profile_to_say(tmp_path):
@@ -44,7 +48,10 @@ def test_dates_that_read_both_ways_need_the_profile_to_say(tmp_path):
     with pytest.raises(FileProblem, match="column 'opened' reads both day-first and month-first; set date_order"):
         mine.apply(export, tmp_path)
     export.write_text("id,opened\nA,03/04/2026 10:00\nB,25/06/2026 11:00\n")  # 25 can only be a day
-    assert [r["created_at"] for r in rows(mine.apply(export, tmp_path))] == ["2026-04-03 10:00:00", "2026-06-25 11:00:00"]
+    assert [r["created_at"] for r in rows(mine.apply(export, tmp_path))] == [
+        "2026-04-03 10:00:00",
+        "2026-06-25 11:00:00",
+    ]
 
 
 def test_a_json_lines_file_of_one_record_is_one_record(tmp_path):
@@ -57,13 +64,16 @@ def test_a_json_lines_file_of_one_record_is_one_record(tmp_path):
 def test_a_document_without_the_named_records_is_a_mismatch(tmp_path):
     with pytest.raises(FileProblem) as problem:
         load_profile("halopsa").apply(EXPORTS / "autotask_tickets.json", tmp_path)
-    assert problem.value.detail == ("profile halopsa: cannot read the file (no list of records under 'tickets' "
-                                    "(the document's keys: ['items', 'pageDetails']))")
+    assert problem.value.detail == (
+        "profile halopsa: cannot read the file (no list of records under 'tickets' "
+        "(the document's keys: ['items', 'pageDetails']))"
+    )
 
 
 def test_missing_columns_are_reported_with_the_values_the_profile_cannot_translate(tmp_path):
     with pytest.raises(FileProblem) as problem:
         load_profile("jira_service_management").apply(EXPORTS / "servicenow_incidents.csv", tmp_path)
     assert problem.value.rule == "profile_mismatch"
-    assert problem.value.detail.startswith("profile jira_service_management: missing columns ['Created', "
-                                           "'Custom field (Organizations)',")
+    assert problem.value.detail.startswith(
+        "profile jira_service_management: missing columns ['Created', 'Custom field (Organizations)',"
+    )

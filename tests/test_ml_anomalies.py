@@ -1,4 +1,5 @@
 """The anomaly detector on series with planted incidents, beside the rolling z-score baseline."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,10 @@ WEEKENDS = {"a": 0.6, "b": 0.8, "c": 0.9, "d": 1.0}  # weekend spend as a share 
 
 @pytest.fixture(scope="module")
 def spend() -> pd.DataFrame:
-    return pd.concat([daily_spend(seed=i, weekend=w).assign(series=name)
-                      for i, (name, w) in enumerate(WEEKENDS.items())], ignore_index=True)
+    return pd.concat(
+        [daily_spend(seed=i, weekend=w).assign(series=name) for i, (name, w) in enumerate(WEEKENDS.items())],
+        ignore_index=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +56,12 @@ def test_it_beats_the_rolling_z_score(spend, incidents):
 
 
 def test_trend_and_weekly_rhythm_alone_raise_next_to_nothing():
-    quiet = pd.concat([daily_spend(days=730, seed=seed, growth=growth, plant=False).assign(series=f"{seed}")
-                       for seed, growth in [(11, 1.5), (12, -0.3), (13, 0.0), (14, 0.6)]])
+    quiet = pd.concat(
+        [
+            daily_spend(days=730, seed=seed, growth=growth, plant=False).assign(series=f"{seed}")
+            for seed, growth in [(11, 1.5), (12, -0.3), (13, 0.0), (14, 0.6)]
+        ]
+    )
     # Four series, two years each, no incident planted: a stray 4-sigma day or two in all of it.
     assert len(detect(quiet, "day", "cost", "series")) <= 2
 
@@ -115,9 +122,13 @@ def test_rolling_z_score_is_the_plain_textbook_one():
 def test_alert_evaluation_counts_storms_as_false_alerts():
     day = pd.Timestamp("2026-03-10")
     truth = pd.DataFrame({"series": ["x", "x"], "time": [day, day + pd.Timedelta(days=40)]})
-    alerts = pd.DataFrame({"series": ["x", "x", "x", "y"],
-                           "start_time": [day, day + pd.Timedelta(days=1), day + pd.Timedelta(days=9), day],
-                           "end_time": [day, day + pd.Timedelta(days=1), day + pd.Timedelta(days=9), day]})
+    alerts = pd.DataFrame(
+        {
+            "series": ["x", "x", "x", "y"],
+            "start_time": [day, day + pd.Timedelta(days=1), day + pd.Timedelta(days=9), day],
+            "end_time": [day, day + pd.Timedelta(days=1), day + pd.Timedelta(days=9), day],
+        }
+    )
     result = evaluate_alerts(alerts, truth, series_months=4.0)
     assert (result["true_alerts"], result["false_alerts"], result["detected"]) == (1, 3, 1)
     assert result["precision"] == 0.25 and result["recall"] == 0.5

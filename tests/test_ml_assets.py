@@ -3,6 +3,7 @@
 Each test reads the `ml` tables the pipeline run wrote and checks them against the demo's data and
 its planted ground truth; metadata is checked by materializing the asset again on the same warehouse.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,15 +33,19 @@ def materialize_again(pipeline, asset_def) -> dict:
     from orchestration.resources import ObjectStoreResource, WarehouseResource
 
     with pipeline.activate():
-        result = materialize([asset_def], resources={"warehouse": WarehouseResource(),
-                                                     "object_store": ObjectStoreResource()})
+        result = materialize(
+            [asset_def], resources={"warehouse": WarehouseResource(), "object_store": ObjectStoreResource()}
+        )
     assert result.success
     [event] = result.get_asset_materialization_events()
-    return {key: getattr(value, "value", getattr(value, "data", value))
-            for key, value in event.materialization.metadata.items()}
+    return {
+        key: getattr(value, "value", getattr(value, "data", value))
+        for key, value in event.materialization.metadata.items()
+    }
 
 
 # --- client health ------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def health(pipeline) -> pd.DataFrame:
@@ -54,8 +59,9 @@ def test_every_active_client_has_a_health_score_that_its_factors_add_up_to(pipel
     assert (contributions - health["health_score"]).abs().max() <= 0.1  # each part is rounded to 0.01
     assert health["health_score"].between(0, 100).all()
     assert (health["factors_available"] >= 5).all()
-    expected_band = pd.cut(health["health_score"], [-1, 45, 70, 101], right=False,
-                           labels=["at risk", "watch", "healthy"]).astype(str)
+    expected_band = pd.cut(
+        health["health_score"], [-1, 45, 70, 101], right=False, labels=["at risk", "watch", "healthy"]
+    ).astype(str)
     assert (health["health_band"] == expected_band).all()
 
 
@@ -87,19 +93,26 @@ def test_health_weights_and_bands_are_metadata(pipeline):
 
 # --- spend forecast -----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def spend_forecast_rows(pipeline) -> pd.DataFrame:
     return frame(pipeline.database_url, "select * from ml.spend_forecast order by department, month")
 
 
 def test_forecast_covers_every_department_six_months_ahead(pipeline, spend_forecast_rows):
-    departments = {d for (d,) in query(pipeline.database_url,
-                                       "select distinct department from marts.department_daily_spend")}
+    departments = {
+        d for (d,) in query(pipeline.database_url, "select distinct department from marts.department_daily_spend")
+    }
     rows = spend_forecast_rows
     assert set(rows["department"]) == departments and len(departments) >= 5
-    last_full_month = pd.Timestamp(scalar(pipeline.database_url, """
+    last_full_month = pd.Timestamp(
+        scalar(
+            pipeline.database_url,
+            """
         select (date_trunc('month', max(charge_date) + 1) - interval '1 month')::date
-        from marts.department_daily_spend"""))
+        from marts.department_daily_spend""",
+        )
+    )
     for department, part in rows.groupby("department"):
         assert part["months_ahead"].tolist() == [1, 2, 3, 4, 5, 6], department
         expected = pd.date_range(last_full_month, periods=7, freq="MS")[1:]
@@ -116,14 +129,19 @@ def test_forecast_intervals_contain_the_point_and_widen_with_the_horizon(spend_f
 
 
 def test_forecast_is_near_recent_spend(pipeline, spend_forecast_rows):
-    recent = dict(query(pipeline.database_url, """
+    recent = dict(
+        query(
+            pipeline.database_url,
+            """
         with months as (
             select department, date_trunc('month', charge_date) as month, sum(billed_cost)::float as spend
             from marts.department_daily_spend group by 1, 2
         )
         select department, spend from months
         where month = (select date_trunc('month', max(charge_date) + 1) - interval '1 month'
-                       from marts.department_daily_spend)"""))
+                       from marts.department_daily_spend)""",
+        )
+    )
     next_month = spend_forecast_rows[spend_forecast_rows["months_ahead"] == 1].set_index("department")["forecast"]
     for department, spend in recent.items():
         assert 0.5 * spend < next_month[department] < 2 * spend, department
@@ -136,11 +154,13 @@ def test_forecast_backtest_against_seasonal_naive_is_metadata(pipeline):
     assert metadata["horizon_months"] == 6 and metadata["departments"] >= 5
     assert 0 < metadata["backtest_mape"] < 50 and metadata["backtest_seasonal_naive_mape"] > 0
     assert 0 <= metadata["backtest_interval_coverage"] <= 1
-    assert set(metadata["backtest"]["series"]) == set(frame(
-        pipeline.database_url, "select distinct department from ml.spend_forecast")["department"])
+    assert set(metadata["backtest"]["series"]) == set(
+        frame(pipeline.database_url, "select distinct department from ml.spend_forecast")["department"]
+    )
 
 
 # --- recommendations ----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def recommendations(pipeline) -> pd.DataFrame:
@@ -152,8 +172,14 @@ def test_recommendations_are_ranked_by_money_with_a_reason(recommendations):
     assert rows["rank"].tolist() == list(range(1, len(rows) + 1))
     assert rows["monthly_impact"].is_monotonic_decreasing and (rows["monthly_impact"] > 0).all()
     assert rows["reason"].str.contains(r"\$[\d,.]+", regex=True).all()
-    assert set(rows["kind"]) == {"reclaim_inactive_seats", "right_size_at_renewal", "consolidate_duplicate_apps",
-                                 "upsell", "churn_prevention", "billing_drift"}
+    assert set(rows["kind"]) == {
+        "reclaim_inactive_seats",
+        "right_size_at_renewal",
+        "consolidate_duplicate_apps",
+        "upsell",
+        "churn_prevention",
+        "billing_drift",
+    }
     assert (rows["audience"] == rows["client_id"].isna().map({True: "it", False: "msp"})).all()
     assert all(isinstance(json.loads(d), dict) for d in rows["details"])
 
@@ -172,10 +198,15 @@ def test_recommendations_find_what_the_demo_planted(pipeline, recommendations):
 
 def test_churn_prevention_is_mrr_at_risk_of_active_clients(pipeline, recommendations):
     at_risk = recommendations[recommendations["kind"] == "churn_prevention"].set_index("client_id")
-    expected = dict(query(pipeline.database_url, """
+    expected = dict(
+        query(
+            pipeline.database_url,
+            """
         select scores.client_id, round((scores.churn_probability * clients.current_mrr)::numeric, 2)::float
         from ml.churn_scores as scores join marts.clients as clients using (client_id)
-        where clients.is_active and scores.churn_probability >= 0.2 and clients.current_mrr > 0"""))
+        where clients.is_active and scores.churn_probability >= 0.2 and clients.current_mrr > 0""",
+        )
+    )
     assert set(at_risk.index) == set(expected)
     for client_id, money in expected.items():
         assert at_risk.at[client_id, "monthly_impact"] == pytest.approx(money, abs=0.02)
@@ -185,8 +216,10 @@ def test_recommendation_counts_and_money_are_metadata(pipeline):
     from orchestration.defs.ml import recommendations as recommendations_asset
 
     metadata = materialize_again(pipeline, recommendations_asset)
-    rows = frame(pipeline.database_url, "select kind, count(*) as n, sum(monthly_impact) as money "
-                                        "from ml.recommendations group by 1").set_index("kind")
+    rows = frame(
+        pipeline.database_url,
+        "select kind, count(*) as n, sum(monthly_impact) as money from ml.recommendations group by 1",
+    ).set_index("kind")
     assert metadata["recommendations"] == rows["n"].sum()
     assert {k: v["count"] for k, v in metadata["by_kind"].items()} == rows["n"].to_dict()
     assert metadata["monthly_impact"] == pytest.approx(rows["money"].sum(), abs=0.05)
@@ -194,6 +227,7 @@ def test_recommendation_counts_and_money_are_metadata(pipeline):
 
 
 # --- the graph ------------------------------------------------------------------------------------
+
 
 def test_new_ml_assets_run_in_the_pipeline_job_after_their_inputs():
     from dagster import AssetKey
@@ -206,8 +240,7 @@ def test_new_ml_assets_run_in_the_pipeline_job_after_their_inputs():
         # their feature queries are dbt models
         "client_health": {("marts", "client_health_inputs")},
         "spend_forecast": {("marts", "department_daily_spend")},
-        "recommendations": {("ml", "churn_scores"), ("marts", "billing_reconciliation"),
-                            ("marts", "held_seats")},
+        "recommendations": {("ml", "churn_scores"), ("marts", "billing_reconciliation"), ("marts", "held_seats")},
     }
     for name, expected in parents.items():
         key = AssetKey(["ml", name])
@@ -217,14 +250,17 @@ def test_new_ml_assets_run_in_the_pipeline_job_after_their_inputs():
 
 # --- the dashboards' reporting models over these tables ------------------------------------------
 
+
 def test_reporting_models_read_the_new_ml_tables(pipeline):
     url = pipeline.database_url
     assert scalar(url, "select count(*) from reporting.client_health") == scalar(
-        url, "select count(*) from ml.client_health")
-    assert scalar(url, "select count(*) from reporting.recommendations where client_name is null "
-                       "and audience = 'msp'") == 0
-    assert scalar(url, "select bool_and(annual_impact = round(12 * monthly_impact, 2)) "
-                       "from reporting.recommendations")
+        url, "select count(*) from ml.client_health"
+    )
+    assert (
+        scalar(url, "select count(*) from reporting.recommendations where client_name is null and audience = 'msp'")
+        == 0
+    )
+    assert scalar(url, "select bool_and(annual_impact = round(12 * monthly_impact, 2)) from reporting.recommendations")
     forecast = frame(url, "select * from reporting.department_spend_forecast")
     assert len(forecast) == scalar(url, "select count(*) from ml.spend_forecast")
     assert (forecast["total_forecast"] >= forecast["cloud_forecast"]).all()

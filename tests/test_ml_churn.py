@@ -1,4 +1,5 @@
 """The churn trainer on a feature table whose label follows a planted rule."""
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,11 @@ def test_time_split_trains_on_the_past_and_tests_on_the_latest_months(run):
 
 
 def test_planted_rule_is_learned_and_beats_both_baselines(run):
-    metrics, logistic, majority = run.metrics, run.metrics["baselines"]["logistic_regression"], \
-        run.metrics["baselines"]["majority_class"]
+    metrics, logistic, majority = (
+        run.metrics,
+        run.metrics["baselines"]["logistic_regression"],
+        run.metrics["baselines"]["majority_class"],
+    )
     assert metrics["roc_auc"] >= 0.88
     assert metrics["roc_auc"] > logistic["roc_auc"] + 0.1
     assert majority["roc_auc"] == 0.5
@@ -79,8 +83,9 @@ def test_every_id_gets_its_latest_score_with_drivers(panel, run):
     assert scores["model_version"].nunique() == 1
     latest = panel[panel["month"] == panel["month"].max()].set_index("client_id")
     # A client whose only oddity is a ticket load far above normal: that is its top driver.
-    typical = latest[(latest["csat"] > 4) & (latest["p1_tickets"] <= 1) & (latest["days_late"] < 10)
-                     & (latest["ticket_trend"] > 3)]
+    typical = latest[
+        (latest["csat"] > 4) & (latest["p1_tickets"] <= 1) & (latest["days_late"] < 10) & (latest["ticket_trend"] > 3)
+    ]
     assert len(typical)
     drivers = json.loads(scores.set_index("client_id").at[typical.index[0], "drivers"])
     assert drivers[0]["feature"] == "ticket_trend" and drivers[0]["effect"] > 0.2
@@ -120,14 +125,16 @@ def test_latest_months_with_only_some_outcomes_known_are_left_out(panel):
     assert run.metrics["test_periods"][1] == str(pd.Timestamp(months[-3]).date())
     # the test rows' base rate is the true one, not inflated by early-known churners
     first, last = (pd.Timestamp(m) for m in run.metrics["test_periods"])
-    assert run.metrics["base_rate"] == pytest.approx(panel.loc[panel["month"].between(first, last),
-                                                               "churns_90d"].mean(), abs=1e-3)
+    assert run.metrics["base_rate"] == pytest.approx(
+        panel.loc[panel["month"].between(first, last), "churns_90d"].mean(), abs=1e-3
+    )
     assert (run.scores["month"] == panel["month"].max()).all()  # still scored
 
 
 def test_gap_keeps_training_labels_out_of_the_test_window(panel):
-    metrics = evaluate_churn(panel, "client_id", "churns_90d", "month",
-                             ChurnParams(max_iter=60, test_periods=2, gap_periods=3))
+    metrics = evaluate_churn(
+        panel, "client_id", "churns_90d", "month", ChurnParams(max_iter=60, test_periods=2, gap_periods=3)
+    )
     assert metrics["train_periods"] == ["2025-01-01", "2025-07-01"]
     assert metrics["test_periods"] == ["2025-11-01", "2025-12-01"]
 
@@ -186,8 +193,10 @@ def test_no_known_outcome_or_no_stayer_is_not_ready(panel):
     unknown = panel.assign(churns_90d=None)
     assert churn_readiness(unknown, "client_id", "churns_90d", "month").reason.startswith("no churn outcomes known")
     everyone = panel.head(30).assign(churns_90d=True)
-    assert churn_readiness(everyone, "client_id", "churns_90d", "month").reason == \
-        "not enough history of clients staying yet: 0 clients, need 10"
+    assert (
+        churn_readiness(everyone, "client_id", "churns_90d", "month").reason
+        == "not enough history of clients staying yet: 0 clients, need 10"
+    )
 
 
 def test_a_history_too_short_for_the_time_split_still_scores_each_id_once():
@@ -203,9 +212,13 @@ def test_a_history_too_short_for_the_time_split_still_scores_each_id_once():
 def test_no_scores_is_typed_and_empty():
     empty = no_scores("client_id")
     assert len(empty) == 0
-    assert empty.dtypes.astype(str).to_dict() == {"client_id": "object", "churn_probability": "float64",
-                                                  "churn_predicted": "bool", "drivers": "object",
-                                                  "model_version": "object"}
+    assert empty.dtypes.astype(str).to_dict() == {
+        "client_id": "object",
+        "churn_probability": "float64",
+        "churn_predicted": "bool",
+        "drivers": "object",
+        "model_version": "object",
+    }
 
 
 IGNORED_IN_EXPORT = [
@@ -233,7 +246,10 @@ def test_a_spreadsheet_export_is_read_with_every_column_accounted_for(tmp_path):
     as_numbers = evaluate_churn(panel, "client_id", "churns_90d", "month")
     assert (metrics["roc_auc"], metrics["brier"]) == (as_numbers["roc_auc"], as_numbers["brier"])
     without = evaluate_churn(frame, "client_id", "churns_90d", "month", exclude=("p1_tickets",))
-    assert without["ignored_columns"][0] == {"column": "p1_tickets", "reason": "excluded: named as no feature (--exclude)"}
+    assert without["ignored_columns"][0] == {
+        "column": "p1_tickets",
+        "reason": "excluded: named as no feature (--exclude)",
+    }
     assert metrics["roc_auc"] > without["roc_auc"] + 0.02, "the P1 counts carry the planted rule"
 
 

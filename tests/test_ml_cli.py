@@ -1,4 +1,5 @@
 """`pulseops ml churn-eval` and `pulseops ml detect`, run as an operator runs them."""
+
 from __future__ import annotations
 
 import json
@@ -14,11 +15,11 @@ from tests.support import REPO
 pytestmark = pytest.mark.unit  # needs no database, server or browser: `make check` runs it
 
 
-
 def pulseops(*args: str) -> subprocess.CompletedProcess:
     # The console script's own module, run from this checkout (tests/test_layering.py checks the script names it).
-    return subprocess.run([sys.executable, "-m", "pulseops_cli.main", "ml", *args], capture_output=True, text=True,
-                          timeout=120, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "pulseops_cli.main", "ml", *args], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
 
 
 def test_churn_eval_prints_the_metrics_as_json(tmp_path):
@@ -37,8 +38,9 @@ def test_detect_prints_one_incident_per_planted_anomaly(tmp_path):
     path = tmp_path / "spend.csv"
     spend = daily_spend()
     spend.assign(day=spend["day"].dt.strftime("%Y-%m-%d"), department="IT").to_csv(path, index=False)
-    result = pulseops("detect", str(path), "--time", "day", "--value", "cost", "--series", "department",
-                      "--sensitivity", "1.0")
+    result = pulseops(
+        "detect", str(path), "--time", "day", "--value", "cost", "--series", "department", "--sensitivity", "1.0"
+    )
     assert result.returncode == 0, result.stderr
     incidents = json.loads(result.stdout)
     found = {(i["kind"], i["start_time"][:10]) for i in incidents}
@@ -49,8 +51,10 @@ def test_detect_prints_one_incident_per_planted_anomaly(tmp_path):
 
 def test_detect_names_the_driver_with_a_breakdown(tmp_path):
     path = tmp_path / "by_service.csv"
-    parts = [daily_spend(seed=1, plant=False).assign(service="compute"),
-             daily_spend(seed=2, base=40.0, plant=False).assign(service="storage")]
+    parts = [
+        daily_spend(seed=1, plant=False).assign(service="compute"),
+        daily_spend(seed=2, base=40.0, plant=False).assign(service="storage"),
+    ]
     parts[1].loc[300, "cost"] *= 8
     pd.concat(parts).to_csv(path, index=False)
     result = pulseops("detect", str(path), "--time", "day", "--value", "cost", "--breakdown", "service")
@@ -81,5 +85,6 @@ def test_churn_eval_names_every_column_it_does_not_use(tmp_path):
     assert metrics["ignored_columns"] == IGNORED_IN_EXPORT
     assert "p1_tickets" in metrics["numeric_features"] and metrics["numeric_text_features"] == ["p1_tickets"]
     assert {"accuracy", "threshold", "accuracy_at_0_5", "best_f1_threshold", "accuracy_at_best_f1"} <= set(metrics)
-    assert result.stderr.splitlines() == [f"pulseops ml: column {c['column']!r} not used: {c['reason']}"
-                                          for c in IGNORED_IN_EXPORT]
+    assert result.stderr.splitlines() == [
+        f"pulseops ml: column {c['column']!r} not used: {c['reason']}" for c in IGNORED_IN_EXPORT
+    ]

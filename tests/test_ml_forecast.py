@@ -1,4 +1,5 @@
 """The spend forecast on series with a known trend and season, beside the seasonal-naive baseline."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,10 +52,23 @@ def random_walk_teams(months: int = 60, teams: int = 5, seed: int = 0) -> pd.Dat
     """Monthly spend of several teams, each a random walk on the log scale (1% drift, 3% steps)
     with 2% noise: forecast errors grow with the horizon, as with real spend."""
     rng = np.random.default_rng(seed)
-    return pd.concat([pd.DataFrame({
-        "month": pd.date_range("2020-01-01", periods=months, freq="MS"), "team": f"team{t}",
-        "spend": np.exp(np.log(1000 * (t + 1)) + np.cumsum(0.01 + rng.normal(0, 0.03, months))
-                        + rng.normal(0, 0.02, months))}) for t in range(teams)], ignore_index=True)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "month": pd.date_range("2020-01-01", periods=months, freq="MS"),
+                    "team": f"team{t}",
+                    "spend": np.exp(
+                        np.log(1000 * (t + 1))
+                        + np.cumsum(0.01 + rng.normal(0, 0.03, months))
+                        + rng.normal(0, 0.02, months)
+                    ),
+                }
+            )
+            for t in range(teams)
+        ],
+        ignore_index=True,
+    )
 
 
 def test_conformal_interval_covers_unseen_months_as_often_as_asked():
@@ -62,8 +76,7 @@ def test_conformal_interval_covers_unseen_months_as_often_as_asked():
     inside = total = 0
     per_horizon = []
     for seed in range(3):
-        result = backtest(random_walk_teams(seed=seed), "month", "spend", "team", ForecastParams(horizon=6),
-                          origins=24)
+        result = backtest(random_walk_teams(seed=seed), "month", "spend", "team", ForecastParams(horizon=6), origins=24)
         inside += result["coverage"] * result["forecasts"]
         total += result["forecasts"]
         per_horizon.append(result["coverage_by_horizon"])
@@ -74,8 +87,9 @@ def test_conformal_interval_covers_unseen_months_as_often_as_asked():
 
 def test_conformal_interval_widens_with_the_horizon():
     result = forecast(random_walk_teams(), "month", "spend", "team", ForecastParams(horizon=6))
-    width = ((result["upper"] - result["lower"]) / result["forecast"]).groupby(
-        result.groupby("team").cumcount() + 1).mean()
+    width = (
+        ((result["upper"] - result["lower"]) / result["forecast"]).groupby(result.groupby("team").cumcount() + 1).mean()
+    )
     assert (np.diff(width.to_numpy()) > 0).all()
     assert width[6] > 1.5 * width[1]
     assert (result["lower"] < result["forecast"]).all() and (result["forecast"] < result["upper"]).all()
@@ -109,8 +123,10 @@ def test_backtest_beats_seasonal_naive_on_a_trended_seasonal_series():
 
 
 def test_daily_spend_per_department_gives_whole_months_and_a_forecast_each():
-    days = pd.concat([daily_spend(days=500, seed=s, plant=False).assign(department=d)
-                      for s, d in enumerate(["IT", "Sales"])], ignore_index=True)
+    days = pd.concat(
+        [daily_spend(days=500, seed=s, plant=False).assign(department=d) for s, d in enumerate(["IT", "Sales"])],
+        ignore_index=True,
+    )
     days = days[days["day"] >= "2025-01-10"]  # January is no longer a whole month
     totals = monthly_totals(days, "day", "cost", "department")
     assert totals.groupby("department")["month"].min().tolist() == [pd.Timestamp("2025-02-01")] * 2
@@ -142,10 +158,13 @@ def test_readiness_says_how_much_history_is_missing():
     short = forecast_readiness(_department_days({"IT": 3, "Sales": 2}), "day", "cost", "department", params)
     assert not short.ready and short.reason == "not enough history yet: 3 whole months, need 4"
     assert short.months_by_series == {"IT": 3, "Sales": 2}
-    mixed = forecast_readiness(_department_days({"IT": 6, "Sales": 2}), "day", "cost", "department", params,
-                               noun="department")
-    assert mixed.ready and mixed.reason == ("forecast for 1 of 2 departments (Sales: under 4 whole months); "
-                                            "trend only: month-of-year effects need 24 whole months, have 6")
+    mixed = forecast_readiness(
+        _department_days({"IT": 6, "Sales": 2}), "day", "cost", "department", params, noun="department"
+    )
+    assert mixed.ready and mixed.reason == (
+        "forecast for 1 of 2 departments (Sales: under 4 whole months); "
+        "trend only: month-of-year effects need 24 whole months, have 6"
+    )
     long = forecast_readiness(_department_days({"IT": 25}), "day", "cost", "department", params, noun="department")
     assert long.reason == "forecast for 1 of 1 departments; with month-of-year effects"
     nothing = forecast_readiness(_department_days({"IT": 1}).head(10), "day", "cost", "department", params)

@@ -1,4 +1,5 @@
 """The client health score moves the right way, adds up, and reads its weights from config."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -12,8 +13,15 @@ FACTORS = ["csat", "sla", "ticket_trend", "payment", "renewal", "breadth"]
 
 
 def client(**changes) -> dict:
-    base = {"client_id": "C1", "csat_score": 4.3, "sla_compliance": 0.92, "ticket_trend": 1.1, "avg_days_late": 4.0,
-            "days_to_renewal": 150, "service_count": 3}
+    base = {
+        "client_id": "C1",
+        "csat_score": 4.3,
+        "sla_compliance": 0.92,
+        "ticket_trend": 1.1,
+        "avg_days_late": 4.0,
+        "days_to_renewal": 150,
+        "service_count": 3,
+    }
     return {**base, **changes}
 
 
@@ -33,8 +41,10 @@ def test_worse_csat_lowers_the_score():
     result = scores(client(client_id="good", csat_score=4.5), client(client_id="poor", csat_score=3.2))
     good, poor = result.set_index("client_id").loc[["good", "poor"], "health_score"]
     assert poor < good
-    assert result.set_index("client_id").at["poor", "contribution_csat"] < \
-        result.set_index("client_id").at["good", "contribution_csat"]
+    assert (
+        result.set_index("client_id").at["poor", "contribution_csat"]
+        < result.set_index("client_id").at["good", "contribution_csat"]
+    )
 
 
 def test_more_sla_misses_lower_the_score():
@@ -45,8 +55,16 @@ def test_more_sla_misses_lower_the_score():
 
 
 def test_contributions_add_up_to_the_score_and_follow_the_formula():
-    row = scores(client(csat_score=3.8, sla_compliance=0.86, ticket_trend=1.5, avg_days_late=15,
-                        days_to_renewal=105, service_count=2.5)).iloc[0]
+    row = scores(
+        client(
+            csat_score=3.8,
+            sla_compliance=0.86,
+            ticket_trend=1.5,
+            avg_days_late=15,
+            days_to_renewal=105,
+            service_count=2.5,
+        )
+    ).iloc[0]
     # Each factor sits exactly halfway between its bad and good points.
     for name in FACTORS:
         assert row[f"factor_{name}"] == pytest.approx(0.5, abs=1e-3)
@@ -56,11 +74,27 @@ def test_contributions_add_up_to_the_score_and_follow_the_formula():
 
 
 def test_bands_and_a_missing_factor():
-    result = scores(client(client_id="top", csat_score=5, sla_compliance=1, ticket_trend=0.8, avg_days_late=0,
-                           days_to_renewal=365, service_count=5),
-                    client(client_id="low", csat_score=2.5, sla_compliance=0.6, ticket_trend=2.5, avg_days_late=40,
-                           days_to_renewal=10, service_count=1),
-                    client(client_id="mid", csat_score=None)).set_index("client_id")
+    result = scores(
+        client(
+            client_id="top",
+            csat_score=5,
+            sla_compliance=1,
+            ticket_trend=0.8,
+            avg_days_late=0,
+            days_to_renewal=365,
+            service_count=5,
+        ),
+        client(
+            client_id="low",
+            csat_score=2.5,
+            sla_compliance=0.6,
+            ticket_trend=2.5,
+            avg_days_late=40,
+            days_to_renewal=10,
+            service_count=1,
+        ),
+        client(client_id="mid", csat_score=None),
+    ).set_index("client_id")
     assert result.at["top", "health_score"] == 100.0 and result.at["top", "health_band"] == "healthy"
     assert result.at["low", "health_score"] == 0.0 and result.at["low", "health_band"] == "at risk"
     # No CSAT answer: scored on the other five, not marked down for the gap.

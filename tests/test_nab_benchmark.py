@@ -1,5 +1,6 @@
 """The NAB benchmark harness: on a hand-made copy laid out as NAB's (always), and on a real NAB copy
 when PULSEOPS_NAB_DIR names one (skipped otherwise: NAB is not part of this repository)."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,8 @@ def tiny_nab(tmp_path):
     score = np.zeros(len(times))
     score[[1000, 3001]] = 0.9  # one false alert, one in the window
     pd.DataFrame({"timestamp": times, "value": values, "anomaly_score": score}).to_csv(
-        tmp_path / "results/numenta/realTraffic/numenta_x.csv", index=False)
+        tmp_path / "results/numenta/realTraffic/numenta_x.csv", index=False
+    )
     return tmp_path
 
 
@@ -39,9 +41,16 @@ def test_a_copy_laid_out_as_nab_is_scored_for_every_detector(tiny_nab):
     result = evaluate_nab(tiny_nab, categories=("realTraffic",))
     assert result["detector"]["found"] == 1 and result["detector"]["true_alerts"] == 1
     assert result["published"]["Numenta HTM"] == {
-        "f1": round(2 * 0.5 / 1.5, 3), "precision": 0.5, "recall": 1.0,
+        "f1": round(2 * 0.5 / 1.5, 3),
+        "precision": 0.5,
+        "recall": 1.0,
         "false_alerts_per_series_day": round(1 / ((4031 - 604) * 5 / 1440), 3),
-        "alerts": 2, "true_alerts": 1, "windows": 1, "found": 1, "series": 1}
+        "alerts": 2,
+        "true_alerts": 1,
+        "windows": 1,
+        "found": 1,
+        "series": 1,
+    }
     assert set(result["published"]) == {"Numenta HTM"}  # detectors without results are left out
 
 

@@ -1,5 +1,6 @@
 """The whole pipeline on demo data, on the embedded PostgreSQL and on an external server:
 row counts and money reconciled from landing file to raw, staging and marts."""
+
 from __future__ import annotations
 
 import io
@@ -22,9 +23,12 @@ def test_every_landing_row_reaches_raw_and_staging(pipeline, contract):
     assert landed > 0
     assert scalar(pipeline.database_url, f"select count(*) from {contract.raw_table}") == landed
     assert scalar(pipeline.database_url, f"select count(*) from {STAGING[contract.name]}") == landed
-    ledger = query(pipeline.database_url,
-                   "select status, rows_in, rows_loaded, rows_rejected from raw._ingestion_ledger "
-                   "where source = %s and entity = %s", (contract.source, contract.entity))
+    ledger = query(
+        pipeline.database_url,
+        "select status, rows_in, rows_loaded, rows_rejected from raw._ingestion_ledger "
+        "where source = %s and entity = %s",
+        (contract.source, contract.entity),
+    )
     assert ledger == [("loaded", landed, landed, 0)]
 
 
@@ -51,32 +55,45 @@ def _expected_mrr(agreements: pd.DataFrame, month_start: pd.Timestamp) -> pd.Ser
 
 def test_client_monthly_mrr_reconciles_with_agreements(pipeline):
     agreements = pipeline.landing["psa/agreements"]
-    months = [row[0] for row in query(pipeline.database_url,
-                                      "select distinct month from marts.client_monthly_mrr order by 1")]
+    months = [
+        row[0] for row in query(pipeline.database_url, "select distinct month from marts.client_monthly_mrr order by 1")
+    ]
     assert len(months) >= 12
     for month in (months[-1], months[len(months) // 2]):
         expected = _expected_mrr(agreements, pd.Timestamp(month))
-        mart = dict(query(pipeline.database_url,
-                          "select client_id, mrr::float from marts.client_monthly_mrr where month = %s", (month,)))
+        mart = dict(
+            query(
+                pipeline.database_url,
+                "select client_id, mrr::float from marts.client_monthly_mrr where month = %s",
+                (month,),
+            )
+        )
         assert set(mart) == set(expected.index)
         assert sum(mart.values()) == pytest.approx(expected.sum(), abs=0.01)
 
 
 def test_subscription_utilisation_reconciles(pipeline):
     subscriptions = pipeline.landing["saas/subscriptions"]
-    rows = query(pipeline.database_url,
-                 "select count(*), sum(seats_purchased), sum(seats_assigned), sum(monthly_cost)::float "
-                 "from marts.subscription_utilisation")[0]
+    rows = query(
+        pipeline.database_url,
+        "select count(*), sum(seats_purchased), sum(seats_assigned), sum(monthly_cost)::float "
+        "from marts.subscription_utilisation",
+    )[0]
     assignments = pipeline.landing["saas/licence_assignments"]
     assert rows[0] == len(subscriptions)
     assert rows[1] == subscriptions["seats_purchased"].sum()
     assert rows[2] == assignments["unassigned_date"].isna().sum()  # seats held now
-    assert rows[3] == pytest.approx((subscriptions["seats_purchased"] * subscriptions["price_per_seat_month"]).sum(),
-                                    abs=0.05)
+    assert rows[3] == pytest.approx(
+        (subscriptions["seats_purchased"] * subscriptions["price_per_seat_month"]).sum(), abs=0.05
+    )
     # planted idle seat holders: active seats = assigned - idle for every subscription
     idle = pd.DataFrame(pipeline.truth["inactive_assignments"]).groupby("subscription_id").size()
-    mart = dict(query(pipeline.database_url,
-                      "select subscription_id, seats_assigned - seats_active_30d from marts.subscription_utilisation"))
+    mart = dict(
+        query(
+            pipeline.database_url,
+            "select subscription_id, seats_assigned - seats_active_30d from marts.subscription_utilisation",
+        )
+    )
     for subscription_id, idle_seats in idle.items():
         # a planted idle seat is never active; a few active holders may also have had a quiet month
         assert mart[subscription_id] >= idle_seats
@@ -86,8 +103,12 @@ def test_department_spend_reconciles_with_focus_files(pipeline):
     costs = pipeline.landing["focus/costs"]
     costs = costs.assign(department=costs["Tags"].map(lambda tags: json.loads(tags)["department"]))
     expected = costs.groupby("department")["BilledCost"].sum()
-    mart = dict(query(pipeline.database_url,
-                      "select department, sum(billed_cost)::float from marts.department_daily_spend group by 1"))
+    mart = dict(
+        query(
+            pipeline.database_url,
+            "select department, sum(billed_cost)::float from marts.department_daily_spend group by 1",
+        )
+    )
     assert mart == pytest.approx(expected.to_dict(), abs=0.01)
 
 
@@ -99,8 +120,10 @@ def test_ml_outputs(pipeline):
     mean_churner = sum(scores[c] for c in churned) / len(churned)
     mean_stayer = sum(v for c, v in scores.items() if c not in churned) / (clients - len(churned))
     assert mean_churner > mean_stayer + 0.3
-    flagged = {(d, str(day)) for d, day in query(pipeline.database_url,
-                                                 "select department, charge_date::date from ml.spend_anomalies")}
+    flagged = {
+        (d, str(day))
+        for d, day in query(pipeline.database_url, "select department, charge_date::date from ml.spend_anomalies")
+    }
     spike = next(a for a in pipeline.truth["spend_anomalies"] if a["kind"] == "spike")
     assert (spike["department"], spike["date"]) in flagged
 
@@ -108,17 +131,24 @@ def test_ml_outputs(pipeline):
 def test_churn_model_is_versioned_with_its_metrics(pipeline):
     from ml_assets.churn import ChurnModel
 
-    runs = query(pipeline.database_url, "select version, artefact_key, roc_auc, metrics ->> 'evaluation', state, "
-                                        "reason from ml.model_runs where model = 'churn'")
+    runs = query(
+        pipeline.database_url,
+        "select version, artefact_key, roc_auc, metrics ->> 'evaluation', state, "
+        "reason from ml.model_runs where model = 'churn'",
+    )
     assert len(runs) == 1
     version, key, roc_auc, evaluation, state, reason = runs[0]
     assert evaluation == "time_split" and 0.5 < roc_auc <= 1
     # A churner is learned from once a snapshot it left within 90 days of has aged 90 days: with
     # data to 2026-11-25 the last such snapshot is July's, so those who left by 2026-10-29.
-    last_aged_month_end = (pd.Timestamp(pipeline.truth["as_of"]) - pd.Timedelta(days=90)).to_period("M") \
-        .start_time - pd.Timedelta(days=1)
-    learned = [c for c in pipeline.truth["churners"]
-               if pd.Timestamp(c["churn_date"]) <= last_aged_month_end + pd.Timedelta(days=90)]
+    last_aged_month_end = (pd.Timestamp(pipeline.truth["as_of"]) - pd.Timedelta(days=90)).to_period(
+        "M"
+    ).start_time - pd.Timedelta(days=1)
+    learned = [
+        c
+        for c in pipeline.truth["churners"]
+        if pd.Timestamp(c["churn_date"]) <= last_aged_month_end + pd.Timedelta(days=90)
+    ]
     clients = len(pipeline.landing["psa/clients"])
     assert state == "trained" and reason.endswith(f"snapshots of {clients} clients, {len(learned)} of whom churned")
     with pipeline.activate():
@@ -146,13 +176,15 @@ def test_sql_analyst_reads_marts_only(pipeline):
     with psycopg.connect(analyst_url, autocommit=True) as conn:
         assert conn.execute("select count(*) from marts.client_monthly_mrr").fetchone()[0] > 0
         assert conn.execute("select count(*) from reporting.client_churn_risk").fetchone()[0] > 0
-        for statement in ("select count(*) from raw.psa__clients",
-                          "select count(*) from staging.stg_psa__clients",
-                          "insert into marts.client_monthly_mrr (client_id) values ('x')",
-                          "delete from marts.subscription_utilisation",
-                          "delete from reporting.client_churn_risk",
-                          "create table marts.scratch (x int)",
-                          "create table public.scratch (x int)"):
+        for statement in (
+            "select count(*) from raw.psa__clients",
+            "select count(*) from staging.stg_psa__clients",
+            "insert into marts.client_monthly_mrr (client_id) values ('x')",
+            "delete from marts.subscription_utilisation",
+            "delete from reporting.client_churn_risk",
+            "create table marts.scratch (x int)",
+            "create table public.scratch (x int)",
+        ):
             try:
                 conn.execute(statement)
             except (errors.InsufficientPrivilege, errors.ReadOnlySqlTransaction):
@@ -165,21 +197,35 @@ def test_every_client_scoped_table_carries_row_level_security(pipeline):
     viewers may read only the Client Review page's tables."""
     from pulseops_core.warehouse_logins import CLIENT_VIEWER_ROLE
 
-    client_scoped = query(pipeline.database_url, """
+    client_scoped = query(
+        pipeline.database_url,
+        """
         select c.relnamespace::regnamespace || '.' || c.relname, c.relrowsecurity, c.relkind,
                array(select p.polname from pg_policy p where p.polrelid = c.oid order by 1)
         from pg_class c join pg_attribute a on a.attrelid = c.oid and a.attname = 'client_id'
         where c.relnamespace::regnamespace::text in ('marts', 'reporting') and c.relkind in ('r', 'p', 'v', 'm')
-        order by 1""")
+        order by 1""",
+    )
     assert len(client_scoped) >= 10
     for table, row_security, kind, policies in client_scoped:
         assert (row_security, kind, policies) == (
-            True, "r", ["analyst_reads_all_clients", "client_viewer_reads_own_clients"]), table
-    readable = query(pipeline.database_url, """
+            True,
+            "r",
+            ["analyst_reads_all_clients", "client_viewer_reads_own_clients"],
+        ), table
+    readable = query(
+        pipeline.database_url,
+        """
         select table_schema || '.' || table_name from information_schema.role_table_grants
-        where grantee = %s and privilege_type = 'SELECT' order by 1""", (CLIENT_VIEWER_ROLE,))
+        where grantee = %s and privilege_type = 'SELECT' order by 1""",
+        (CLIENT_VIEWER_ROLE,),
+    )
     assert [name for (name,) in readable] == [
-        "marts.client_monthly", "marts.clients", "pulseops_security.my_clients", "reporting.client_services"]
+        "marts.client_monthly",
+        "marts.clients",
+        "pulseops_security.my_clients",
+        "reporting.client_services",
+    ]
 
 
 def test_state_secrets_are_owner_only(pipeline):
@@ -192,17 +238,28 @@ def test_state_secrets_are_owner_only(pipeline):
 
 def test_every_mart_and_reporting_column_has_a_comment(pipeline):
     """dbt persists the YAML docs: a SQL analyst sees what every table and column means."""
-    undocumented = query(pipeline.database_url, """
+    undocumented = query(
+        pipeline.database_url,
+        """
         select c.table_schema || '.' || c.table_name || '.' || c.column_name
         from information_schema.columns as c
         where c.table_schema in ('marts', 'reporting')
             and col_description(format('%I.%I', c.table_schema, c.table_name)::regclass, c.ordinal_position) is null
-        order by 1""")
+        order by 1""",
+    )
     assert undocumented == []
-    tables = query(pipeline.database_url, """
+    tables = query(
+        pipeline.database_url,
+        """
         select table_schema || '.' || table_name from information_schema.tables
         where table_schema in ('marts', 'reporting')
-            and obj_description(format('%I.%I', table_schema, table_name)::regclass) is null""")
+            and obj_description(format('%I.%I', table_schema, table_name)::regclass) is null""",
+    )
     assert tables == []
-    assert scalar(pipeline.database_url, "select count(*) from information_schema.tables "
-                                         "where table_schema in ('marts', 'reporting')") >= 19
+    assert (
+        scalar(
+            pipeline.database_url,
+            "select count(*) from information_schema.tables where table_schema in ('marts', 'reporting')",
+        )
+        >= 19
+    )

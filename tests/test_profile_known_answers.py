@@ -2,6 +2,7 @@
 from the vendor's documented columns) lands under `profile=<name>/`, the real ingestion job loads it,
 dbt builds the warehouse, and the monthly ticket counts and SLA figures of `marts.client_monthly`
 match the arithmetic done by hand from the file. One landing zone and one build for every profile."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -20,11 +21,13 @@ LANDING = {
     "connectwise_tickets.jsonl": "landing/psa/tickets/profile=connectwise/connectwise_tickets.jsonl",
     "autotask_tickets.json": "landing/psa/tickets/profile=autotask/autotask_tickets.json",
     "halopsa_tickets.json": "landing/psa/tickets/profile=halopsa/halopsa_tickets.json",
-    "jira_service_management_requests.csv":
-        "landing/psa/tickets/profile=jira_service_management/jira_service_management_requests.csv",
+    "jira_service_management_requests.csv": (
+        "landing/psa/tickets/profile=jira_service_management/jira_service_management_requests.csv"
+    ),
     "m365_active_user_detail.csv": "landing/m365/active_user_detail/m365_active_user_detail.csv",
-    "m365_active_user_detail_graph.json":
-        "landing/m365/active_user_detail/profile=m365_graph/m365_active_user_detail_graph.json",
+    "m365_active_user_detail_graph.json": (
+        "landing/m365/active_user_detail/profile=m365_graph/m365_active_user_detail_graph.json"
+    ),
 }
 # Companions the marts join to: the clients as each system identifies them (a ServiceNow company id,
 # a ConnectWise company identifier, Autotask companyIDs, Halo client ids, JSM organization names)
@@ -69,17 +72,30 @@ def warehouse(tmp_path_factory) -> str:
 
 
 def months(url: str) -> dict[tuple[str, date], dict]:
-    columns = ("tickets_opened", "p1_tickets", "sla_response_pct", "sla_resolution_pct", "mean_time_to_respond_h",
-               "mean_time_to_resolve_h")
+    columns = (
+        "tickets_opened",
+        "p1_tickets",
+        "sla_response_pct",
+        "sla_resolution_pct",
+        "mean_time_to_respond_h",
+        "mean_time_to_resolve_h",
+    )
     found = query(url, f"select client_id, month, {', '.join(columns)} from marts.client_monthly")
-    return {(client, month): dict(zip(columns, (None if v is None else float(v) for v in values)))
-            for client, month, *values in found}
+    return {
+        (client, month): dict(zip(columns, (None if v is None else float(v) for v in values), strict=True))
+        for client, month, *values in found
+    }
 
 
 def figures(tickets, p1, response_pct, resolution_pct, respond_h, resolve_h) -> dict:
-    return {"tickets_opened": tickets, "p1_tickets": p1, "sla_response_pct": response_pct,
-            "sla_resolution_pct": resolution_pct, "mean_time_to_respond_h": respond_h,
-            "mean_time_to_resolve_h": resolve_h}
+    return {
+        "tickets_opened": tickets,
+        "p1_tickets": p1,
+        "sla_response_pct": response_pct,
+        "sla_resolution_pct": resolution_pct,
+        "mean_time_to_respond_h": respond_h,
+        "mean_time_to_resolve_h": resolve_h,
+    }
 
 
 def of_clients(url: str, *clients: str) -> dict:
@@ -150,7 +166,8 @@ def test_halopsa(warehouse):
     # slaresponsestate I (inside) / O (outside) is the response SLA; Halo exports no resolution outcome,
     # so that percentage stays empty; dateclosed 1900-01-01T00:00:00 means not closed.
     assert of_clients(warehouse, "12", "15") == {
-        # 3001 (priority 1): 08:00 -> 08:30 (0.5 h, I) -> 12:00 (4 h); 3002 (3): 13:00 -> 17:00 (4 h, O) -> +2 days (48 h)
+        # 3001 (priority 1): 08:00 -> 08:30 (0.5 h, I) -> 12:00 (4 h);
+        # 3002 (3): 13:00 -> 17:00 (4 h, O) -> +2 days (48 h)
         # response 1 of 2 = 50 %; respond (0.5 + 4) / 2 = 2.25 h; resolve (4 + 48) / 2 = 26 h
         ("12", SEP): figures(2, 1, 50.0, None, 2.25, 26.0),
         # 3003 (2): 09:15 -> 10:15 (1 h, I), still open
@@ -177,8 +194,13 @@ def test_jira_service_management(warehouse):
 
 def test_microsoft_365_in_both_spellings(warehouse):
     """The report's CSV (no profile) and Graph's JSON (profile m365_graph) feed the same model."""
-    employees = {upn: rest for upn, *rest in query(
-        warehouse, "select user_principal_name, m365_last_activity_date, m365_assigned_products from marts.employees")}
+    employees = {
+        upn: rest
+        for upn, *rest in query(
+            warehouse,
+            "select user_principal_name, m365_last_activity_date, m365_assigned_products from marts.employees",
+        )
+    }
     assert employees == {
         # CSV: latest of Exchange 11-28, OneDrive 11-20, SharePoint 11-02, Teams 11-29
         "ana@contoso.com": [date(2026, 11, 29), "MICROSOFT 365 E3+POWER BI PRO"],
@@ -187,6 +209,9 @@ def test_microsoft_365_in_both_spellings(warehouse):
         "carla@contoso.com": [date(2026, 11, 29), "Microsoft 365 E3+Power BI Pro"],
         "dev@contoso.com": [date(2026, 11, 9), None],  # deleted: no products (an empty list)
     }
-    deleted = query(warehouse, "select is_deleted, deleted_date, has_exchange_license from raw.m365__active_user_detail "
-                               "where user_principal_name = 'dev@contoso.com'")
+    deleted = query(
+        warehouse,
+        "select is_deleted, deleted_date, has_exchange_license from raw.m365__active_user_detail "
+        "where user_principal_name = 'dev@contoso.com'",
+    )
     assert deleted == [(True, date(2026, 11, 10), False)]

@@ -1,5 +1,6 @@
 """Raw tables: rows carry their file's id; a warehouse made when rows carried the file key and
 checksum is moved to file ids without losing a row or its link to the ledger."""
+
 from __future__ import annotations
 
 import psycopg
@@ -13,9 +14,14 @@ CLIENTS = BY_NAME["psa__clients"]
 
 def _columns(conn, table: str) -> list[str]:
     schema, name = table.split(".")
-    return [c for (c,) in conn.execute(
-        "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
-        "order by ordinal_position", (schema, name))]
+    return [
+        c
+        for (c,) in conn.execute(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
+            "order by ordinal_position",
+            (schema, name),
+        )
+    ]
 
 
 def test_rows_keyed_by_file_key_move_to_file_ids():
@@ -29,11 +35,17 @@ def test_rows_keyed_by_file_key_move_to_file_ids():
         conn.execute("""create table raw.psa__clients (client_id text, client_name text,
             _file_key text not null, _file_checksum text not null, _loaded_at timestamptz not null default now())""")
         for key, clients in (("landing/psa/clients/a.csv", ["C1", "C2"]), ("landing/psa/clients/b.csv", ["C3"])):
-            conn.execute("insert into raw._ingestion_ledger values (%s, 'psa', 'clients', 'sum', null, 'loaded', "
-                         "%s, %s, 0, null, null, null, now())", (key, len(clients), len(clients)))
+            conn.execute(
+                "insert into raw._ingestion_ledger values (%s, 'psa', 'clients', 'sum', null, 'loaded', "
+                "%s, %s, 0, null, null, null, now())",
+                (key, len(clients), len(clients)),
+            )
             for client in clients:
-                conn.execute("insert into raw.psa__clients (client_id, client_name, _file_key, _file_checksum) "
-                             "values (%s, 'x', %s, 'sum')", (client, key))
+                conn.execute(
+                    "insert into raw.psa__clients (client_id, client_name, _file_key, _file_checksum) "
+                    "values (%s, 'x', %s, 'sum')",
+                    (client, key),
+                )
         conn.commit()
 
         ensure_raw_schema(conn, [CLIENTS])
@@ -41,10 +53,15 @@ def test_rows_keyed_by_file_key_move_to_file_ids():
 
         columns = _columns(conn, "raw.psa__clients")
         assert "_file_key" not in columns and "_file_checksum" not in columns and "_file_id" in columns
-        rows = conn.execute("select file_key, client_id from raw.psa__clients join raw._ingestion_ledger "
-                            "on file_id = _file_id order by client_id").fetchall()
-        assert rows == [("landing/psa/clients/a.csv", "C1"), ("landing/psa/clients/a.csv", "C2"),
-                        ("landing/psa/clients/b.csv", "C3")]
+        rows = conn.execute(
+            "select file_key, client_id from raw.psa__clients join raw._ingestion_ledger "
+            "on file_id = _file_id order by client_id"
+        ).fetchall()
+        assert rows == [
+            ("landing/psa/clients/a.csv", "C1"),
+            ("landing/psa/clients/a.csv", "C2"),
+            ("landing/psa/clients/b.csv", "C3"),
+        ]
         assert conn.execute("select count(distinct file_id) from raw._ingestion_ledger").fetchone()[0] == 2
 
 

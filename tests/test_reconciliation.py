@@ -1,5 +1,6 @@
 """Money reconciles from the delivered files to the marts, per month and client or department:
 nothing is lost on the way and nothing is counted twice."""
+
 from __future__ import annotations
 
 import json
@@ -38,12 +39,19 @@ def test_invoices_reconcile_with_client_month_revenue(pipeline):
     revenue = mart.set_index(["client_id", "month"])["revenue"]
     _assert_same(expected, revenue, "revenue per client and month")
     counts = invoices.groupby(["client_id", _month(invoices["issued_date"])]).size()
-    assert mart.set_index(["client_id", "month"])["invoices_issued"].pipe(lambda s: s[s > 0]).sort_index().equals(
-        counts.sort_index())
+    assert (
+        mart.set_index(["client_id", "month"])["invoices_issued"]
+        .pipe(lambda s: s[s > 0])
+        .sort_index()
+        .equals(counts.sort_index())
+    )
     # and per agreement over its life
     agreements = _frame(pipeline.database_url, "select agreement_id, billed_total from marts.agreements")
-    _assert_same(invoices.groupby("agreement_id")["amount"].sum(),
-                 agreements.set_index("agreement_id")["billed_total"], "billed per agreement")
+    _assert_same(
+        invoices.groupby("agreement_id")["amount"].sum(),
+        agreements.set_index("agreement_id")["billed_total"],
+        "billed per agreement",
+    )
 
 
 def test_time_entries_reconcile_with_client_month_labour(pipeline):
@@ -62,17 +70,24 @@ def test_time_entries_reconcile_with_client_month_labour(pipeline):
 
 def test_focus_costs_reconcile_with_department_daily_spend(pipeline):
     costs = pipeline.landing["focus/costs"]
-    costs = costs.assign(department=costs["Tags"].map(lambda tags: json.loads(tags).get("department", "Unallocated")),
-                         charge_date=pd.to_datetime(costs["ChargePeriodStart"]).dt.tz_localize(None).dt.normalize())
+    costs = costs.assign(
+        department=costs["Tags"].map(lambda tags: json.loads(tags).get("department", "Unallocated")),
+        charge_date=pd.to_datetime(costs["ChargePeriodStart"]).dt.tz_localize(None).dt.normalize(),
+    )
     expected = costs.groupby(["department", "charge_date"])["BilledCost"].sum()
-    mart = _frame(pipeline.database_url, "select department, charge_date, billed_cost, cost_rows "
-                                         "from marts.department_daily_spend")
+    mart = _frame(
+        pipeline.database_url,
+        "select department, charge_date, billed_cost, cost_rows from marts.department_daily_spend",
+    )
     mart = mart.assign(charge_date=pd.to_datetime(mart["charge_date"])).set_index(["department", "charge_date"])
     _assert_same(expected, mart["billed_cost"], "FOCUS billed cost per department and day")
     assert mart["cost_rows"].sum() == len(costs)
     # the cloud part of all IT spend is the same money, by department and day
-    cloud = _frame(pipeline.database_url, "select department, spend_date, sum(billed_cost) as billed_cost "
-                                          "from marts.daily_spend where spend_source = 'cloud' group by 1, 2")
+    cloud = _frame(
+        pipeline.database_url,
+        "select department, spend_date, sum(billed_cost) as billed_cost "
+        "from marts.daily_spend where spend_source = 'cloud' group by 1, 2",
+    )
     cloud = cloud.assign(spend_date=pd.to_datetime(cloud["spend_date"])).set_index(["department", "spend_date"])
     _assert_same(expected, cloud["billed_cost"], "cloud spend per department and day")
 
@@ -82,10 +97,13 @@ def test_budget_vs_actual_adds_up_all_spend(pipeline):
     costs = pipeline.landing["focus/costs"]
     days = pd.to_datetime(costs["ChargePeriodStart"]).dt.tz_localize(None).dt.normalize()
     months = pd.period_range(days.min(), days.max(), freq="M")
-    budget = _frame(pipeline.database_url, "select department, month, actual_cost, cloud_cost, saas_cost "
-                                           "from marts.budget_vs_actual")
-    assert budget["actual_cost"].sum() == pytest.approx(budget["cloud_cost"].sum() + budget["saas_cost"].sum(),
-                                                        abs=0.01 * len(budget))
+    budget = _frame(
+        pipeline.database_url,
+        "select department, month, actual_cost, cloud_cost, saas_cost from marts.budget_vs_actual",
+    )
+    assert budget["actual_cost"].sum() == pytest.approx(
+        budget["cloud_cost"].sum() + budget["saas_cost"].sum(), abs=0.01 * len(budget)
+    )
     assert budget["cloud_cost"].sum() == pytest.approx(costs["BilledCost"].sum(), abs=0.01 * len(budget))
     # every full month a subscription ran in the cost history costs exactly seats x price
     full_months = months[1:-1]
@@ -95,31 +113,39 @@ def test_budget_vs_actual_adds_up_all_spend(pipeline):
     expected = {}
     for row, start in zip(subscriptions.itertuples(), started, strict=True):
         running = [m for m in full_months if m > start]
-        expected[row.department] = expected.get(row.department, 0) + len(running) * row.seats_purchased * \
-            row.price_per_seat_month
+        expected[row.department] = (
+            expected.get(row.department, 0) + len(running) * row.seats_purchased * row.price_per_seat_month
+        )
     for department, amount in expected.items():
         assert saas.get(department, 0) == pytest.approx(amount, abs=0.01 * len(full_months) + 0.01), department
 
 
 def test_mrr_is_counted_once(pipeline):
     """client_monthly carries the same MRR as client_monthly_mrr for every month of the history."""
-    rows = query(pipeline.database_url, """
+    rows = query(
+        pipeline.database_url,
+        """
         select count(*), coalesce(sum(abs(coalesce(a.mrr, 0) - coalesce(b.mrr, 0))), 0)
         from marts.client_monthly as a
         full join (select * from marts.client_monthly_mrr
                    where month between (select min(month) from marts.client_monthly)
                        and (select max(month) from marts.client_monthly)) as b
             on a.client_id = b.client_id and a.month = b.month
-        where coalesce(a.mrr, 0) <> coalesce(b.mrr, 0)""")
+        where coalesce(a.mrr, 0) <> coalesce(b.mrr, 0)""",
+    )
     assert rows[0][0] == 0, rows
 
 
 def test_planted_signals_surface_in_the_marts(pipeline):
     """What the demo generator planted shows up where the dashboards look for it."""
     truth = pipeline.truth
-    billing = {row[0]: row[1:] for row in query(
-        pipeline.database_url, "select agreement_id, billed_units, supported_units, status "
-                               "from marts.billing_reconciliation")}
+    billing = {
+        row[0]: row[1:]
+        for row in query(
+            pipeline.database_url,
+            "select agreement_id, billed_units, supported_units, status from marts.billing_reconciliation",
+        )
+    }
     drifting = [d for d in truth["billing_drift"] if d["agreement_id"] in billing]
     assert drifting
     for drift in drifting:
@@ -127,11 +153,16 @@ def test_planted_signals_surface_in_the_marts(pipeline):
     inactive = {row[0] for row in query(pipeline.database_url, "select licence_key from marts.inactive_licences")}
     idle = {f"{seat['subscription_id']}|{seat['employee_id']}" for seat in truth["inactive_assignments"]}
     assert idle and idle <= inactive
-    pairs = {(a, b): users for a, b, users in query(
-        pipeline.database_url,
-        "select application_id_a, application_id_b, overlapping_users from marts.duplicate_applications")}
+    pairs = {
+        (a, b): users
+        for a, b, users in query(
+            pipeline.database_url,
+            "select application_id_a, application_id_b, overlapping_users from marts.duplicate_applications",
+        )
+    }
     for pair in truth["duplicate_app_pairs"]:
         assert pairs[tuple(pair["application_ids"])] == pair["overlapping_users"]
-    churned = dict(query(pipeline.database_url, "select client_id, churn_date from marts.clients "
-                                                "where churn_date is not null"))
+    churned = dict(
+        query(pipeline.database_url, "select client_id, churn_date from marts.clients where churn_date is not null")
+    )
     assert {c["client_id"]: c["churn_date"] for c in truth["churners"]} == {k: str(v) for k, v in churned.items()}

@@ -1,4 +1,5 @@
 """One SQL style: sqlfluff (dbt templater, PostgreSQL dialect, .sqlfluff) finds nothing in the models."""
+
 from tests.support import throwaway_database
 
 

@@ -1,4 +1,5 @@
 """How a failed step is named and explained, in the warehouse and in the terminal (no server needed)."""
+
 from __future__ import annotations
 
 from dagster._utils.error import SerializableErrorInfo
@@ -26,12 +27,17 @@ def test_the_recorded_error_is_the_root_cause():
 
 
 def test_the_terminal_gets_the_root_cause_and_both_ends_of_a_long_message():
-    cause = SerializableErrorInfo("ObjectNotInPrerequisiteState: \"client_health\" is not a table\nHINT: ...",
-                                  [], "ObjectNotInPrerequisiteState")
+    cause = SerializableErrorInfo(
+        'ObjectNotInPrerequisiteState: "client_health" is not a table\nHINT: ...', [], "ObjectNotInPrerequisiteState"
+    )
     wrapper = SerializableErrorInfo("DagsterExecutionStepExecutionError: Error occurred", [], "X", cause=cause)
-    assert _root_cause(wrapper) == ("ObjectNotInPrerequisiteState: \"client_health\" is not a table ... HINT: ...")
-    dbt = SerializableErrorInfo("DbtBuildFailed: dbt build --select " + "model " * 100 + "failed:\n"
-                                "test.relationships_invoices: fail Got 1 result", [], "DbtBuildFailed")
+    assert _root_cause(wrapper) == ('ObjectNotInPrerequisiteState: "client_health" is not a table ... HINT: ...')
+    dbt = SerializableErrorInfo(
+        "DbtBuildFailed: dbt build --select " + "model " * 100 + "failed:\n"
+        "test.relationships_invoices: fail Got 1 result",
+        [],
+        "DbtBuildFailed",
+    )
     summary = _root_cause(dbt)
     assert summary.startswith("DbtBuildFailed: dbt build --select model") and len(summary) < 260
     assert summary.endswith("... test.relationships_invoices: fail Got 1 result")

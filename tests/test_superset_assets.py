@@ -1,6 +1,7 @@
 """The dashboards kept as code hold together, read only documented dbt models, and carry no
 secrets; Superset's settings refuse what a shared deployment must not run with. No Superset, no
 warehouse and no credentials are needed: this runs on every checkout."""
+
 from __future__ import annotations
 
 import json
@@ -38,16 +39,31 @@ def manifest(tmp_path_factory) -> dict:
     """The dbt manifest parsed from the models as they are now (a stale target/ could hide a rename)."""
     target = tmp_path_factory.mktemp("dbt-target")
     subprocess.run(
-        [str(REPO / ".venv" / "bin" / "dbt"), "parse", "--quiet", "--no-partial-parse", "--profiles-dir", ".",
-         "--project-dir", ".", "--target-path", str(target), "--log-path", str(target)],
-        cwd=DBT_DIR, check=True, env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PATH": "/usr/bin:/bin"},
+        [
+            str(REPO / ".venv" / "bin" / "dbt"),
+            "parse",
+            "--quiet",
+            "--no-partial-parse",
+            "--profiles-dir",
+            ".",
+            "--project-dir",
+            ".",
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target),
+        ],
+        cwd=DBT_DIR,
+        check=True,
+        env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PATH": "/usr/bin:/bin"},
     )
     return json.loads((target / "manifest.json").read_text())
 
 
 def _models(manifest: dict) -> dict[tuple[str, str], dict]:
-    return {(node["schema"], node["alias"]): node for node in manifest["nodes"].values()
-            if node["resource_type"] == "model"}
+    return {
+        (node["schema"], node["alias"]): node for node in manifest["nodes"].values() if node["resource_type"] == "model"
+    }
 
 
 def test_every_dataset_reads_a_dbt_model_of_the_documented_layers(assets, manifest):
@@ -77,8 +93,11 @@ def test_charts_datasets_and_dashboards_refer_to_each_other(assets):
     assert all(c["dataset_uuid"] in datasets for c in charts.values())
     on_dashboards = set()
     for dashboard in assets["dashboards"]:
-        tiles = {item["meta"]["chartId"]: item["meta"]["uuid"] for item in dashboard["position"].values()
-                 if isinstance(item, dict) and item.get("type") == "CHART"}
+        tiles = {
+            item["meta"]["chartId"]: item["meta"]["uuid"]
+            for item in dashboard["position"].values()
+            if isinstance(item, dict) and item.get("type") == "CHART"
+        }
         assert set(tiles.values()) <= set(charts), dashboard["slug"]
         on_dashboards |= set(tiles.values())
         for native_filter in dashboard["metadata"]["native_filter_configuration"]:
@@ -96,8 +115,11 @@ def test_filters_only_reach_charts_whose_dataset_has_their_column(assets):
     datasets = {d["uuid"]: {c["column_name"] for c in d["columns"]} for d in assets["datasets"]}
     charts = {c["uuid"]: c for c in assets["charts"]}
     for dashboard in assets["dashboards"]:
-        tiles = {item["meta"]["chartId"]: charts[item["meta"]["uuid"]] for item in dashboard["position"].values()
-                 if isinstance(item, dict) and item.get("type") == "CHART"}
+        tiles = {
+            item["meta"]["chartId"]: charts[item["meta"]["uuid"]]
+            for item in dashboard["position"].values()
+            if isinstance(item, dict) and item.get("type") == "CHART"
+        }
         for native_filter in dashboard["metadata"]["native_filter_configuration"]:
             if native_filter["filterType"] != "filter_select":
                 continue
@@ -105,7 +127,8 @@ def test_filters_only_reach_charts_whose_dataset_has_their_column(assets):
             for chart_id, chart in tiles.items():
                 if chart_id not in native_filter["scope"]["excluded"]:
                     assert column in datasets[chart["dataset_uuid"]], (
-                        f"{dashboard['slug']}: filter {native_filter['name']} reaches {chart['slice_name']}")
+                        f"{dashboard['slug']}: filter {native_filter['name']} reaches {chart['slice_name']}"
+                    )
 
 
 def test_the_roles_name_real_dashboards_and_the_client_page_can_be_secured(assets):
@@ -127,8 +150,9 @@ def test_no_connection_details_in_the_repository(assets):
         assert "set-at-import" in database["sqlalchemy_uri"]
     bundle = load_bundle({access.WAREHOUSE_DATABASE: "postgresql+psycopg2://u:pw@h:1/w"})
     assert any("u:pw@h:1/w" in text for key, text in bundle.items() if key.startswith("databases/"))
-    assert not any(access.ANALYST_DATABASE in text for key, text in bundle.items() if key.startswith("databases/")), \
+    assert not any(access.ANALYST_DATABASE in text for key, text in bundle.items() if key.startswith("databases/")), (
         "a database without a URI is left out of the import"
+    )
 
 
 def test_freshness_cadences_match_the_source_contracts():
@@ -148,11 +172,21 @@ print(json.dumps({name: value for name, value in settings.items() if name.isuppe
 
 
 def _superset_settings(**env: str | None) -> dict:
-    keys = ("SUPERSET_SECRET_KEY", "PULSEOPS_ENV", "SUPERSET_METADATA_URL", "SUPERSET_HOME",
-            "SUPERSET_CACHE_REDIS_URL", "PULSEOPS_SUPERSET_DATA_CACHE")
+    keys = (
+        "SUPERSET_SECRET_KEY",
+        "PULSEOPS_ENV",
+        "SUPERSET_METADATA_URL",
+        "SUPERSET_HOME",
+        "SUPERSET_CACHE_REDIS_URL",
+        "PULSEOPS_SUPERSET_DATA_CACHE",
+    )
     with environment(**{**{key: None for key in keys}, **env}):
-        result = subprocess.run([str(superset_python()), "-c", _PRINT_SETTINGS, str(CONFIG_FILE)],
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            [str(superset_python()), "-c", _PRINT_SETTINGS, str(CONFIG_FILE)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     if result.returncode != 0:
         raise RuntimeError(result.stderr.strip().splitlines()[-1])
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -168,16 +202,25 @@ def test_settings_refuse_to_start_without_a_secret_key():
 def test_production_wants_a_strong_key_and_a_shared_metadata_database():
     strong = "k" * 48
     with pytest.raises(RuntimeError, match="at least 32"):
-        _superset_settings(PULSEOPS_ENV="production", SUPERSET_SECRET_KEY="CHANGE_ME_TO_A_COMPLEX_RANDOM_SECRET",
-                           SUPERSET_METADATA_URL="postgresql+psycopg2://x/y")
+        _superset_settings(
+            PULSEOPS_ENV="production",
+            SUPERSET_SECRET_KEY="CHANGE_ME_TO_A_COMPLEX_RANDOM_SECRET",
+            SUPERSET_METADATA_URL="postgresql+psycopg2://x/y",
+        )
     with pytest.raises(RuntimeError, match="SUPERSET_METADATA_URL"):
         _superset_settings(PULSEOPS_ENV="production", SUPERSET_SECRET_KEY=strong)
     with pytest.raises(RuntimeError, match="SUPERSET_CACHE_REDIS_URL is required in production"):
-        _superset_settings(PULSEOPS_ENV="production", SUPERSET_SECRET_KEY=strong,
-                           SUPERSET_METADATA_URL="postgresql+psycopg2://u@db:5432/superset")
-    settings = _superset_settings(PULSEOPS_ENV="production", SUPERSET_SECRET_KEY=strong,
-                                  SUPERSET_METADATA_URL="postgresql+psycopg2://u@db:5432/superset",
-                                  SUPERSET_CACHE_REDIS_URL="rediss://cache:6379/0")
+        _superset_settings(
+            PULSEOPS_ENV="production",
+            SUPERSET_SECRET_KEY=strong,
+            SUPERSET_METADATA_URL="postgresql+psycopg2://u@db:5432/superset",
+        )
+    settings = _superset_settings(
+        PULSEOPS_ENV="production",
+        SUPERSET_SECRET_KEY=strong,
+        SUPERSET_METADATA_URL="postgresql+psycopg2://u@db:5432/superset",
+        SUPERSET_CACHE_REDIS_URL="rediss://cache:6379/0",
+    )
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@db:5432/superset"
     assert settings["SESSION_COOKIE_SECURE"] and settings["ENABLE_PROXY_FIX"]
     assert settings["DATA_CACHE_CONFIG"]["CACHE_TYPE"] == "RedisCache"
@@ -193,7 +236,8 @@ def test_isolation_settings_hold_in_every_environment(tmp_path):
     assert "connect_client_viewers_as_themselves" in settings["DB_CONNECTION_MUTATOR"]
     assert not settings["FEATURE_FLAGS"].get("ALLOW_ADHOC_SUBQUERY")
     assert {"query_to_xml", "ts_stat", "pg_sleep", "lo_from_bytea", "set_config"} <= set(
-        settings["DISALLOWED_SQL_FUNCTIONS"]["postgresql"])
+        settings["DISALLOWED_SQL_FUNCTIONS"]["postgresql"]
+    )
 
 
 def test_local_settings_use_sqlite_and_a_shared_file_cache_that_benchmarks_can_turn_off(tmp_path):
@@ -201,8 +245,9 @@ def test_local_settings_use_sqlite_and_a_shared_file_cache_that_benchmarks_can_t
     assert settings["SQLALCHEMY_DATABASE_URI"].startswith(f"sqlite:///{tmp_path}")
     assert settings["CACHE_CONFIG"]["CACHE_TYPE"] == settings["DATA_CACHE_CONFIG"]["CACHE_TYPE"] == "FileSystemCache"
     assert "SESSION_COOKIE_SECURE" not in settings
-    off = _superset_settings(SUPERSET_SECRET_KEY="local-key", SUPERSET_HOME=str(tmp_path),
-                             PULSEOPS_SUPERSET_DATA_CACHE="off")
+    off = _superset_settings(
+        SUPERSET_SECRET_KEY="local-key", SUPERSET_HOME=str(tmp_path), PULSEOPS_SUPERSET_DATA_CACHE="off"
+    )
     assert off["DATA_CACHE_CONFIG"] == {"CACHE_TYPE": "NullCache"}
 
 
@@ -229,5 +274,6 @@ def test_saved_charts_carry_no_sql_of_their_own():
         saved = json.loads(chart["query_context"])
         for query in saved["queries"]:
             assert list(own_sql(query, columns[chart["dataset_uuid"]])) == [], chart["slice_name"]
-        assert [f for f in chart["params"].get("adhoc_filters", []) if f["expressionType"] != "SIMPLE"] == [], \
-            chart["slice_name"]
+        assert [f for f in chart["params"].get("adhoc_filters", []) if f["expressionType"] != "SIMPLE"] == [], chart[
+            "slice_name"
+        ]

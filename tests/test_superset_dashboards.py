@@ -7,6 +7,7 @@ Needs fixtures from the suite's conftest: `superset` and `api` (Superset over `w
 warehouse the real pipeline filled, and an admin session to it), `analyst_password` and
 `artefacts_dir` (folder that keeps the screenshots).
 """
+
 from __future__ import annotations
 
 import re
@@ -34,10 +35,18 @@ from tests.support import query, scalar, throwaway_database
 
 pytestmark = pytest.mark.slow
 
-TITLES = {access.MSP_DASHBOARD: "MSP Client Portfolio", access.IT_DASHBOARD: "IT Software Spend",
-          access.CLIENT_DASHBOARD: "Client Review", access.DATA_HEALTH_DASHBOARD: "Data Health"}
-FILTERS = {access.MSP_DASHBOARD: ["Segment", "Region", "Period"], access.IT_DASHBOARD: ["Department"],
-           access.CLIENT_DASHBOARD: ["Client"], access.DATA_HEALTH_DASHBOARD: []}
+TITLES = {
+    access.MSP_DASHBOARD: "MSP Client Portfolio",
+    access.IT_DASHBOARD: "IT Software Spend",
+    access.CLIENT_DASHBOARD: "Client Review",
+    access.DATA_HEALTH_DASHBOARD: "Data Health",
+}
+FILTERS = {
+    access.MSP_DASHBOARD: ["Segment", "Region", "Period"],
+    access.IT_DASHBOARD: ["Department"],
+    access.CLIENT_DASHBOARD: ["Client"],
+    access.DATA_HEALTH_DASHBOARD: [],
+}
 RESOURCES = ("database", "dataset", "chart", "dashboard")
 ADMIN = "admin"
 SEES = {
@@ -53,8 +62,9 @@ MAY_BE_EMPTY = {"Failed check details", "Quarantined files"}
 @pytest.fixture(scope="module")
 def client(warehouse_url) -> tuple[str, str]:
     """The client whose login is tested: the biggest, so never the first one in a list."""
-    return query(warehouse_url, "select client_id, client_name from marts.clients "
-                                "order by current_mrr desc, client_id limit 1")[0]
+    return query(
+        warehouse_url, "select client_id, client_name from marts.clients order by current_mrr desc, client_id limit 1"
+    )[0]
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +76,15 @@ def logins(superset, api, client, warehouse_url) -> dict[str, tuple[str, str]]:
             username = f"test-{role.name.lower().replace(' ', '-')}"
             users[role.name] = (username, api.add_user(username, role.name))
     operator = SupersetClient(superset.url, superset.admin_username, superset.admin_password)
-    login = add_client_login(operator, warehouse_url, superset.client_login_key, client[0], "test-client-viewer",
-                             "client@pulseops.invalid")
+    login = add_client_login(
+        operator, warehouse_url, superset.client_login_key, client[0], "test-client-viewer", "client@pulseops.invalid"
+    )
     users[access.CLIENT_VIEWER] = (login.username, login.password)
     # a client viewer nobody has given a client yet
-    users["no client"] = ("test-client-without-client", api.add_user("test-client-without-client", access.CLIENT_VIEWER))
+    users["no client"] = (
+        "test-client-without-client",
+        api.add_user("test-client-without-client", access.CLIENT_VIEWER),
+    )
     return users
 
 
@@ -88,7 +102,8 @@ def test_superset_is_served_by_its_own_process(superset, api):
 def test_only_the_pulseops_dashboards_and_connections_exist_once(api):
     assert sorted((d["slug"], d["dashboard_title"]) for d in api.list("dashboard")) == sorted(TITLES.items())
     assert sorted(d["database_name"] for d in api.list("database")) == sorted(
-        [access.WAREHOUSE_DATABASE, access.ANALYST_DATABASE]), "no example data, nothing else"
+        [access.WAREHOUSE_DATABASE, access.ANALYST_DATABASE]
+    ), "no example data, nothing else"
 
 
 def test_dashboards_have_their_native_filters(api):
@@ -111,11 +126,16 @@ def test_connections_read_the_warehouse_given_as_the_read_only_analyst(api, ware
 
 def test_bootstrapping_again_changes_and_duplicates_nothing(superset, api, warehouse_url, analyst_password):
     def state():
-        return ({resource: _uuids_by_id(api, resource) for resource in RESOURCES},
-                sorted((r["name"], r["id"]) for r in api.get("/api/v1/security/roles/", q="(page_size:100)")["result"]),
-                sorted((f["name"], f["clause"], len(f["tables"])) for f in api.list("rowlevelsecurity")),
-                {slug: sorted(r["name"] for r in api.get(f"/api/v1/dashboard/{slug}")["result"]["roles"])
-                 for slug in access.DASHBOARDS})
+        return (
+            {resource: _uuids_by_id(api, resource) for resource in RESOURCES},
+            sorted((r["name"], r["id"]) for r in api.get("/api/v1/security/roles/", q="(page_size:100)")["result"]),
+            sorted((f["name"], f["clause"], len(f["tables"])) for f in api.list("rowlevelsecurity")),
+            {
+                slug: sorted(r["name"] for r in api.get(f"/api/v1/dashboard/{slug}")["result"]["roles"])
+                for slug in access.DASHBOARDS
+            },
+        )
+
     before = state()
     run_bootstrap(superset.state_dir, warehouse_url, analyst_password)
     assert state() == before
@@ -129,15 +149,16 @@ def test_every_chart_returns_rows_from_its_saved_query(api, slug):
     assert not empty, f"charts without rows on {slug}: {empty}"
 
 
-def test_export_imports_into_a_fresh_postgres_metadata_database(superset, warehouse_url, analyst_password,
-                                                                 tmp_path):
+def test_export_imports_into_a_fresh_postgres_metadata_database(superset, warehouse_url, analyst_password, tmp_path):
     exported = tmp_path / "assets"
     export(SupersetClient(superset.url, superset.admin_username, superset.admin_password), exported)
     # what the running instance exports is what the repository holds, file for file
     assert _asset_files(exported) == _asset_files(ASSETS_DIR)
     with throwaway_database("superset_metadata") as metadata_url:
-        env = {"SUPERSET_METADATA_URL": metadata_url.replace("postgresql://", "postgresql+psycopg2://", 1),
-               "PULSEOPS_SUPERSET_ASSETS": str(exported)}
+        env = {
+            "SUPERSET_METADATA_URL": metadata_url.replace("postgresql://", "postgresql+psycopg2://", 1),
+            "PULSEOPS_SUPERSET_ASSETS": str(exported),
+        }
         run_bootstrap(tmp_path / "state", warehouse_url, analyst_password, extra_env=env)
         assert _metadata_index(metadata_url) == _yaml_index(ASSETS_DIR)
         roles = {name for (name,) in query(metadata_url, "select name from ab_role")}
@@ -170,15 +191,20 @@ def test_client_viewer_reads_only_its_own_clients_rows(superset, api, logins, cl
     assert [row["client_name"] for row in profile] == [client_name]
     services = session.chart_data(charts["Services and licences"])
     assert sorted((r["service"], float(r["units"])) for r in services) == sorted(
-        (service, float(units)) for service, units in query(
-            warehouse_url, "select agreement_type, units from marts.agreements where client_id = %s", (client_id,)))
+        (service, float(units))
+        for service, units in query(
+            warehouse_url, "select agreement_type, units from marts.agreements where client_id = %s", (client_id,)
+        )
+    )
     assert len(api.chart_data(charts["Services and licences"])) > len(services), "admin sees every client"
     tickets = session.chart_data(charts["Tickets per month"])
     assert sum(row["tickets"] for row in tickets) == scalar(
-        warehouse_url, "select sum(tickets_opened) from marts.client_monthly where client_id = %s", (client_id,))
+        warehouse_url, "select sum(tickets_opened) from marts.client_monthly where client_id = %s", (client_id,)
+    )
     (mrr,) = session.chart_data(charts["Monthly recurring revenue"])
-    assert mrr["current_mrr"] == pytest.approx(float(scalar(
-        warehouse_url, "select current_mrr from marts.clients where client_id = %s", (client_id,))))
+    assert mrr["current_mrr"] == pytest.approx(
+        float(scalar(warehouse_url, "select current_mrr from marts.clients where client_id = %s", (client_id,)))
+    )
     # nothing else is readable: the portfolio's charts are refused
     for chart in api.dashboard_charts(access.MSP_DASHBOARD)[:3]:
         response = session.session.get(f"{session.base_url}/api/v1/chart/{chart['id']}/data/", timeout=60)
@@ -201,8 +227,11 @@ def test_sql_analyst_reads_marts_and_reporting_only(superset, api, logins, wareh
     (dashboards_db,) = api.list("database", database_name=access.WAREHOUSE_DATABASE)
 
     def run(sql: str, database_id: int = read_only["id"]) -> requests.Response:
-        return session.session.post(f"{session.base_url}/api/v1/sqllab/execute/", timeout=60, json={
-            "database_id": database_id, "sql": sql, "runAsync": False, "client_id": secrets.token_hex(5)})
+        return session.session.post(
+            f"{session.base_url}/api/v1/sqllab/execute/",
+            timeout=60,
+            json={"database_id": database_id, "sql": sql, "runAsync": False, "client_id": secrets.token_hex(5)},
+        )
 
     answer = run("select count(*) as n from marts.clients")
     assert answer.ok and answer.json()["data"] == [{"n": scalar(warehouse_url, "select count(*) from marts.clients")}]
@@ -213,20 +242,26 @@ def test_sql_analyst_reads_marts_and_reporting_only(superset, api, logins, wareh
     assert not run("create table marts.scratch (a int)").ok
     assert not run("select count(*) from marts.clients", dashboards_db["id"]).ok, "only its own connection"
     msp = _session(superset, logins, access.MSP_ANALYST)
-    refused = msp.session.post(f"{msp.base_url}/api/v1/sqllab/execute/", timeout=60, json={
-        "database_id": read_only["id"], "sql": "select 1", "runAsync": False, "client_id": secrets.token_hex(5)})
+    refused = msp.session.post(
+        f"{msp.base_url}/api/v1/sqllab/execute/",
+        timeout=60,
+        json={"database_id": read_only["id"], "sql": "select 1", "runAsync": False, "client_id": secrets.token_hex(5)},
+    )
     assert refused.status_code == 403, "SQL Lab is the SQL analyst's alone"
 
 
 # ------------------------------------------------------------------ the browser
-@pytest.mark.parametrize(("role", "slug"), [(role, slug) for role in SEES for slug in access.DASHBOARDS
-                                            if slug in SEES[role]])
-def test_dashboard_draws_with_the_warehouse_numbers(superset, api, logins, artefacts_dir, warehouse_url, client,
-                                                    role, slug):
+@pytest.mark.parametrize(
+    ("role", "slug"), [(role, slug) for role in SEES for slug in access.DASHBOARDS if slug in SEES[role]]
+)
+def test_dashboard_draws_with_the_warehouse_numbers(
+    superset, api, logins, artefacts_dir, warehouse_url, client, role, slug
+):
     who = role.lower().replace(" ", "-")
     screenshot = artefacts_dir / f"superset-{who}-{slug}.png"
-    close_ups = {name: artefacts_dir / f"superset-{who}-{name.lower().replace(' ', '-')}.png"
-                 for name in CLOSE_UPS.get(slug, ())}
+    close_ups = {
+        name: artefacts_dir / f"superset-{who}-{name.lower().replace(' ', '-')}.png" for name in CLOSE_UPS.get(slug, ())
+    }
     seen = check_dashboard_in_browser(superset.url, *logins[role], slug, screenshot, chart_screenshots=close_ups)
     assert seen.chart_errors == {}
     assert set(seen.empty_charts) <= MAY_BE_EMPTY
@@ -253,8 +288,12 @@ def expected_kpis(url: str, slug: str, client_name: str | None = None) -> dict[s
         latest, previous = sorted(mrr)[-1], sorted(mrr)[-2]
         as_of = scalar(url, "select as_of_date from intermediate.int_psa__calendar")
         full_month = max(m for m in mrr if _month_end(m) <= as_of)
-        margin = scalar(url, "select 100 * sum(revenue - labour_cost - resale_cost) / sum(revenue) "
-                             "from marts.client_monthly where month = %s", (full_month,))
+        margin = scalar(
+            url,
+            "select 100 * sum(revenue - labour_cost - resale_cost) / sum(revenue) "
+            "from marts.client_monthly where month = %s",
+            (full_month,),
+        )
         return {
             "MRR": mrr[latest],
             "MRR growth (month on month)": 100 * (mrr[latest] - mrr[previous]) / mrr[previous],
@@ -263,28 +302,39 @@ def expected_kpis(url: str, slug: str, client_name: str | None = None) -> dict[s
         }
     if slug == access.IT_DASHBOARD:
         return {
-            "Annual run-rate": scalar(url, "select 12 * sum(projected_cost) from marts.budget_vs_actual "
-                                           "where month = (select max(month) from marts.budget_vs_actual)"),
+            "Annual run-rate": scalar(
+                url,
+                "select 12 * sum(projected_cost) from marts.budget_vs_actual "
+                "where month = (select max(month) from marts.budget_vs_actual)",
+            ),
             "Wasted on inactive seats": scalar(url, "select sum(wasted_monthly_cost) from marts.inactive_licences"),
-            "Licence utilisation": scalar(url, "select 100.0 * sum(seats_active_30d) / sum(seats_purchased) "
-                                               "from marts.subscription_utilisation"),
-            "Renewals in 90 days": scalar(url, "select count(*) from marts.subscription_renewals "
-                                               "where days_to_renewal between 0 and 90"),
+            "Licence utilisation": scalar(
+                url, "select 100.0 * sum(seats_active_30d) / sum(seats_purchased) from marts.subscription_utilisation"
+            ),
+            "Renewals in 90 days": scalar(
+                url, "select count(*) from marts.subscription_renewals where days_to_renewal between 0 and 90"
+            ),
         }
     if slug == access.CLIENT_DASHBOARD:
-        months = query(url, "select tickets_opened, sla_response_pct, csat_avg from marts.client_monthly "
-                            "where client_name = %s order by month desc", (client_name,))
+        months = query(
+            url,
+            "select tickets_opened, sla_response_pct, csat_avg from marts.client_monthly "
+            "where client_name = %s order by month desc",
+            (client_name,),
+        )
         return {
-            "Monthly recurring revenue": scalar(url, "select current_mrr from marts.clients where client_name = %s",
-                                                (client_name,)),
+            "Monthly recurring revenue": scalar(
+                url, "select current_mrr from marts.clients where client_name = %s", (client_name,)
+            ),
             "Tickets this month": months[0][0],
             # a big number shows the latest month that has a value
             "SLA response (latest month)": next((m[1] for m in months if m[1] is not None), None),
             "CSAT (latest month)": next((m[2] for m in months if m[2] is not None), None),
         }
     return {
-        "Sources not fresh": scalar(url, "select count(*) from reporting.data_health_sources "
-                                         "where freshness_status <> 'fresh'"),
+        "Sources not fresh": scalar(
+            url, "select count(*) from reporting.data_health_sources where freshness_status <> 'fresh'"
+        ),
         "Failed checks": scalar(url, "select count(*) from reporting.data_health_checks where not passed"),
         "Files quarantined": scalar(url, "select count(*) from raw._ingestion_ledger where status = 'quarantined'"),
         "Rows rejected": scalar(url, "select coalesce(sum(rows_rejected), 0) from raw._ingestion_ledger"),
@@ -300,7 +350,7 @@ def _assert_shows(shown: str, expected, what: str) -> None:
     text = shown.replace("\u2212", "-").replace(",", "").replace("$", "").replace("%", "").strip()
     assert re.fullmatch(r"[+-]?\d+(\.\d+)?", text), f"{what}: tile shows {shown!r}"
     decimals = len(text.split(".")[1]) if "." in text else 0
-    assert float(text) == pytest.approx(float(expected), abs=0.5 * 10 ** -decimals + 1e-9), f"{what}: {shown!r}"
+    assert float(text) == pytest.approx(float(expected), abs=0.5 * 10**-decimals + 1e-9), f"{what}: {shown!r}"
 
 
 # ------------------------------------------------------------------ helpers
@@ -309,23 +359,31 @@ def _uuids_by_id(api: SupersetApi, resource: str) -> dict[int, str]:
 
 
 def _asset_files(folder: Path) -> dict[str, dict]:
-    return {path.relative_to(folder).as_posix(): yaml.safe_load(path.read_text())
-            for path in sorted(folder.rglob("*.yaml"))}
+    return {
+        path.relative_to(folder).as_posix(): yaml.safe_load(path.read_text()) for path in sorted(folder.rglob("*.yaml"))
+    }
 
 
 def _yaml_index(folder: Path) -> dict[str, set[tuple[str, str]]]:
     """(uuid, name) of every dataset, chart and dashboard kept as code."""
     files = _asset_files(folder)
     names = {"datasets": "table_name", "charts": "slice_name", "dashboards": "dashboard_title"}
-    return {kind: {(config["uuid"], config[field]) for path, config in files.items() if path.startswith(kind + "/")}
-            for kind, field in names.items()}
+    return {
+        kind: {(config["uuid"], config[field]) for path, config in files.items() if path.startswith(kind + "/")}
+        for kind, field in names.items()
+    }
 
 
 def _metadata_index(metadata_url: str) -> dict[str, set[tuple[str, str]]]:
-    tables = {"datasets": ("tables", "table_name"), "charts": ("slices", "slice_name"),
-              "dashboards": ("dashboards", "dashboard_title")}
-    return {kind: {(_uuid(u), name) for u, name in query(metadata_url, f"select uuid, {column} from {table}")}
-            for kind, (table, column) in tables.items()}
+    tables = {
+        "datasets": ("tables", "table_name"),
+        "charts": ("slices", "slice_name"),
+        "dashboards": ("dashboards", "dashboard_title"),
+    }
+    return {
+        kind: {(_uuid(u), name) for u, name in query(metadata_url, f"select uuid, {column} from {table}")}
+        for kind, (table, column) in tables.items()
+    }
 
 
 def _uuid(value) -> str:

@@ -7,6 +7,7 @@ configuration file with the operator's command; beat finds it due, the worker re
 client's own viewer user and mails the PDF, whose text (read back with OCR: Superset's PDF holds
 page images) must show that client's figures and no other client's name.
 """
+
 from __future__ import annotations
 
 import email
@@ -85,11 +86,19 @@ def inbox():
 def superset(embedded_pipeline, inbox, tmp_path_factory):
     """The production setting: Redis caches and broker, worker and beat, asynchronous chart queries."""
     analyst_password = (Path(embedded_pipeline.env["PULSEOPS_HOME"]) / "secrets" / "analyst_password").read_text()
-    server = start_superset(tmp_path_factory.mktemp("superset-reports"), embedded_pipeline.database_url,
-                            analyst_password=analyst_password.strip(), extra_env={
-                                "SUPERSET_CACHE_REDIS_URL": REDIS_URL, "PULSEOPS_SUPERSET_ASYNC_QUERIES": "on",
-                                "PULSEOPS_SUPERSET_WORKERS": "2", "SUPERSET_SMTP_HOST": "127.0.0.1",
-                                "SUPERSET_SMTP_PORT": str(inbox[1]), "SUPERSET_SMTP_STARTTLS": "false"})
+    server = start_superset(
+        tmp_path_factory.mktemp("superset-reports"),
+        embedded_pipeline.database_url,
+        analyst_password=analyst_password.strip(),
+        extra_env={
+            "SUPERSET_CACHE_REDIS_URL": REDIS_URL,
+            "PULSEOPS_SUPERSET_ASYNC_QUERIES": "on",
+            "PULSEOPS_SUPERSET_WORKERS": "2",
+            "SUPERSET_SMTP_HOST": "127.0.0.1",
+            "SUPERSET_SMTP_PORT": str(inbox[1]),
+            "SUPERSET_SMTP_STARTTLS": "false",
+        },
+    )
     yield server
     server.stop()
 
@@ -102,16 +111,20 @@ def admin(superset) -> SupersetApi:
 @pytest.fixture(scope="module")
 def client(embedded_pipeline) -> tuple[str, str, float]:
     """The second-biggest client (never the first one in a list): id, name, MRR."""
-    client_id, name, mrr = query(embedded_pipeline.database_url, "select client_id, client_name, current_mrr "
-                                 "from marts.clients order by current_mrr desc, client_id limit 1 offset 1")[0]
+    client_id, name, mrr = query(
+        embedded_pipeline.database_url,
+        "select client_id, client_name, current_mrr "
+        "from marts.clients order by current_mrr desc, client_id limit 1 offset 1",
+    )[0]
     return client_id, name, float(mrr)
 
 
 @pytest.fixture(scope="module")
 def viewer(superset, embedded_pipeline, client) -> SupersetApi:
     operator = SupersetClient(superset.url, superset.admin_username, superset.admin_password)
-    login = add_client_login(operator, embedded_pipeline.database_url, superset.client_login_key, client[0],
-                             VIEWER, "viewer@client.invalid")
+    login = add_client_login(
+        operator, embedded_pipeline.database_url, superset.client_login_key, client[0], VIEWER, "viewer@client.invalid"
+    )
     return SupersetApi(superset.url, VIEWER, login.password)
 
 
@@ -136,8 +149,9 @@ def async_chart_rows(session: SupersetApi, chart_id: int, timeout: float = 120) 
     raise AssertionError(f"chart {chart_id}: asynchronous job {job['job_id']} not done after {timeout} s")
 
 
-def test_a_client_viewers_chart_queries_run_on_the_worker_and_see_its_rows_only(admin, viewer, client,
-                                                                                 embedded_pipeline):
+def test_a_client_viewers_chart_queries_run_on_the_worker_and_see_its_rows_only(
+    admin, viewer, client, embedded_pipeline
+):
     client_id, name, mrr = client
     charts = {c["slice_name"]: c["id"] for c in admin.dashboard_charts(access.CLIENT_DASHBOARD)}
     status, profile = async_chart_rows(viewer, charts["Client"])
@@ -146,15 +160,17 @@ def test_a_client_viewers_chart_queries_run_on_the_worker_and_see_its_rows_only(
     _, (row,) = async_chart_rows(viewer, charts["Monthly recurring revenue"])
     assert row["current_mrr"] == pytest.approx(mrr)
     _, services = async_chart_rows(viewer, charts["Services and licences"])
-    assert len(services) == scalar(embedded_pipeline.database_url,
-                                   "select count(*) from marts.agreements where client_id = %s", (client_id,))
+    assert len(services) == scalar(
+        embedded_pipeline.database_url, "select count(*) from marts.agreements where client_id = %s", (client_id,)
+    )
     # the same chart for the admin, also through the worker, holds every client's rows
     _, everyone = async_chart_rows(admin, charts["Client"])
     assert len(everyone) == scalar(embedded_pipeline.database_url, "select count(*) from marts.clients")
 
 
-def test_a_scheduled_client_review_mails_a_pdf_of_that_clients_rows_only(superset, admin, viewer, client, inbox,
-                                                                         embedded_pipeline, tmp_path):
+def test_a_scheduled_client_review_mails_a_pdf_of_that_clients_rows_only(
+    superset, admin, viewer, client, inbox, embedded_pipeline, tmp_path
+):
     client_id, name, mrr = client
     config = tmp_path / "reports.yaml"
     config.write_text(
@@ -165,11 +181,21 @@ def test_a_scheduled_client_review_mails_a_pdf_of_that_clients_rows_only(superse
         "  clients:\n"
         f"    {client_id}:\n"
         f"      viewer: {VIEWER}\n"
-        f"      recipients: [{', '.join(CONTACTS)}]\n")
+        f"      recipients: [{', '.join(CONTACTS)}]\n"
+    )
     password_file = tmp_path / "admin-password"
     password_file.write_text(superset.admin_password)
-    command = [sys.executable, "-m", "superset_config.report_schedules", "--config", str(config),
-               "--url", superset.url, "--password-file", str(password_file)]
+    command = [
+        sys.executable,
+        "-m",
+        "superset_config.report_schedules",
+        "--config",
+        str(config),
+        "--url",
+        superset.url,
+        "--password-file",
+        str(password_file),
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     made = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT, check=False)
     assert made.returncode == 0, made.stderr
@@ -190,8 +216,9 @@ def test_a_scheduled_client_review_mails_a_pdf_of_that_clients_rows_only(superse
         admin.put(f"/api/v1/report/{report['id']}", {"active": False})
     assert sorted(recipients) == sorted(CONTACTS)
     # Superset attaches the PDF under the report's name (as application/octet-stream)
-    (attachment,) = [part for part in message.iter_attachments()
-                     if (part.get_filename() or "").strip("'\"").endswith(".pdf")]
+    (attachment,) = [
+        part for part in message.iter_attachments() if (part.get_filename() or "").strip("'\"").endswith(".pdf")
+    ]
     pdf = tmp_path / "review.pdf"
     pdf.write_bytes(attachment.get_content())
     assert pdf.read_bytes().startswith(b"%PDF")
@@ -201,8 +228,12 @@ def test_a_scheduled_client_review_mails_a_pdf_of_that_clients_rows_only(superse
     # the MRR tile ($,.0f): digits grouped by commas, which OCR may read as spaces
     numbers = re.sub(r"(?<=\d)[,. ](?=\d{3}(?!\d))", "", text)
     assert re.search(rf"(?<!\d){round(mrr)}(?!\d)", numbers), f"MRR {mrr:,.0f} missing from the report: {text[:3000]}"
-    others = {other for (other,) in query(embedded_pipeline.database_url,
-                                          "select client_name from marts.clients where client_id <> %s", (client_id,))}
+    others = {
+        other
+        for (other,) in query(
+            embedded_pipeline.database_url, "select client_name from marts.clients where client_id <> %s", (client_id,)
+        )
+    }
     assert len(others) >= 20
     assert sorted(other for other in others if shows(text, other) and not shows(name, other)) == []
 
@@ -221,8 +252,12 @@ def pdf_text(pdf: Path) -> str:
         subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(pdf), str(prefix)], check=True, timeout=120)
         pages = sorted(pdf.parent.glob(f"{prefix.name}-*.png"))
         assert pages, "the PDF has no page"
-        texts += [subprocess.run(["tesseract", str(page), "stdout"], check=True, capture_output=True,
-                                 text=True, timeout=300).stdout for page in pages]
+        texts += [
+            subprocess.run(
+                ["tesseract", str(page), "stdout"], check=True, capture_output=True, text=True, timeout=300
+            ).stdout
+            for page in pages
+        ]
     return "\n".join(texts)
 
 
@@ -230,9 +265,16 @@ def test_a_weekly_dashboard_report_goes_to_every_active_member_of_its_roles(supe
     admin.add_user("report-msp-analyst", access.MSP_ANALYST)  # e-mail report-msp-analyst@pulseops.invalid
     admin.add_user("report-it-manager", access.IT_MANAGER)
     operator = SupersetClient(superset.url, superset.admin_username, superset.admin_password)
-    schedule = Schedule(name="Weekly MSP portfolio", dashboard=access.MSP_DASHBOARD, crontab="0 7 * * 1",
-                        timezone="UTC", report_format="PDF", owner=superset.admin_username,
-                        recipients=("owner@msp.invalid",), roles=(access.MSP_ANALYST,))
+    schedule = Schedule(
+        name="Weekly MSP portfolio",
+        dashboard=access.MSP_DASHBOARD,
+        crontab="0 7 * * 1",
+        timezone="UTC",
+        report_format="PDF",
+        owner=superset.admin_username,
+        recipients=("owner@msp.invalid",),
+        roles=(access.MSP_ANALYST,),
+    )
     report_id = apply(operator, [schedule])[schedule.name]
     detail = admin.get(f"/api/v1/report/{report_id}")["result"]
     admin.put(f"/api/v1/report/{report_id}", {"active": False})

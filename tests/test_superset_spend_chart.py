@@ -6,6 +6,7 @@ the dashboard reads it, against what the detector wrote (ml.spend_anomalies) and
 Uses the session's Superset (`superset` and `api` in the conftest); tests/test_superset_dashboards.py
 saves the browser's view of the chart (test-artefacts/superset-<role>-daily-spend-with-anomalies.png).
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,8 +38,11 @@ def chart(api) -> dict:
 @pytest.fixture(scope="module")
 def busiest_department(warehouse_url) -> str:
     """The department with the most incidents of its own, so a filter on it still shows marks."""
-    return query(warehouse_url, "select department from ml.spend_anomalies where scope = 'department' "
-                                "group by 1 order by count(*) desc, 1 limit 1")[0][0]
+    return query(
+        warehouse_url,
+        "select department from ml.spend_anomalies where scope = 'department' "
+        "group by 1 order by count(*) desc, 1 limit 1",
+    )[0][0]
 
 
 def test_every_anomaly_sits_on_the_spend_line_and_no_other_day_is_marked(api, chart, warehouse_url):
@@ -46,8 +50,9 @@ def test_every_anomaly_sits_on_the_spend_line_and_no_other_day_is_marked(api, ch
     _assert_marks_on_the_line(answer, warehouse_url, department=None)
 
 
-def test_with_the_department_filter_the_marks_sit_on_that_departments_line(api, chart, warehouse_url,
-                                                                            busiest_department):
+def test_with_the_department_filter_the_marks_sit_on_that_departments_line(
+    api, chart, warehouse_url, busiest_department
+):
     metadata = json.loads(api.get(f"/api/v1/dashboard/{access.IT_DASHBOARD}")["result"]["json_metadata"])
     (native,) = [f for f in metadata["native_filter_configuration"] if f["name"] == DEPARTMENT_FILTER]
     assert chart["id"] not in native["scope"]["excluded"], "the department filter reaches the chart"
@@ -84,24 +89,41 @@ def _assert_marks_on_the_line(answer: dict, warehouse_url: str, department: str 
     line = {_day(row["charge_date"]): row[LINE] for row in line_result["data"]}
     marks = {_day(row["charge_date"]): row for row in marks_result["data"]}
     in_department = "" if department is None else "and department = %(department)s"
-    spend = dict(query(warehouse_url, f"select charge_date, sum(billed_cost)::float from marts.department_daily_spend "
-                                      f"where true {in_department} group by 1", {"department": department}))
+    spend = dict(
+        query(
+            warehouse_url,
+            f"select charge_date, sum(billed_cost)::float from marts.department_daily_spend "
+            f"where true {in_department} group by 1",
+            {"department": department},
+        )
+    )
     assert line.keys() == spend.keys()
     assert line == pytest.approx(spend)
     flagged = {
-        scope: {day for (day,) in query(warehouse_url, f"select distinct charge_date::date from ml.spend_anomalies "
-                                                       f"where scope = %(scope)s {restriction}",
-                                        {"scope": scope, "department": department})}
-        for scope, restriction in (("department", in_department), ("total", ""))}
+        scope: {
+            day
+            for (day,) in query(
+                warehouse_url,
+                f"select distinct charge_date::date from ml.spend_anomalies where scope = %(scope)s {restriction}",
+                {"scope": scope, "department": department},
+            )
+        }
+        for scope, restriction in (("department", in_department), ("total", ""))
+    }
     assert flagged["department"] and flagged["total"], "the demo plants anomalies of both kinds"
     wrong = []  # both series judged before failing, so one report shows every misplaced mark
     for metric, scope in ((IN_A_DEPARTMENT, "department"), (IN_THE_TOTAL, "total")):
         marked = {day: row[metric] for day, row in marks.items() if row.get(metric) is not None}
         if set(marked) != flagged[scope]:
-            wrong.append(f"{metric}: marks days the detector did not flag {sorted(set(marked) - flagged[scope])}, "
-                         f"misses flagged days {sorted(flagged[scope] - set(marked))}")
-        off = {str(day): (value, line.get(day)) for day, value in sorted(marked.items())
-               if line.get(day) is None or not math.isclose(value, line[day], abs_tol=0.005)}
+            wrong.append(
+                f"{metric}: marks days the detector did not flag {sorted(set(marked) - flagged[scope])}, "
+                f"misses flagged days {sorted(flagged[scope] - set(marked))}"
+            )
+        off = {
+            str(day): (value, line.get(day))
+            for day, value in sorted(marked.items())
+            if line.get(day) is None or not math.isclose(value, line[day], abs_tol=0.005)
+        }
         if off:
             wrong.append(f"{metric}: {len(off)} of {len(marked)} marks off the line, (mark, line) {off}")
     assert not wrong, "\n".join(wrong)

@@ -1,5 +1,6 @@
 """`pulseops up` after a run in which an asset failed: both UIs still come up, the terminal names
 the failed asset and where to look, and the Data Health dashboard shows the failure."""
+
 from __future__ import annotations
 
 import os
@@ -69,18 +70,40 @@ def up_after_a_failure(tmp_path_factory):
             conn.execute("create schema ml")
             conn.execute("create view ml.client_health as select 'someone else''s' as owner")
         ports = {"dagster": free_port(), "superset": free_port()}
-        env = {**os.environ, **run.env, "PYTHONPATH": str(REPO),
-               "PULSEOPS_SUPERSET_VENV": os.environ.get("PULSEOPS_SUPERSET_VENV", str(REPO / ".venv-superset"))}
+        env = {
+            **os.environ,
+            **run.env,
+            "PYTHONPATH": str(REPO),
+            "PULSEOPS_SUPERSET_VENV": os.environ.get("PULSEOPS_SUPERSET_VENV", str(REPO / ".venv-superset")),
+        }
         process = subprocess.Popen(
-            [sys.executable, "-m", "pulseops_cli.main", "up", "--dagster-port", str(ports["dagster"]),
-             "--superset-port", str(ports["superset"])],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                sys.executable,
+                "-m",
+                "pulseops_cli.main",
+                "up",
+                "--dagster-port",
+                str(ports["dagster"]),
+                "--superset-port",
+                str(ports["superset"]),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         lines = _lines(process)
         try:
             output = _read_until_ready(process, lines)
-            yield {"output": output, "url": url, "state": state, "process": process,
-                   "dagster": f"http://127.0.0.1:{ports['dagster']}",
-                   "superset": f"http://127.0.0.1:{ports['superset']}"}
+            yield {
+                "output": output,
+                "url": url,
+                "state": state,
+                "process": process,
+                "dagster": f"http://127.0.0.1:{ports['dagster']}",
+                "superset": f"http://127.0.0.1:{ports['superset']}",
+            }
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -99,8 +122,9 @@ def test_the_terminal_names_the_failed_asset_and_where_to_look(up_after_a_failur
     output = up_after_a_failure["output"]
     assert "ml/client_health: " in output and "is not a table" in output
     assert "The last run failed in: ml/client_health." in output
-    run_id = query(up_after_a_failure["url"], "select dagster_run_id from raw._pipeline_step_outcomes "
-                                              "where not succeeded")[0][0]
+    run_id = query(
+        up_after_a_failure["url"], "select dagster_run_id from raw._pipeline_step_outcomes where not succeeded"
+    )[0][0]
     assert f"{up_after_a_failure['dagster']}/runs/{run_id}" in output
     assert f"{up_after_a_failure['superset']}/superset/dashboard/data-health/" in output
 
@@ -116,8 +140,12 @@ def test_data_health_shows_the_failure_and_the_other_models_states(up_after_a_fa
     assert api.chart_data(charts["Failed checks"])[0]["failed_checks"] >= 1
     # The models that ran still say what they did; the failed one has no row of its own.
     models = {row["model_name"]: row["state"] for row in api.chart_data(charts["Models: trained or waiting for data"])}
-    assert models == {"Churn risk": "not trained", "Spend anomalies": "computed", "Spend forecast": "not trained",
-                      "Recommendations": "computed"}
+    assert models == {
+        "Churn risk": "not trained",
+        "Spend anomalies": "computed",
+        "Spend forecast": "not trained",
+        "Recommendations": "computed",
+    }
 
 
 def test_up_exits_non_zero_once_stopped_after_a_failed_run(up_after_a_failure):

@@ -1,6 +1,7 @@
 """The warehouse build is dbt's and Dagster's own: `dbt build` run by hand in dbt_project/ and the
 Dagster materialization of the dbt assets write the same tables, and what a run after new loads
 rebuilds is decided by the assets' automation conditions: what lies downstream of the new rows."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,11 @@ SCHEMAS = ("reference", "staging", "intermediate", "marts")
 
 
 def _tables(url: str) -> list[tuple[str, str]]:
-    return query(url, "select table_schema, table_name from information_schema.tables "
-                      "where table_schema = any(%s) order by 1, 2", (list(SCHEMAS),))
+    return query(
+        url,
+        "select table_schema, table_name from information_schema.tables where table_schema = any(%s) order by 1, 2",
+        (list(SCHEMAS),),
+    )
 
 
 def _rows(url: str, schema: str, table: str) -> Counter:
@@ -44,8 +48,11 @@ def test_a_build_by_hand_and_the_dagster_build_write_the_same_tables(tmp_path):
                 assert result.success, failure_summary(result)
             built = _tables(by_hand)
             assert len(built) >= 40 and built == _tables(via_dagster)
-            different = [f"{schema}.{table}" for schema, table in built
-                         if _rows(by_hand, schema, table) != _rows(via_dagster, schema, table)]
+            different = [
+                f"{schema}.{table}"
+                for schema, table in built
+                if _rows(by_hand, schema, table) != _rows(via_dagster, schema, table)
+            ]
             assert different == []
             assert sum(len(_rows(by_hand, "marts", table)) for _, table in built if _ == "marts") > 1000
             # every dbt test ran as an asset check, and passed
@@ -88,12 +95,32 @@ def test_nothing_is_rebuilt_without_new_loads(automation):
 
 def test_new_tickets_rebuild_what_lies_downstream_of_them_only(automation):
     requested = _requested_after_loads(automation, "psa__tickets")
-    assert {"staging/stg_psa__tickets", "intermediate/int_psa__client_month_tickets", "intermediate/int_psa__calendar",
-            "marts/client_monthly", "marts/clients", "marts/client_churn_features", "ml/churn_scores",
-            "ml/client_health", "reporting/client_churn_risk"} <= requested
+    assert {
+        "staging/stg_psa__tickets",
+        "intermediate/int_psa__client_month_tickets",
+        "intermediate/int_psa__calendar",
+        "marts/client_monthly",
+        "marts/clients",
+        "marts/client_churn_features",
+        "ml/churn_scores",
+        "ml/client_health",
+        "reporting/client_churn_risk",
+    } <= requested
     # nothing over HR, SaaS, Microsoft 365 or FOCUS alone, nor the budgets seed or other PSA staging
-    assert not {key for key in requested if key.split("/")[1].startswith(("stg_hr", "stg_saas", "stg_m365",
-                                                                            "stg_focus", "int_saas", "int_focus"))}
-    assert not {"reference/budgets", "staging/stg_psa__clients", "staging/stg_psa__time_entries",
-                "marts/subscription_utilisation", "marts/department_daily_spend", "ml/spend_anomalies",
-                "ml/spend_forecast"} & requested
+    assert not {
+        key
+        for key in requested
+        if key.split("/")[1].startswith(("stg_hr", "stg_saas", "stg_m365", "stg_focus", "int_saas", "int_focus"))
+    }
+    assert (
+        not {
+            "reference/budgets",
+            "staging/stg_psa__clients",
+            "staging/stg_psa__time_entries",
+            "marts/subscription_utilisation",
+            "marts/department_daily_spend",
+            "ml/spend_anomalies",
+            "ml/spend_forecast",
+        }
+        & requested
+    )

@@ -26,6 +26,7 @@ first (the stack makes the Superset service depend on it; ECS restarts Superset 
 
 Variables already set are left alone. Standard library only (plus the image's PostgreSQL driver).
 """
+
 from __future__ import annotations
 
 import os
@@ -47,14 +48,21 @@ def _driver():
     return driver
 
 
-def server_url(env: Mapping[str, str], database: str, scheme: str = "postgresql",
-               user: str | None = None, password: str | None = None) -> str:
+def server_url(
+    env: Mapping[str, str],
+    database: str,
+    scheme: str = "postgresql",
+    user: str | None = None,
+    password: str | None = None,
+) -> str:
     """URL of `database` on the server, as the master user unless another login is given."""
     user = quote(user or env["PULSEOPS_DB_USER"], safe="")
     password = quote(password if password is not None else env["PULSEOPS_DB_PASSWORD"], safe="")
     sslmode = env.get("PULSEOPS_DB_SSLMODE", "require")
-    return (f"{scheme}://{user}:{password}@{env['PULSEOPS_DB_HOST']}:{env.get('PULSEOPS_DB_PORT', '5432')}"
-            f"/{database}?sslmode={sslmode}")
+    return (
+        f"{scheme}://{user}:{password}@{env['PULSEOPS_DB_HOST']}:{env.get('PULSEOPS_DB_PORT', '5432')}"
+        f"/{database}?sslmode={sslmode}"
+    )
 
 
 def has_master(env: Mapping[str, str]) -> bool:
@@ -73,16 +81,23 @@ def derived_environment(env: Mapping[str, str]) -> dict[str, str]:
         analyst = server_url(env, database, "postgresql+psycopg2", ANALYST_LOGIN, env["PULSEOPS_ANALYST_PASSWORD"])
         derived["PULSEOPS_ANALYST_URI"] = analyst
     if env.get("PULSEOPS_SUPERSET_DB_PASSWORD"):
-        derived["SUPERSET_METADATA_URL"] = server_url(env, SUPERSET_DATABASE, "postgresql+psycopg2", SUPERSET_LOGIN,
-                                                      env["PULSEOPS_SUPERSET_DB_PASSWORD"])
+        derived["SUPERSET_METADATA_URL"] = server_url(
+            env, SUPERSET_DATABASE, "postgresql+psycopg2", SUPERSET_LOGIN, env["PULSEOPS_SUPERSET_DB_PASSWORD"]
+        )
     return {name: value for name, value in derived.items() if not env.get(name)}
 
 
 def master_connection(env: Mapping[str, str], database: str = "postgres"):
     driver = _driver()
-    conn = driver.connect(host=env["PULSEOPS_DB_HOST"], port=env.get("PULSEOPS_DB_PORT", "5432"),
-                          user=env["PULSEOPS_DB_USER"], password=env["PULSEOPS_DB_PASSWORD"], dbname=database,
-                          sslmode=env.get("PULSEOPS_DB_SSLMODE", "require"), connect_timeout=10)
+    conn = driver.connect(
+        host=env["PULSEOPS_DB_HOST"],
+        port=env.get("PULSEOPS_DB_PORT", "5432"),
+        user=env["PULSEOPS_DB_USER"],
+        password=env["PULSEOPS_DB_PASSWORD"],
+        dbname=database,
+        sslmode=env.get("PULSEOPS_DB_SSLMODE", "require"),
+        connect_timeout=10,
+    )
     conn.autocommit = True
     return conn
 
@@ -126,8 +141,9 @@ def ensure_database(env: Mapping[str, str], name: str, owner: str | None = None)
         conn.close()
 
 
-def ensure_superset_login(env: Mapping[str, str], password: str, login: str = SUPERSET_LOGIN,
-                          database: str = SUPERSET_DATABASE) -> None:
+def ensure_superset_login(
+    env: Mapping[str, str], password: str, login: str = SUPERSET_LOGIN, database: str = SUPERSET_DATABASE
+) -> None:
     """The login pulseops_superset with the secret's password, owner of database superset; nothing more."""
     from psycopg import sql  # only the Dagster image holds the master credentials
 
@@ -136,8 +152,11 @@ def ensure_superset_login(env: Mapping[str, str], password: str, login: str = SU
         exists = conn.execute("select 1 from pg_roles where rolname = %s", (login,)).fetchone()
         # Attributes only on creation: a master user without SUPERUSER (RDS) may not even restate
         # NOSUPERUSER in ALTER ROLE.
-        statement = ("alter role {} with login password {}" if exists else
-                     "create role {} with login nosuperuser nocreatedb nocreaterole noinherit password {}")
+        statement = (
+            "alter role {} with login password {}"
+            if exists
+            else "create role {} with login nosuperuser nocreatedb nocreaterole noinherit password {}"
+        )
         conn.execute(sql.SQL(statement).format(sql.Identifier(login), sql.Literal(password)))
         # RDS's master user is no superuser: to hand a database to a role it must be a member of it.
         conn.execute(sql.SQL("grant {} to current_user").format(sql.Identifier(login)))

@@ -3,6 +3,7 @@
 A contract drives the validation suite, the typed read of a file and the raw table's DDL,
 so a change to a source is one edit in its contract module.
 """
+
 from __future__ import annotations
 
 import re
@@ -90,7 +91,13 @@ class Contract:
         return mapping
 
 
-def col(source_name: str, type_: str, required: bool = True, allowed=None, minimum=None, maximum=None,
-        aliases: tuple[str, ...] = ()) -> Column:
-    return Column(source_name, type_, required, tuple(allowed) if allowed else None, minimum, maximum,
-                  tuple(aliases))
+def col(
+    source_name: str,
+    type_: str,
+    required: bool = True,
+    allowed=None,
+    minimum=None,
+    maximum=None,
+    aliases: tuple[str, ...] = (),
+) -> Column:
+    return Column(source_name, type_, required, tuple(allowed) if allowed else None, minimum, maximum, tuple(aliases))

@@ -9,6 +9,7 @@ rough patches that pass; service gaps with ticket demand (upsell); devices suppo
 billed; seats nobody uses; overlapping applications; spikes, drops and level shifts in
 departmental cloud spend; an application outage in daily usage.
 """
+
 from ingestion.demo.generate import generate
 from ingestion.demo.landing import TRUTH_KEY, write_to_landing
 from ingestion.demo.scales import SCALES, Scale

@@ -1,4 +1,5 @@
 """Every demo entity from one seed, and the ground truth of what was planted in them."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -11,15 +12,23 @@ from ingestion.demo.scales import Scale
 from ingestion.demo.timeline import Timeline
 
 
-def generate(scale: Scale, as_of: date, seed: int = 7, *, focus_version: str = "1.2",
-             focus_custom_columns: bool = True) -> tuple[dict[str, pd.DataFrame], dict]:
+def generate(
+    scale: Scale, as_of: date, seed: int = 7, *, focus_version: str = "1.2", focus_custom_columns: bool = True
+) -> tuple[dict[str, pd.DataFrame], dict]:
     """Build every entity as a DataFrame keyed `<source>/<entity>` (columns named as the source
     exports them), and the ground truth. The same arguments always give the same data."""
     timeline = Timeline(as_of, scale.months)
     msp_frames, msp_truth = _msp(np.random.default_rng([seed, 1]), scale, timeline)
     it_frames, it_truth = _it(np.random.default_rng([seed, 2]), scale, timeline, focus_version, focus_custom_columns)
-    truth = {"as_of": as_of.isoformat(), "seed": seed, "scale": scale.__dict__, "focus_version": focus_version,
-             "history_start": timeline.start.date().isoformat(), **msp_truth, **it_truth}
+    truth = {
+        "as_of": as_of.isoformat(),
+        "seed": seed,
+        "scale": scale.__dict__,
+        "focus_version": focus_version,
+        "history_start": timeline.start.date().isoformat(),
+        **msp_truth,
+        **it_truth,
+    }
     return {**msp_frames, **it_frames}, truth
 
 
@@ -40,9 +49,15 @@ def _msp(rng, scale: Scale, timeline: Timeline) -> tuple[dict, dict]:
     churners = np.flatnonzero(~np.isnan(plan.churn_day))
     truth = {
         "churned_clients": sorted(plan.ids[churners].tolist()),
-        "churners": [{"client_id": str(plan.ids[c]), "churn_date": str(timeline.dates([plan.churn_day[c]])[0]),
-                      "reason": str(plan.churn_reason[c]), "warning_signs": bool(plan.declines[c])}
-                     for c in churners],
+        "churners": [
+            {
+                "client_id": str(plan.ids[c]),
+                "churn_date": str(timeline.dates([plan.churn_day[c]])[0]),
+                "reason": str(plan.churn_reason[c]),
+                "warning_signs": bool(plan.declines[c]),
+            }
+            for c in churners
+        ],
         "rough_patch_clients": sorted(plan.ids[~np.isnan(plan.patch_day)].tolist()),
         "slow_payers": sorted(plan.ids[plan.slow_payer].tolist()),
         "upsell_gaps": upsell_gaps,
@@ -55,8 +70,9 @@ def _it(rng, scale: Scale, timeline: Timeline, focus_version: str, focus_custom_
     employees, people = it_people.make_employees(rng, scale.employees, timeline)
     subscriptions, assignments, seats = it_saas.make_subscriptions_and_seats(rng, people, timeline)
     usage, usage_anomalies = it_saas.make_daily_usage(rng, people, seats, scale.usage_days, timeline)
-    costs, spend_anomalies = it_focus.make_costs(rng, scale.resources_per_service, timeline, focus_version,
-                                                 focus_custom_columns)
+    costs, spend_anomalies = it_focus.make_costs(
+        rng, scale.resources_per_service, timeline, focus_version, focus_custom_columns
+    )
     frames = {
         "hr/employees": employees,
         "saas/applications": it_saas.make_applications(),

@@ -1,5 +1,6 @@
 """The Microsoft 365 active user detail report, derived from the same people, seats and usage as the
 SaaS files, so the report and the licence model agree (Microsoft 365 E3 is the first application)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,10 +14,22 @@ from ingestion.demo.timeline import Timeline
 M365_APP = 0
 ASSIGNED_PRODUCTS = "MICROSOFT 365 E3"
 # Chance that a day a user is active in Microsoft 365 includes this workload.
-WORKLOAD_SHARE = {"Exchange": 0.95, "OneDrive": 0.55, "SharePoint": 0.45, "Skype For Business": 0.0,
-                  "Yammer": 0.04, "Teams": 0.85}
-LICENSED = {"Exchange": True, "OneDrive": True, "SharePoint": True, "Skype For Business": False,
-            "Yammer": True, "Teams": True}
+WORKLOAD_SHARE = {
+    "Exchange": 0.95,
+    "OneDrive": 0.55,
+    "SharePoint": 0.45,
+    "Skype For Business": 0.0,
+    "Yammer": 0.04,
+    "Teams": 0.85,
+}
+LICENSED = {
+    "Exchange": True,
+    "OneDrive": True,
+    "SharePoint": True,
+    "Skype For Business": False,
+    "Yammer": True,
+    "Teams": True,
+}
 DELETED_USERS_KEPT_DAYS = 30  # deleted accounts stay in the report this long
 
 
@@ -24,8 +37,7 @@ def _flag(values: np.ndarray) -> np.ndarray:
     return np.where(values, "True", "False")
 
 
-def make_active_user_detail(rng, people: People, seats: Seats, usage: pd.DataFrame, timeline: Timeline
-                            ) -> pd.DataFrame:
+def make_active_user_detail(rng, people: People, seats: Seats, usage: pd.DataFrame, timeline: Timeline) -> pd.DataFrame:
     refresh_day = timeline.end - 1
     # Accounts go when offboarding removes the seat; leavers who kept a seat kept their account too.
     m365 = seats.app == M365_APP
@@ -35,13 +47,17 @@ def make_active_user_detail(rng, people: People, seats: Seats, usage: pd.DataFra
     has_seat = ~np.isnan(seat)
     seat_index = np.nan_to_num(seat).astype(int)
     holds = has_seat & np.isnan(seats.unassigned[seat_index])
-    deleted_on = np.where(~np.isnan(people.left) & ~holds,
-                          np.where(has_seat, seats.unassigned[seat_index], people.left), np.nan)
+    deleted_on = np.where(
+        ~np.isnan(people.left) & ~holds, np.where(has_seat, seats.unassigned[seat_index], people.left), np.nan
+    )
     listed = (people.hired <= refresh_day) & ~(deleted_on < refresh_day - DELETED_USERS_KEPT_DAYS)
     is_deleted = ~np.isnan(deleted_on)
 
-    last_active = (usage.loc[usage["active"] & (usage["application_id"] == APPLICATION_IDS[M365_APP])]
-                   .groupby("employee_id")["usage_date"].max())
+    last_active = (
+        usage.loc[usage["active"] & (usage["application_id"] == APPLICATION_IDS[M365_APP])]
+        .groupby("employee_id")["usage_date"]
+        .max()
+    )
     last_active = timeline.day_of(last_active.reindex(people.ids).to_numpy())
     licensed = holds
     frame = {

@@ -1,4 +1,5 @@
 """The HR directory: employees with departments, cost centres, hire and leave dates."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,13 +12,70 @@ from ingestion.demo.timeline import Timeline, ids
 DEPARTMENTS = ("Engineering", "Sales", "Marketing", "Finance", "Operations", "Support", "IT")
 DEPARTMENT_P = (0.25, 0.17, 0.1, 0.08, 0.14, 0.17, 0.09)
 EMAIL_DOMAIN = "contoso.com"
-FIRST_NAMES = ("Ada", "Alan", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances", "John",
-               "Hedy", "Tim", "Radia", "Vint", "Katherine", "Donald", "Anita", "Edsger", "Sophie", "Guido",
-               "Joan", "Niklaus", "Karen", "Bjarne", "Shafi", "Leslie", "Mary", "James", "Jean", "Brian")
-LAST_NAMES = ("Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson",
-              "Allen", "McCarthy", "Lamarr", "Berners-Lee", "Perlman", "Cerf", "Johnson", "Knuth", "Borg",
-              "Dijkstra", "Wilson", "van Rossum", "Clarke", "Wirth", "Jones", "Stroustrup", "Goldwasser",
-              "Lamport", "Kenneth", "Gosling", "Sammet", "Kernighan")
+FIRST_NAMES = (
+    "Ada",
+    "Alan",
+    "Grace",
+    "Linus",
+    "Margaret",
+    "Dennis",
+    "Barbara",
+    "Ken",
+    "Frances",
+    "John",
+    "Hedy",
+    "Tim",
+    "Radia",
+    "Vint",
+    "Katherine",
+    "Donald",
+    "Anita",
+    "Edsger",
+    "Sophie",
+    "Guido",
+    "Joan",
+    "Niklaus",
+    "Karen",
+    "Bjarne",
+    "Shafi",
+    "Leslie",
+    "Mary",
+    "James",
+    "Jean",
+    "Brian",
+)
+LAST_NAMES = (
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Torvalds",
+    "Hamilton",
+    "Ritchie",
+    "Liskov",
+    "Thompson",
+    "Allen",
+    "McCarthy",
+    "Lamarr",
+    "Berners-Lee",
+    "Perlman",
+    "Cerf",
+    "Johnson",
+    "Knuth",
+    "Borg",
+    "Dijkstra",
+    "Wilson",
+    "van Rossum",
+    "Clarke",
+    "Wirth",
+    "Jones",
+    "Stroustrup",
+    "Goldwasser",
+    "Lamport",
+    "Kenneth",
+    "Gosling",
+    "Sammet",
+    "Kernighan",
+)
 
 
 @dataclass
@@ -51,14 +109,16 @@ def make_employees(rng, n: int, timeline: Timeline) -> tuple[pd.DataFrame, Peopl
     leaves = (rng.random(n) < 0.1) & (tenure > 60)
     left = np.where(leaves, np.floor(end - rng.random(n) * np.minimum(tenure - 30, 600)), np.nan)
     cost_center = np.char.add("CC-", (1000 + 100 * department + 10 * rng.integers(1, 3, n)).astype(str))
-    frame = pd.DataFrame({
-        "employee_id": ids("E", np.arange(1, n + 1), 5),
-        "user_principal_name": upn,
-        "display_name": display,
-        "department": np.array(DEPARTMENTS)[department],
-        "cost_center": cost_center,
-        "hired_date": timeline.dates(hired),
-        "terminated_date": timeline.dates(left),
-    })
+    frame = pd.DataFrame(
+        {
+            "employee_id": ids("E", np.arange(1, n + 1), 5),
+            "user_principal_name": upn,
+            "display_name": display,
+            "department": np.array(DEPARTMENTS)[department],
+            "cost_center": cost_center,
+            "hired_date": timeline.dates(hired),
+            "terminated_date": timeline.dates(left),
+        }
+    )
     people = People(frame["employee_id"].to_numpy(), upn, display, department, hired, left)
     return frame, people

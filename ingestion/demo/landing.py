@@ -1,4 +1,5 @@
 """Write the demo entities into the landing zone as their sources deliver them, plus the ground truth."""
+
 from __future__ import annotations
 
 import json
@@ -49,13 +50,21 @@ def write_csv(frame: pd.DataFrame, contract: Contract, path: Path) -> None:
         pacsv.write_csv(table, str(path))
 
 
-def write_to_landing(store: ObjectStore, scale: str | Scale, as_of: date, seed: int = 7, *,
-                     focus_version: str = "1.2", focus_custom_columns: bool = True) -> dict[str, int]:
+def write_to_landing(
+    store: ObjectStore,
+    scale: str | Scale,
+    as_of: date,
+    seed: int = 7,
+    *,
+    focus_version: str = "1.2",
+    focus_custom_columns: bool = True,
+) -> dict[str, int]:
     """Generate every entity at `scale` (a preset's name or a Scale), put one file per entity into
     the landing zone and the ground truth beside it; return the row count of each entity."""
     preset = SCALES[scale] if isinstance(scale, str) else scale
-    frames, truth = generate(preset, as_of, seed, focus_version=focus_version,
-                             focus_custom_columns=focus_custom_columns)
+    frames, truth = generate(
+        preset, as_of, seed, focus_version=focus_version, focus_custom_columns=focus_custom_columns
+    )
     counts = {}
     with TemporaryDirectory(prefix="pulseops-demo-") as tmp:
         for name, frame in frames.items():

@@ -1,4 +1,5 @@
 """Agreements (what each client buys, and when it stops) and the monthly invoices they raise."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,20 +51,25 @@ def make_agreements(rng, plan: ClientPlan, timeline: Timeline) -> tuple[pd.DataF
     onboarded = plan.onboarded[client]
     stop_by = plan.window_end[client]
     later = (service > 0) & (rng.random(m) < 0.4)  # add-ons sold some time after onboarding
-    start = np.where(later, onboarded + 30 + rng.random(m) * np.maximum(stop_by - onboarded - 30, 1) * 0.8,
-                     onboarded + np.where(service > 0, rng.uniform(0, 30, m), 0)).round()
+    start = np.where(
+        later,
+        onboarded + 30 + rng.random(m) * np.maximum(stop_by - onboarded - 30, 1) * 0.8,
+        onboarded + np.where(service > 0, rng.uniform(0, 30, m), 0),
+    ).round()
     keep = start < stop_by - 14
     client, service, start, stop_by, m = client[keep], service[keep], start[keep], stop_by[keep], int(keep.sum())
 
     churned = ~np.isnan(plan.churn_day[client])
     # Churners drop add-ons in the weeks before they cancel managed services.
-    churn_stop = np.where(service > 0, np.minimum(np.maximum(stop_by - rng.uniform(0, 60, m), start + 20), stop_by),
-                          stop_by).round()
+    churn_stop = np.where(
+        service > 0, np.minimum(np.maximum(stop_by - rng.uniform(0, 60, m), start + 20), stop_by), stop_by
+    ).round()
     dropped_add_on = ~churned & (service > 0) & (rng.random(m) < 0.05) & (start + 90 < end - 1)
     drop_day = (start + 90 + rng.random(m) * np.maximum(end - 1 - start - 90, 0)).round()
     stop = np.where(churned, churn_stop, np.where(dropped_add_on, drop_day, np.nan))
-    reason = np.where(churned, plan.churn_reason[client],
-                      np.where(dropped_add_on, rng.choice(ADD_ON_CANCEL_REASONS, m), None))
+    reason = np.where(
+        churned, plan.churn_reason[client], np.where(dropped_add_on, rng.choice(ADD_ON_CANCEL_REASONS, m), None)
+    )
 
     units = _units(rng, plan, client, service)
     unit_price = np.round(LIST_PRICE[service] * rng.uniform(0.9, 1.08, m), 2)
@@ -75,20 +81,22 @@ def make_agreements(rng, plan: ClientPlan, timeline: Timeline) -> tuple[pd.DataF
     order = np.lexsort((service, client, start))
     agreement_ids = ids("AG", np.arange(1, m + 1), 6)
     client, service, start, stop = client[order], service[order], start[order], stop[order]
-    frame = pd.DataFrame({
-        "agreement_id": agreement_ids,
-        "client_id": plan.ids[client],
-        "agreement_type": np.array(SERVICES)[service],
-        "start_date": timeline.dates(start),
-        "end_date": timeline.dates(term_end[order]),
-        "monthly_amount": np.round(units[order] * unit_price[order], 2),
-        "units": units[order],
-        "unit_price": unit_price[order],
-        "cancelled": ~np.isnan(stop),
-        "cancelled_date": timeline.dates(stop),
-        "cancellation_reason": reason[order],
-        "unit_cost": UNIT_COST[service],
-    })
+    frame = pd.DataFrame(
+        {
+            "agreement_id": agreement_ids,
+            "client_id": plan.ids[client],
+            "agreement_type": np.array(SERVICES)[service],
+            "start_date": timeline.dates(start),
+            "end_date": timeline.dates(term_end[order]),
+            "monthly_amount": np.round(units[order] * unit_price[order], 2),
+            "units": units[order],
+            "unit_price": unit_price[order],
+            "cancelled": ~np.isnan(stop),
+            "cancelled_date": timeline.dates(stop),
+            "cancellation_reason": reason[order],
+            "unit_cost": UNIT_COST[service],
+        }
+    )
     facts = AgreementFacts(client, service, start, stop, agreement_ids)
     return frame, facts, _upsell_gaps(plan, frame)
 
@@ -96,13 +104,15 @@ def make_agreements(rng, plan: ClientPlan, timeline: Timeline) -> tuple[pd.DataF
 def _units(rng, plan: ClientPlan, client: np.ndarray, service: np.ndarray) -> np.ndarray:
     m = len(client)
     employees, endpoints = plan.employees[client], plan.endpoints[client]
-    by_service = np.stack([
-        endpoints,
-        np.maximum(1, np.round(endpoints * rng.uniform(0.2, 0.5, m))),
-        employees,
-        np.maximum(1, np.round(employees * rng.uniform(0.6, 1.0, m))),
-        rng.choice([10, 20, 40], m),
-    ])
+    by_service = np.stack(
+        [
+            endpoints,
+            np.maximum(1, np.round(endpoints * rng.uniform(0.2, 0.5, m))),
+            employees,
+            np.maximum(1, np.round(employees * rng.uniform(0.6, 1.0, m))),
+            rng.choice([10, 20, 40], m),
+        ]
+    )
     return by_service[service, np.arange(m)].astype(int)
 
 
@@ -115,14 +125,20 @@ def _upsell_gaps(plan: ClientPlan, agreements: pd.DataFrame) -> list[dict]:
         units = plan.endpoints[client] if service == "backup" else plan.employees[client]
         if service == "backup":
             units = max(1, round(units * 0.35))
-        gaps.append({"client_id": str(plan.ids[client]), "service": str(service),
-                     "demand_ticket_category": "Backup" if service == "backup" else "Security",
-                     "estimated_mrr": round(float(units * LIST_PRICE[service_index[service]]), 2)})
+        gaps.append(
+            {
+                "client_id": str(plan.ids[client]),
+                "service": str(service),
+                "demand_ticket_category": "Backup" if service == "backup" else "Security",
+                "estimated_mrr": round(float(units * LIST_PRICE[service_index[service]]), 2),
+            }
+        )
     return gaps
 
 
-def make_invoices(rng, plan: ClientPlan, agreements: pd.DataFrame, facts: AgreementFacts,
-                  timeline: Timeline) -> pd.DataFrame:
+def make_invoices(
+    rng, plan: ClientPlan, agreements: pd.DataFrame, facts: AgreementFacts, timeline: Timeline
+) -> pd.DataFrame:
     """One invoice per agreement and month it is billing at the month's end (the rule MRR uses),
     issued on the 1st or on the agreement's start; churners pay later and later as they sour."""
     month_start, month_end = timeline.month_starts(), timeline.month_ends()
@@ -132,7 +148,8 @@ def make_invoices(rng, plan: ClientPlan, agreements: pd.DataFrame, facts: Agreem
     agreement, month = np.nonzero(
         (start[:, None] <= month_end[None, :])
         & (np.isnan(stop)[:, None] | (stop[:, None] > month_end[None, :]))
-        & (np.isnan(term_end)[:, None] | (term_end[:, None] > month_end[None, :])))
+        & (np.isnan(term_end)[:, None] | (term_end[:, None] > month_end[None, :]))
+    )
     issued = np.maximum(month_start[month], start[agreement])
     keep = issued < timeline.end
     agreement, issued = agreement[keep], issued[keep]
@@ -147,12 +164,14 @@ def make_invoices(rng, plan: ClientPlan, agreements: pd.DataFrame, facts: Agreem
     paid = np.where(paid < timeline.end, paid, np.nan)
 
     order = np.lexsort((agreement, issued))
-    return pd.DataFrame({
-        "invoice_id": ids("INV", np.arange(1, k + 1), 7),
-        "client_id": plan.ids[client[order]],
-        "agreement_id": agreements["agreement_id"].to_numpy()[agreement[order]],
-        "issued_date": timeline.dates(issued[order]),
-        "due_date": timeline.dates(issued[order] + terms[order]),
-        "paid_date": timeline.dates(paid[order]),
-        "amount": agreements["monthly_amount"].to_numpy()[agreement[order]],
-    })
+    return pd.DataFrame(
+        {
+            "invoice_id": ids("INV", np.arange(1, k + 1), 7),
+            "client_id": plan.ids[client[order]],
+            "agreement_id": agreements["agreement_id"].to_numpy()[agreement[order]],
+            "issued_date": timeline.dates(issued[order]),
+            "due_date": timeline.dates(issued[order] + terms[order]),
+            "paid_date": timeline.dates(paid[order]),
+            "amount": agreements["monthly_amount"].to_numpy()[agreement[order]],
+        }
+    )

@@ -1,5 +1,6 @@
 """The MSP's clients and the fate planned for each: churn after a decline, a rough patch that
 passes, slow payment, a service gap with demand for it, devices supported but not billed."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,9 +21,30 @@ INDUSTRY_SUFFIXES = {
     "Construction": ("Builders", "Construction", "Contracting"),
 }
 INDUSTRIES = tuple(INDUSTRY_SUFFIXES)
-NAME_PREFIXES = ("Acme", "Northwind", "Contoso", "Fabrikam", "Globex", "Initech", "Tailspin", "Wingtip",
-                 "Adventure Works", "Litware", "Proseware", "Woodgrove", "Alpine", "Blue Yonder", "Coho",
-                 "Lucerne", "Trey", "Wide World", "Graphic Design", "Humongous", "Margie's", "Relecloud")
+NAME_PREFIXES = (
+    "Acme",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Globex",
+    "Initech",
+    "Tailspin",
+    "Wingtip",
+    "Adventure Works",
+    "Litware",
+    "Proseware",
+    "Woodgrove",
+    "Alpine",
+    "Blue Yonder",
+    "Coho",
+    "Lucerne",
+    "Trey",
+    "Wide World",
+    "Graphic Design",
+    "Humongous",
+    "Margie's",
+    "Relecloud",
+)
 REGIONS = ("North", "South", "East", "West")
 CHURN_REASONS = ("Service quality", "Price", "Moved to competitor", "In-house IT", "Acquired")
 CHURN_REASON_P = (0.35, 0.25, 0.2, 0.1, 0.1)
@@ -87,24 +109,39 @@ def plan_clients(rng: np.random.Generator, scale: Scale, timeline: Timeline) -> 
     stayers = ~churners
     patch_day = np.where(stayers & (rng.random(n) < 0.12), rng.uniform(60, end, n), np.nan)
     settled = stayers & (onboarded < end - 240)
-    gap_service = np.where(settled & (rng.random(n) < 0.12),
-                           np.where(np.isin(industry, ["Healthcare", "Finance", "Legal"]), "security", "backup"), "")
+    gap_service = np.where(
+        settled & (rng.random(n) < 0.12),
+        np.where(np.isin(industry, ["Healthcare", "Finance", "Legal"]), "security", "backup"),
+        "",
+    )
     drift = np.where(stayers & (gap_service == "") & (rng.random(n) < 0.1), rng.uniform(0.15, 0.35, n), 0.0)
     plan = ClientPlan(
-        ids=client_ids, segment=segment, industry=industry, employees=employees,
+        ids=client_ids,
+        segment=segment,
+        industry=industry,
+        employees=employees,
         endpoints=np.maximum(3, np.round(employees * rng.uniform(1.05, 1.4, n))).astype(int),
-        onboarded=onboarded, churn_day=churn_day, churn_reason=reason, declines=churners & (reason != "Acquired"),
-        patch_day=patch_day, slow_payer=stayers & (rng.random(n) < 0.08), gap_service=gap_service, drift=drift,
-        end=end)
-    clients = pd.DataFrame({
-        "client_id": client_ids,
-        "client_name": _names(rng, industry_index),
-        "industry": industry,
-        "segment": segment,
-        "region": rng.choice(REGIONS, n),
-        "onboarded_date": timeline.dates(onboarded),
-        "employee_count": employees,
-    })
+        onboarded=onboarded,
+        churn_day=churn_day,
+        churn_reason=reason,
+        declines=churners & (reason != "Acquired"),
+        patch_day=patch_day,
+        slow_payer=stayers & (rng.random(n) < 0.08),
+        gap_service=gap_service,
+        drift=drift,
+        end=end,
+    )
+    clients = pd.DataFrame(
+        {
+            "client_id": client_ids,
+            "client_name": _names(rng, industry_index),
+            "industry": industry,
+            "segment": segment,
+            "region": rng.choice(REGIONS, n),
+            "onboarded_date": timeline.dates(onboarded),
+            "employee_count": employees,
+        }
+    )
     return clients, plan
 
 

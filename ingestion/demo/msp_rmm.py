@@ -1,4 +1,5 @@
 """RMM daily snapshots: the estate each client has under management and how healthy it is."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,13 +29,15 @@ def make_device_snapshots(rng, plan: ClientPlan, agreements: AgreementFacts, tim
     _, backup_start, backup_stop = agreements.of_service(plan.n, "backup")
     backed_up = (backup_start[client] <= day) & ~(backup_stop[client] <= day)
     backup = np.where(backed_up, np.clip(99.2 - 12 * trouble + rng.normal(0, 0.8, len(client)), 50, 100), np.nan)
-    return pd.DataFrame({
-        "client_id": labels(plan.ids, client),
-        "snapshot_date": timeline.dates(day),
-        "managed_endpoints": endpoints,
-        "patch_compliance_pct": patch,
-        "backup_success_pct": backup.round(1),
-    })
+    return pd.DataFrame(
+        {
+            "client_id": labels(plan.ids, client),
+            "snapshot_date": timeline.dates(day),
+            "managed_endpoints": endpoints,
+            "patch_compliance_pct": patch,
+            "backup_success_pct": backup.round(1),
+        }
+    )
 
 
 def billing_drift(plan: ClientPlan, agreements: pd.DataFrame, snapshots: pd.DataFrame) -> list[dict]:
@@ -42,5 +45,12 @@ def billing_drift(plan: ClientPlan, agreements: pd.DataFrame, snapshots: pd.Data
     drifting = set(plan.ids[plan.drift > 0])
     managed = agreements[(agreements["agreement_type"] == "managed_services") & agreements["client_id"].isin(drifting)]
     latest = snapshots[snapshots["client_id"].isin(drifting)].groupby("client_id")["managed_endpoints"].last()
-    return [{"client_id": row.client_id, "agreement_id": row.agreement_id, "billed_units": int(row.units),
-             "supported_units": int(latest[row.client_id])} for row in managed.itertuples()]
+    return [
+        {
+            "client_id": row.client_id,
+            "agreement_id": row.agreement_id,
+            "billed_units": int(row.units),
+            "supported_units": int(latest[row.client_id]),
+        }
+        for row in managed.itertuples()
+    ]

@@ -1,6 +1,7 @@
 """Service delivery: tickets with SLA outcomes, the technician time behind them, and the CSAT
 surveys that follow. A client's `trouble` (see ClientPlan) raises P1s, SLA misses and reopens and
 lowers CSAT; a planted service gap shows up as tickets asking for that service."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -78,10 +79,12 @@ def make_tickets(rng, plan: ClientPlan, timeline: Timeline) -> tuple[pd.DataFram
     category = np.where(forced >= 0, forced, rng.choice(len(CATEGORIES), n, p=CATEGORY_P))
 
     response_met = rng.random(n) >= 0.06 + 0.45 * trouble
-    response_h = RESPONSE_TARGET_H[priority] * np.where(response_met, rng.uniform(0.05, 0.9, n),
-                                                        rng.uniform(1.1, 5.0, n))
-    resolution_h = RESOLUTION_TARGET_H[priority] * np.where(rng.random(n) >= 0.08 + 0.45 * trouble,
-                                                            rng.uniform(0.1, 0.95, n), rng.uniform(1.05, 4.0, n))
+    response_h = RESPONSE_TARGET_H[priority] * np.where(
+        response_met, rng.uniform(0.05, 0.9, n), rng.uniform(1.1, 5.0, n)
+    )
+    resolution_h = RESOLUTION_TARGET_H[priority] * np.where(
+        rng.random(n) >= 0.08 + 0.45 * trouble, rng.uniform(0.1, 0.95, n), rng.uniform(1.05, 4.0, n)
+    )
     resolution_h = np.maximum(resolution_h, response_h + rng.uniform(0.1, 1.0, n))
     resolution_met = resolution_h <= RESOLUTION_TARGET_H[priority]
     first_response = created + response_h / 24
@@ -91,24 +94,27 @@ def make_tickets(rng, plan: ClientPlan, timeline: Timeline) -> tuple[pd.DataFram
     resolved = np.where(open_, np.nan, resolved)
 
     ticket_ids = ids("T", np.arange(1, n + 1), 7)
-    frame = pd.DataFrame({
-        "ticket_id": ticket_ids,
-        "client_id": plan.ids[client],
-        "priority": PRIORITIES[priority],
-        "category": np.array(CATEGORIES)[category],
-        "created_at": timeline.moments(created),
-        "first_response_at": timeline.moments(first_response),
-        "resolved_at": timeline.moments(resolved),
-        "sla_response_met": response_met,
-        "sla_resolution_met": pd.array(np.where(open_, None, resolution_met), dtype="boolean"),
-        "reopen_count": rng.poisson(np.where(open_, 0.02, 0.08 + 0.5 * trouble)),
-    })
+    frame = pd.DataFrame(
+        {
+            "ticket_id": ticket_ids,
+            "client_id": plan.ids[client],
+            "priority": PRIORITIES[priority],
+            "category": np.array(CATEGORIES)[category],
+            "created_at": timeline.moments(created),
+            "first_response_at": timeline.moments(first_response),
+            "resolved_at": timeline.moments(resolved),
+            "sla_response_met": response_met,
+            "sla_resolution_met": pd.array(np.where(open_, None, resolution_met), dtype="boolean"),
+            "reopen_count": rng.poisson(np.where(open_, 0.02, 0.08 + 0.5 * trouble)),
+        }
+    )
     facts = TicketFacts(client, created, first_response, resolved, priority, resolution_met, trouble, ticket_ids)
     return frame, facts
 
 
-def make_time_entries(rng, plan: ClientPlan, tickets: TicketFacts, agreements: AgreementFacts,
-                      timeline: Timeline) -> pd.DataFrame:
+def make_time_entries(
+    rng, plan: ClientPlan, tickets: TicketFacts, agreements: AgreementFacts, timeline: Timeline
+) -> pd.DataFrame:
     """Reactive time on tickets plus monthly proactive maintenance. Time counts against a block-hours
     agreement (billable) while the client has one, otherwise against managed services."""
     end = timeline.end
@@ -139,24 +145,27 @@ def make_time_entries(rng, plan: ClientPlan, tickets: TicketFacts, agreements: A
     in_block = (block[client] != "") & (block_start[client] <= started) & ~(block_stop[client] <= started)
     billable = on_ticket & (in_block | (rng.random(k) < 0.07))
     technician = np.where(rng.random(k) < 0.7, primary[client], rng.integers(0, technicians, k))
-    return pd.DataFrame({
-        "time_entry_id": ids("TE", np.arange(1, k + 1), 8),
-        "ticket_id": np.where(on_ticket, tickets.ticket_ids[np.maximum(ticket, 0)], None),
-        "client_id": labels(plan.ids, client),
-        "agreement_id": np.where(on_ticket & in_block, block[client], managed[client]),
-        "technician_id": labels(ids("TECH", np.arange(1, technicians + 1), 3), technician),
-        "started_at": timeline.moments(started),
-        "hours": np.clip(np.round(work["hours"].to_numpy() * 4) / 4, 0.25, 12.0),
-        "billable": billable,
-        "cost_rate": cost_rate[technician],
-    })
+    return pd.DataFrame(
+        {
+            "time_entry_id": ids("TE", np.arange(1, k + 1), 8),
+            "ticket_id": np.where(on_ticket, tickets.ticket_ids[np.maximum(ticket, 0)], None),
+            "client_id": labels(plan.ids, client),
+            "agreement_id": np.where(on_ticket & in_block, block[client], managed[client]),
+            "technician_id": labels(ids("TECH", np.arange(1, technicians + 1), 3), technician),
+            "started_at": timeline.moments(started),
+            "hours": np.clip(np.round(work["hours"].to_numpy() * 4) / 4, 0.25, 12.0),
+            "billable": billable,
+            "cost_rate": cost_rate[technician],
+        }
+    )
 
 
 def _maintenance(rng, plan: ClientPlan, timeline: Timeline) -> pd.DataFrame:
     """Patching and reviews, a few entries per client and month, sized by the estate."""
     month_start = timeline.month_starts()
-    client, month = np.nonzero((month_start[None, :] + 28 > plan.window_start[:, None])
-                               & (month_start[None, :] < plan.window_end[:, None]))
+    client, month = np.nonzero(
+        (month_start[None, :] + 28 > plan.window_start[:, None]) & (month_start[None, :] < plan.window_end[:, None])
+    )
     per_month = 1 + rng.poisson(1.0, len(client))
     entry = np.repeat(np.arange(len(client)), per_month)
     client, month = client[entry], month[entry]
@@ -178,10 +187,12 @@ def make_csat(rng, plan: ClientPlan, tickets: TicketFacts, timeline: Timeline) -
     score = np.clip(np.round(mean + rng.normal(0, 0.6, len(ticket))), 1, 5).astype(int)
     order = np.argsort(responded, kind="stable")
     ticket, responded, score = ticket[order], responded[order], score[order]
-    return pd.DataFrame({
-        "response_id": ids("CS", np.arange(1, len(ticket) + 1), 7),
-        "client_id": plan.ids[tickets.client[ticket]],
-        "ticket_id": tickets.ticket_ids[ticket],
-        "responded_at": timeline.moments(responded),
-        "score": score,
-    })
+    return pd.DataFrame(
+        {
+            "response_id": ids("CS", np.arange(1, len(ticket) + 1), 7),
+            "client_id": plan.ids[tickets.client[ticket]],
+            "ticket_id": tickets.ticket_ids[ticket],
+            "responded_at": timeline.moments(responded),
+            "score": score,
+        }
+    )

@@ -1,4 +1,5 @@
 """Size presets of the demo data."""
+
 from dataclasses import dataclass
 
 

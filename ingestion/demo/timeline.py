@@ -1,4 +1,5 @@
 """Time as float days since the first day of the history: cheap to draw and compare in numpy."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -44,25 +44,36 @@ SENSOR_ATTEMPTS = 3
 
 # In-process: on small machines a process per step costs more than the steps themselves.
 pulseops_job = define_asset_job(
-    "pulseops_job", selection=AssetSelection.all(), executor_def=in_process_executor,
-    op_retry_policy=TRANSIENT_RETRIES, hooks=step_outcome_hooks,
-    description="Everything: landing -> raw -> dbt models and tests -> ML scores.")
+    "pulseops_job",
+    selection=AssetSelection.all(),
+    executor_def=in_process_executor,
+    op_retry_policy=TRANSIENT_RETRIES,
+    hooks=step_outcome_hooks,
+    description="Everything: landing -> raw -> dbt models and tests -> ML scores.",
+)
 ingest_job = define_asset_job(
-    "ingest_job", selection=AssetSelection.groups(*sorted({f"raw_{c.source}" for c in CONTRACTS})),
-    executor_def=in_process_executor, op_retry_policy=TRANSIENT_RETRIES, hooks=step_outcome_hooks,
-    description="Landing -> raw only (launched per file by the S3 Lambda).")
+    "ingest_job",
+    selection=AssetSelection.groups(*sorted({f"raw_{c.source}" for c in CONTRACTS})),
+    executor_def=in_process_executor,
+    op_retry_policy=TRANSIENT_RETRIES,
+    hooks=step_outcome_hooks,
+    description="Landing -> raw only (launched per file by the S3 Lambda).",
+)
 
 # The daily run builds everything (the incremental models read only the rows loaded since their
 # last build; the tables over them are small).
 daily_schedule = ScheduleDefinition(
-    name="daily_pulseops", job=pulseops_job, cron_schedule="0 5 * * *",
-    default_status=DefaultScheduleStatus.RUNNING)
+    name="daily_pulseops", job=pulseops_job, cron_schedule="0 5 * * *", default_status=DefaultScheduleStatus.RUNNING
+)
 
 
-@sensor(job=pulseops_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
-        description="Starts the pipeline when a new or changed file appears in the landing zone.")
-def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource,
-                   object_store: ObjectStoreResource):
+@sensor(
+    job=pulseops_job,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Starts the pipeline when a new or changed file appears in the landing zone.",
+)
+def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource, object_store: ObjectStoreResource):
     store = object_store.store()
     with warehouse.connect() as conn:
         has_ledger = conn.execute("select to_regclass(%s)", (LEDGER,)).fetchone()[0] is not None
@@ -80,16 +91,19 @@ def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResourc
     fingerprint = hashlib.sha256("\n".join(sorted(f"{o.key}@{o.version}" for o in pending)).encode()).hexdigest()[:32]
     # The run key makes the same set of files start one run only, however often the sensor ticks;
     # a run of them that failed (after its own step retries) makes the next attempt a new key.
-    failed = context.instance.get_runs_count(RunsFilter(
-        tags={FINGERPRINT_TAG: fingerprint}, statuses=[DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]))
+    failed = context.instance.get_runs_count(
+        RunsFilter(tags={FINGERPRINT_TAG: fingerprint}, statuses=[DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED])
+    )
     if failed >= SENSOR_ATTEMPTS:
-        return SkipReason(f"{len(pending)} new file(s) failed {failed} runs: see the failed runs, fix, then "
-                          "re-execute one of them")
+        return SkipReason(
+            f"{len(pending)} new file(s) failed {failed} runs: see the failed runs, fix, then re-execute one of them"
+        )
     context.log.info(f"{len(pending)} new or changed file(s): {[o.key for o in pending][:10]}")
-    return RunRequest(run_key=f"{fingerprint}-{failed}" if failed else fingerprint,
-                      asset_selection=downstream_of(context, [c for c, files in by_contract.items() if files]),
-                      tags={"pulseops/trigger": "landing_sensor", "pulseops/files": str(len(pending)),
-                            FINGERPRINT_TAG: fingerprint})
+    return RunRequest(
+        run_key=f"{fingerprint}-{failed}" if failed else fingerprint,
+        asset_selection=downstream_of(context, [c for c, files in by_contract.items() if files]),
+        tags={"pulseops/trigger": "landing_sensor", "pulseops/files": str(len(pending)), FINGERPRINT_TAG: fingerprint},
+    )
 
 
 def downstream_of(context: SensorEvaluationContext, contracts) -> list:
@@ -101,5 +115,9 @@ def downstream_of(context: SensorEvaluationContext, contracts) -> list:
 # Materializes the assets whose automation condition holds (orchestration/defs/dbt.py, defs/ml.py)
 # after loads that no run of pulseops_job covered: the ones the S3 Lambda starts.
 automation_sensor = AutomationConditionSensorDefinition(
-    "warehouse_automation", target=AssetSelection.all(), default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30, description="Rebuilds what lies downstream of new raw loads.")
+    "warehouse_automation",
+    target=AssetSelection.all(),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Rebuilds what lies downstream of new raw loads.",
+)

@@ -28,26 +28,39 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
 
 class WarehouseBuildConfig(Config):
-    full_refresh: bool = Field(default=False, description="Rebuild the incremental models from every raw row "
-                                                          "(dbt build --full-refresh).")
-    dbt_vars: str = Field(default="", description="dbt vars for this build as YAML, e.g. "
-                                                  "{incremental_lookback_hours: 0} (dbt build --vars).")
+    full_refresh: bool = Field(
+        default=False, description="Rebuild the incremental models from every raw row (dbt build --full-refresh)."
+    )
+    dbt_vars: str = Field(
+        default="",
+        description="dbt vars for this build as YAML, e.g. {incremental_lookback_hours: 0} (dbt build --vars).",
+    )
 
 
 def build_args(config: WarehouseBuildConfig) -> list[str]:
     """The `dbt build` command line of a run with this config."""
-    return ["build", *(["--full-refresh"] if config.full_refresh else []),
-            *(["--vars", config.dbt_vars] if config.dbt_vars else [])]
+    return [
+        "build",
+        *(["--full-refresh"] if config.full_refresh else []),
+        *(["--vars", config.dbt_vars] if config.dbt_vars else []),
+    ]
 
 
 # One build of the warehouse at a time, whichever runs start them (instance `concurrency: pools`).
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool="warehouse_build",
-            dagster_dbt_translator=WarehouseTranslator())
-def warehouse_models(context: AssetExecutionContext, config: WarehouseBuildConfig, dbt: DbtCliResource,
-                     warehouse: WarehouseResource):
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    pool="warehouse_build",
+    dagster_dbt_translator=WarehouseTranslator(),
+)
+def warehouse_models(
+    context: AssetExecutionContext, config: WarehouseBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
+):
     # dbt grants SELECT on marts to the analyst role, which must exist first.
-    password = os.environ.get("PULSEOPS_ANALYST_PASSWORD") or read_or_create_secret(
-        Settings.from_env().secrets_dir, "analyst_password")[0]
+    password = (
+        os.environ.get("PULSEOPS_ANALYST_PASSWORD")
+        or read_or_create_secret(Settings.from_env().secrets_dir, "analyst_password")[0]
+    )
     with warehouse.connect() as conn:
         ensure_superset_logins(conn, password)
     # dbt_project/profiles.yml reads the connection from the environment: the warehouse's, whichever

@@ -25,7 +25,8 @@ CHECK_NAME = "file_passes_contract"
 class IngestConfig(Config):
     object_keys: list[str] = Field(
         default_factory=list,
-        description="Only these landing keys (e.g. from an S3 event); empty means every new or changed file.")
+        description="Only these landing keys (e.g. from an S3 event); empty means every new or changed file.",
+    )
 
 
 def raw_asset_key(contract: Contract) -> AssetKey:
@@ -46,14 +47,23 @@ def build_ingestion_asset(contract: Contract):
         key=raw_asset_key(contract),
         group_name=f"raw_{contract.source}",
         description=f"{contract.description} Loaded from {contract.landing_prefix} into {contract.raw_table}.",
-        check_specs=[AssetCheckSpec(CHECK_NAME, asset=raw_asset_key(contract),
-                                    description="Every file delivered in this run passes its contract.")],
+        check_specs=[
+            AssetCheckSpec(
+                CHECK_NAME,
+                asset=raw_asset_key(contract),
+                description="Every file delivered in this run passes its contract.",
+            )
+        ],
         kinds={"python", "postgres"},
         # one load of a source entity at a time (instance `concurrency: pools`)
         pool=f"load_{contract.name}",
     )
-    def _ingest(context: AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource,
-                object_store: ObjectStoreResource) -> MaterializeResult:
+    def _ingest(
+        context: AssetExecutionContext,
+        config: IngestConfig,
+        warehouse: WarehouseResource,
+        object_store: ObjectStoreResource,
+    ) -> MaterializeResult:
         store = object_store.store()
         with warehouse.connect() as conn:
             ensure_raw_schema(conn, [contract])
@@ -66,11 +76,15 @@ def build_ingestion_asset(contract: Contract):
                 if result.status == "quarantined":
                     context.log.error(
                         f"{result.file_key} quarantined, report at {store.uri(result.report_key)}: "
-                        + "; ".join(f"{v.rule} on {v.column or 'table'} rows {v.rows[:10]} {v.detail}".strip()
-                                    for v in result.violations))
+                        + "; ".join(
+                            f"{v.rule} on {v.column or 'table'} rows {v.rows[:10]} {v.detail}".strip()
+                            for v in result.violations
+                        )
+                    )
                 else:
-                    context.log.info(f"{result.file_key}: {result.status}, {result.rows_loaded} rows "
-                                     + "; ".join(result.notes))
+                    context.log.info(
+                        f"{result.file_key}: {result.status}, {result.rows_loaded} rows " + "; ".join(result.notes)
+                    )
         quarantined = [r for r in results if r.status == "quarantined"]
         return MaterializeResult(
             metadata={
@@ -79,13 +93,17 @@ def build_ingestion_asset(contract: Contract):
                 "rows_rejected": sum(r.rows_rejected for r in results),
                 "table": MetadataValue.text(contract.raw_table),
             },
-            check_results=[AssetCheckResult(
-                check_name=CHECK_NAME,
-                passed=not quarantined,
-                severity=AssetCheckSeverity.ERROR,
-                metadata={"quarantined_files": MetadataValue.json([r.file_key for r in quarantined]),
-                          "reports": MetadataValue.json([r.report_key for r in quarantined])},
-            )],
+            check_results=[
+                AssetCheckResult(
+                    check_name=CHECK_NAME,
+                    passed=not quarantined,
+                    severity=AssetCheckSeverity.ERROR,
+                    metadata={
+                        "quarantined_files": MetadataValue.json([r.file_key for r in quarantined]),
+                        "reports": MetadataValue.json([r.report_key for r in quarantined]),
+                    },
+                )
+            ],
         )
 
     return _ingest

@@ -6,6 +6,7 @@ step's success or failure lands in `raw._pipeline_step_outcomes`, and the view
 `reporting.data_health_checks` reports the latest outcome of each step as the check
 `pipeline_step_succeeded`.
 """
+
 from __future__ import annotations
 
 from dagster import HookContext, failure_hook, success_hook
@@ -37,12 +38,15 @@ def error_text(error: BaseException | None) -> str | None:
     return f"{type(error).__name__}: {error}"[:ERROR_CHARACTERS]
 
 
-def record_step_outcome(conn, run_id: str, job_name: str, step_key: str, succeeded: bool,
-                        error: str | None = None) -> None:
+def record_step_outcome(
+    conn, run_id: str, job_name: str, step_key: str, succeeded: bool, error: str | None = None
+) -> None:
     conn.execute(CREATE_STEP_OUTCOMES)
-    conn.execute(f"insert into {STEP_OUTCOMES} (dagster_run_id, job_name, step_key, asset, succeeded, error) "
-                 "values (%s, %s, %s, %s, %s, %s)",
-                 (run_id, job_name, step_key, step_asset(step_key), succeeded, error))
+    conn.execute(
+        f"insert into {STEP_OUTCOMES} (dagster_run_id, job_name, step_key, asset, succeeded, error) "
+        "values (%s, %s, %s, %s, %s, %s)",
+        (run_id, job_name, step_key, step_asset(step_key), succeeded, error),
+    )
     conn.commit()
 
 

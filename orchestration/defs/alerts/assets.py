@@ -50,10 +50,15 @@ DELIVERY_RETRIES = RetryPolicy(max_retries=2, delay=5, backoff=Backoff.EXPONENTI
 # One alerts step at a time across runs, so two runs never judge the same incident at once.
 ALERTS_LOCK = 0x616C65727473  # 'alerts'
 
-ALERT_SOURCES = [AssetKey(["reporting", "churn_watchlist"]), AssetKey(["ml", "spend_anomalies"]),
-                 AssetKey(["reporting", "department_spend_forecast"]), AssetKey(["marts", "agreement_renewals"]),
-                 AssetKey(["marts", "subscription_renewals"]), AssetKey(["reporting", "data_health_sources"]),
-                 AssetKey(["reporting", "data_health_files"])]
+ALERT_SOURCES = [
+    AssetKey(["reporting", "churn_watchlist"]),
+    AssetKey(["ml", "spend_anomalies"]),
+    AssetKey(["reporting", "department_spend_forecast"]),
+    AssetKey(["marts", "agreement_renewals"]),
+    AssetKey(["marts", "subscription_renewals"]),
+    AssetKey(["reporting", "data_health_sources"]),
+    AssetKey(["reporting", "data_health_files"]),
+]
 
 
 class AlertsNotDelivered(RuntimeError):
@@ -61,18 +66,33 @@ class AlertsNotDelivered(RuntimeError):
 
 
 def _check(passed: bool, metadata: dict) -> AssetCheckResult:
-    return AssetCheckResult(asset_key=ALERTS_KEY, check_name=DELIVERY_CHECK, passed=passed,
-                            severity=AssetCheckSeverity.ERROR, metadata=metadata)
+    return AssetCheckResult(
+        asset_key=ALERTS_KEY,
+        check_name=DELIVERY_CHECK,
+        passed=passed,
+        severity=AssetCheckSeverity.ERROR,
+        metadata=metadata,
+    )
 
 
-@asset(key=ALERTS_KEY, group_name="alerts", deps=ALERT_SOURCES, kinds={"python", "postgres"},
-       retry_policy=DELIVERY_RETRIES,
-       check_specs=[AssetCheckSpec(DELIVERY_CHECK, asset=ALERTS_KEY,
-                                   description="Every alert due was accepted by its recipient's mail server "
-                                               "or webhook (after the step's retries).")],
-       description="New and resolved incidents (churn risk, spend anomalies, budget outlook, renewals, stale "
-                   "sources, quarantined files, failed runs) sent by email, Slack and Teams as PULSEOPS_ALERTS_FILE "
-                   "routes them; each once per recipient (alerts.incidents, alerts.deliveries).")
+@asset(
+    key=ALERTS_KEY,
+    group_name="alerts",
+    deps=ALERT_SOURCES,
+    kinds={"python", "postgres"},
+    retry_policy=DELIVERY_RETRIES,
+    check_specs=[
+        AssetCheckSpec(
+            DELIVERY_CHECK,
+            asset=ALERTS_KEY,
+            description="Every alert due was accepted by its recipient's mail server "
+            "or webhook (after the step's retries).",
+        )
+    ],
+    description="New and resolved incidents (churn risk, spend anomalies, budget outlook, renewals, stale "
+    "sources, quarantined files, failed runs) sent by email, Slack and Teams as PULSEOPS_ALERTS_FILE "
+    "routes them; each once per recipient (alerts.incidents, alerts.deliveries).",
+)
 def alert_notifications(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     try:
         config = load_alerts_config()
@@ -102,11 +122,25 @@ def alert_notifications(context: AssetExecutionContext, warehouse: WarehouseReso
         if context.retry_number < DELIVERY_RETRIES.max_retries:
             raise AlertsNotDelivered(f"not delivered, will retry: {errors}")
         context.log.error(f"alerts not delivered after {context.retry_number + 1} attempts: {errors}")
-    metadata = {"config": config.source, "current_incidents": MetadataValue.json(current),
-                "alerts_sent": outcome.alerts_sent, "sent_by_recipient": MetadataValue.json(outcome.sent)}
-    return MaterializeResult(metadata=metadata, check_results=[_check(not outcome.failed, {
-        "failed_recipients": MetadataValue.json(outcome.failed), "alerts_sent": outcome.alerts_sent,
-        "attempts": context.retry_number + 1})])
+    metadata = {
+        "config": config.source,
+        "current_incidents": MetadataValue.json(current),
+        "alerts_sent": outcome.alerts_sent,
+        "sent_by_recipient": MetadataValue.json(outcome.sent),
+    }
+    return MaterializeResult(
+        metadata=metadata,
+        check_results=[
+            _check(
+                not outcome.failed,
+                {
+                    "failed_recipients": MetadataValue.json(outcome.failed),
+                    "alerts_sent": outcome.alerts_sent,
+                    "attempts": context.retry_number + 1,
+                },
+            )
+        ],
+    )
 
 
 def failed_run_incident(context: RunFailureSensorContext, dagster_url: str) -> Incident:
@@ -120,19 +154,39 @@ def failed_run_incident(context: RunFailureSensorContext, dagster_url: str) -> I
     first_error = errors[0] if errors else None
     while first_error is not None and first_error.cause is not None:
         first_error = first_error.cause
-    reason = (first_error.message.strip().splitlines() or ["-"])[0][:300] if first_error else \
-        (context.failure_event.message or "-")[:300]
-    return Incident("failed_run", root, f"Run of {run.job_name} failed",
-                    [["Job", run.job_name], ["Run", run.run_id], ["Failed steps", steps], ["Error", reason],
-                     ["Started by", run.tags.get("dagster/schedule_name") or run.tags.get("dagster/sensor_name")
-                      or run.tags.get("pulseops/trigger") or "hand"]],
-                    link=f"{dagster_url}/runs/{run.run_id}")
+    reason = (
+        (first_error.message.strip().splitlines() or ["-"])[0][:300]
+        if first_error
+        else (context.failure_event.message or "-")[:300]
+    )
+    return Incident(
+        "failed_run",
+        root,
+        f"Run of {run.job_name} failed",
+        [
+            ["Job", run.job_name],
+            ["Run", run.run_id],
+            ["Failed steps", steps],
+            ["Error", reason],
+            [
+                "Started by",
+                run.tags.get("dagster/schedule_name")
+                or run.tags.get("dagster/sensor_name")
+                or run.tags.get("pulseops/trigger")
+                or "hand",
+            ],
+        ],
+        link=f"{dagster_url}/runs/{run.run_id}",
+    )
 
 
-@run_failure_sensor(name="failed_run_alerts", default_status=DefaultSensorStatus.RUNNING,
-                    minimum_interval_seconds=30,
-                    description="Announces each failed run (once for a run and its retries) to the routes of "
-                                "kind failed_run; what it cannot deliver goes out with the next alerts step.")
+@run_failure_sensor(
+    name="failed_run_alerts",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Announces each failed run (once for a run and its retries) to the routes of "
+    "kind failed_run; what it cannot deliver goes out with the next alerts step.",
+)
 def failed_run_alerts(context: RunFailureSensorContext, warehouse: WarehouseResource):
     config = load_alerts_config()
     incident = failed_run_incident(context, config.dagster_url)
@@ -147,10 +201,14 @@ def failed_run_alerts(context: RunFailureSensorContext, warehouse: WarehouseReso
     context.log.info(f"run {context.dagster_run.run_id} failed: sent to {sorted(outcome.sent) or 'no one'}")
 
 
-@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, name="recovered_run_alerts",
-                   default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=30,
-                   description="Announces a failed run resolved when a re-execution or retry of it succeeds, to "
-                               "those told of the failure.")
+@run_status_sensor(
+    run_status=DagsterRunStatus.SUCCESS,
+    name="recovered_run_alerts",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Announces a failed run resolved when a re-execution or retry of it succeeds, to "
+    "those told of the failure.",
+)
 def recovered_run_alerts(context: RunStatusSensorContext, warehouse: WarehouseResource):
     run = context.dagster_run
     root = run.tags.get("dagster/root_run_id")

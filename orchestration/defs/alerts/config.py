@@ -24,6 +24,7 @@ they never reach run logs, asset metadata or the Dagster UI.
         at_least: {mrr_at_risk: 500}               # figures an incident must reach
         resolved: true                             # also announce when it is over
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,16 @@ import yaml
 
 ALERTS_FILE_ENV = "PULSEOPS_ALERTS_FILE"
 
-KINDS = ("churn_risk", "spend_anomaly", "budget_outlook", "agreement_renewal", "subscription_renewal",
-         "stale_source", "quarantined_file", "failed_run")
+KINDS = (
+    "churn_risk",
+    "spend_anomaly",
+    "budget_outlook",
+    "agreement_renewal",
+    "subscription_renewal",
+    "stale_source",
+    "quarantined_file",
+    "failed_run",
+)
 FORMATS = ("email", "slack", "teams")
 MODES = ("immediate", "digest")
 
@@ -130,8 +139,10 @@ class AlertsConfig:
 
 def _secret(entry: dict, name: str, where: str) -> Secret:
     if name in entry:
-        raise AlertsConfigError(f"{where}: `{name}` must not be written in the file; "
-                                f"name its environment variable (`{name}_env`) or file (`{name}_file`)")
+        raise AlertsConfigError(
+            f"{where}: `{name}` must not be written in the file; "
+            f"name its environment variable (`{name}_env`) or file (`{name}_file`)"
+        )
     return Secret(env=entry.get(f"{name}_env"), file=entry.get(f"{name}_file"))
 
 
@@ -182,14 +193,36 @@ def parse(data: dict, source: str, env=os.environ) -> AlertsConfig:
         recipients = _recipients(entry.get("to") or [], roles, channels, where)
         if any(r.format == "email" for r in recipients) and email is None:
             raise AlertsConfigError(f"{where}: sends email but the file has no `email` server")
-        routes.append(Route(recipients, kinds, mode, dict(entry.get("at_least") or {}),
-                            dict(entry.get("at_most") or {}), bool(entry.get("resolved", True))))
-    superset = (env.get("PULSEOPS_SUPERSET_URL") or data.get("superset_url")
-                or f"http://127.0.0.1:{env.get('PULSEOPS_SUPERSET_PORT') or 8088}")
-    dagster = (env.get("PULSEOPS_DAGSTER_URL") or data.get("dagster_url")
-               or f"http://127.0.0.1:{env.get('PULSEOPS_DAGSTER_PORT') or 3000}")
-    return AlertsConfig(tuple(routes), email, channels, superset.rstrip("/"), dagster.rstrip("/"), source,
-                        int(data.get("lookback_days", 7)), int(data.get("renewal_days", 30)))
+        routes.append(
+            Route(
+                recipients,
+                kinds,
+                mode,
+                dict(entry.get("at_least") or {}),
+                dict(entry.get("at_most") or {}),
+                bool(entry.get("resolved", True)),
+            )
+        )
+    superset = (
+        env.get("PULSEOPS_SUPERSET_URL")
+        or data.get("superset_url")
+        or f"http://127.0.0.1:{env.get('PULSEOPS_SUPERSET_PORT') or 8088}"
+    )
+    dagster = (
+        env.get("PULSEOPS_DAGSTER_URL")
+        or data.get("dagster_url")
+        or f"http://127.0.0.1:{env.get('PULSEOPS_DAGSTER_PORT') or 3000}"
+    )
+    return AlertsConfig(
+        tuple(routes),
+        email,
+        channels,
+        superset.rstrip("/"),
+        dagster.rstrip("/"),
+        source,
+        int(data.get("lookback_days", 7)),
+        int(data.get("renewal_days", 30)),
+    )
 
 
 def load_alerts_config(env=os.environ) -> AlertsConfig:

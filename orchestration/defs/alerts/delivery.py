@@ -4,6 +4,7 @@ message through the ledger, by SMTP or to a webhook.
 Errors are reported by recipient as the ledger names it (`email:owner@msp.example`,
 `slack:msp-alerts`) and the error's kind, never with a webhook URL or a password in the text.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,7 +57,7 @@ def plan(config: AlertsConfig, incidents: list[Incident], already: set) -> list[
     messages = []
     for (recipient, mode), queue in wanted.items():
         size = DIGEST_PART if mode == "digest" else 1
-        messages += [(recipient, queue[start:start + size]) for start in range(0, len(queue), size)]
+        messages += [(recipient, queue[start : start + size]) for start in range(0, len(queue), size)]
     return messages
 
 
@@ -71,15 +72,20 @@ def send_email(config: AlertsConfig, to: str, incidents: list[Incident]) -> None
                 smtp.login(server.username, server.password.value())
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:
-        raise DeliveryError(f"email:{to}: SMTP {server.host}:{server.port} failed: {type(error).__name__}: "
-                            f"{error}") from None
+        raise DeliveryError(
+            f"email:{to}: SMTP {server.host}:{server.port} failed: {type(error).__name__}: {error}"
+        ) from None
 
 
 def post_webhook(config: AlertsConfig, channel: str, payload: dict) -> None:
     where = f"{config.channels[channel][0]}:{channel}"
     try:
-        request = urllib.request.Request(config.webhook_url(channel), data=json.dumps(payload).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
+        request = urllib.request.Request(
+            config.webhook_url(channel),
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
     except ValueError:
         raise DeliveryError(f"{where}: the webhook URL is not a valid URL") from None
     try:
@@ -110,6 +116,7 @@ def deliver(conn, config: AlertsConfig, incidents: list[Incident], run_id: str) 
         if name in outcome.failed:
             continue  # one failure per recipient and attempt is enough: the rest wait with it
         by_item = {(i.kind, i.key, event(i)): i for i in batch}
+
         def send_claimed(items, recipient=recipient, by_item=by_item):
             send(config, recipient, [by_item[item] for item in items])
 

@@ -9,6 +9,7 @@ if the process dies (or the database connection drops) after the receiver accept
 before the commit, the next run sends it again (at least once, never lost). Emails carry a
 Message-ID derived from the ledger key, so a mail system that drops duplicates drops that one.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -40,17 +41,27 @@ def delivered(conn) -> set[tuple[str, str, str, str]]:
     return set(rows)
 
 
-def send_once(conn, items: Sequence[tuple[str, str, str]], recipient: str, run_id: str,
-              send: Callable[[Sequence[tuple[str, str, str]]], None]) -> list[tuple[str, str, str]]:
+def send_once(
+    conn,
+    items: Sequence[tuple[str, str, str]],
+    recipient: str,
+    run_id: str,
+    send: Callable[[Sequence[tuple[str, str, str]]], None],
+) -> list[tuple[str, str, str]]:
     """Send the (kind, incident_key, event) items not yet sent to `recipient` in one message, and
     record them in the same transaction. Returns the items sent; raises what `send` raises, with
     nothing recorded."""
     conn.commit()  # at the top level, transaction() is this send's own transaction, not a savepoint
     with conn.transaction():
-        claimed = [item for item in items if conn.execute(
-            f"insert into {DELIVERIES} (kind, incident_key, event, recipient, dagster_run_id) "
-            "values (%s, %s, %s, %s, %s) on conflict do nothing returning 1",
-            (*item, recipient, run_id)).fetchone()]
+        claimed = [
+            item
+            for item in items
+            if conn.execute(
+                f"insert into {DELIVERIES} (kind, incident_key, event, recipient, dagster_run_id) "
+                "values (%s, %s, %s, %s, %s) on conflict do nothing returning 1",
+                (*item, recipient, run_id),
+            ).fetchone()
+        ]
         if claimed:
             send(claimed)
     return claimed

@@ -3,6 +3,7 @@
 One message holds one alert (immediate) or several (digest). Every alert links to the Superset
 dashboard that explains it (and a failed run to its page in the Dagster UI too).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -10,8 +11,11 @@ from email.message import EmailMessage
 
 from orchestration.defs.alerts.incidents import Incident
 
-DASHBOARD_NAMES = {"msp-portfolio": "MSP Client Portfolio", "it-spend": "IT Software Spend",
-                   "data-health": "Data Health"}
+DASHBOARD_NAMES = {
+    "msp-portfolio": "MSP Client Portfolio",
+    "it-spend": "IT Software Spend",
+    "data-health": "Data Health",
+}
 # Slack allows 50 blocks and Teams cards grow long: a digest is sent in parts of this many alerts.
 DIGEST_PART = 20
 
@@ -47,8 +51,11 @@ def _links(incident: Incident, superset_url: str) -> list[tuple[str, str]]:
 def _subject(incidents: list[Incident]) -> str:
     if len(incidents) == 1:
         return f"[PulseOps] {headline(incidents[0])}"
-    return f"[PulseOps] {len(incidents)} alerts: " + "; ".join(headline(i) for i in incidents[:3]) + \
-        ("; ..." if len(incidents) > 3 else "")
+    return (
+        f"[PulseOps] {len(incidents)} alerts: "
+        + "; ".join(headline(i) for i in incidents[:3])
+        + ("; ..." if len(incidents) > 3 else "")
+    )
 
 
 def email_message(incidents: list[Incident], sender: str, to: str, superset_url: str) -> EmailMessage:
@@ -86,13 +93,25 @@ def slack_payload(incidents: list[Incident], superset_url: str) -> dict:
             blocks.append({"type": "header", "text": {"type": "plain_text", "text": headline(incident)[:150]}})
         else:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{_mrkdwn(headline(incident))}*"}})
-        blocks.append({"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*{_mrkdwn(label)}*\n{_mrkdwn(str(value))}"[:2000]}
-            for label, value in incident.facts[:10]]})
+        blocks.append(
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": f"*{_mrkdwn(label)}*\n{_mrkdwn(str(value))}"[:2000]}
+                    for label, value in incident.facts[:10]
+                ],
+            }
+        )
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn(reference(incident))}]})
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "text": {"type": "plain_text", "text": label}, "url": url}
-            for label, url in _links(incident, superset_url)]})
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {"type": "button", "text": {"type": "plain_text", "text": label}, "url": url}
+                    for label, url in _links(incident, superset_url)
+                ],
+            }
+        )
         if len(incidents) > 1:
             blocks.append({"type": "divider"})
     return {"text": _subject(incidents), "blocks": blocks}
@@ -103,16 +122,54 @@ def teams_payload(incidents: list[Incident], superset_url: str) -> dict:
     received") or an incoming webhook accepts it."""
     body: list[dict] = []
     if len(incidents) > 1:
-        body.append({"type": "TextBlock", "text": f"PulseOps: {len(incidents)} alerts", "size": "Large",
-                     "weight": "Bolder", "wrap": True})
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": f"PulseOps: {len(incidents)} alerts",
+                "size": "Large",
+                "weight": "Bolder",
+                "wrap": True,
+            }
+        )
     for incident in incidents:
-        body.append({"type": "Container", "separator": len(body) > 0, "items": [
-            {"type": "TextBlock", "text": headline(incident), "size": "Medium", "weight": "Bolder", "wrap": True},
-            {"type": "FactSet", "facts": [{"title": label, "value": str(value)} for label, value in incident.facts]},
-            {"type": "TextBlock", "text": reference(incident), "isSubtle": True, "size": "Small", "wrap": True},
-            {"type": "ActionSet", "actions": [{"type": "Action.OpenUrl", "title": label, "url": url}
-                                              for label, url in _links(incident, superset_url)]}]})
-    card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
-            "version": "1.4", "msteams": {"width": "Full"}, "body": body}
-    return {"type": "message", "summary": _subject(incidents), "attachments": [
-        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
+        body.append(
+            {
+                "type": "Container",
+                "separator": len(body) > 0,
+                "items": [
+                    {
+                        "type": "TextBlock",
+                        "text": headline(incident),
+                        "size": "Medium",
+                        "weight": "Bolder",
+                        "wrap": True,
+                    },
+                    {
+                        "type": "FactSet",
+                        "facts": [{"title": label, "value": str(value)} for label, value in incident.facts],
+                    },
+                    {"type": "TextBlock", "text": reference(incident), "isSubtle": True, "size": "Small", "wrap": True},
+                    {
+                        "type": "ActionSet",
+                        "actions": [
+                            {"type": "Action.OpenUrl", "title": label, "url": url}
+                            for label, url in _links(incident, superset_url)
+                        ],
+                    },
+                ],
+            }
+        )
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "msteams": {"width": "Full"},
+        "body": body,
+    }
+    return {
+        "type": "message",
+        "summary": _subject(incidents),
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
+    }
