@@ -25,6 +25,27 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# Every row of the client-months that received new or corrected rows since the last build (all rows
+   on a first build or a full refresh), with its month: a client-month aggregate recomputes each
+   such month whole, so a late row for an old month corrects that month. #}
+{% macro rows_of_touched_client_months(relation, date_column) -%}
+    select
+        facts.*,
+        touched.month
+    from {{ relation }} as facts
+    inner join (
+        select distinct
+            client_id,
+            date_trunc('month', {{ date_column }})::date as month
+        from {{ relation }}
+        where {{ loaded_since_last_build(watermark_column='_source_loaded_at') }}
+    ) as touched
+        on
+            facts.client_id = touched.client_id
+            and facts.{{ date_column }} >= touched.month
+            and facts.{{ date_column }} < touched.month + interval '1 month'
+{%- endmacro %}
+
 {# Config shared by the incremental staging tables of large facts: dbt's delete+insert on the
    natural key (the primary key of the model's contract, whose index the delete uses), with the
    load time indexed (for the next build's filter), the columns the aggregates downstream look rows

@@ -7,24 +7,8 @@
 -- Ticket counts, SLA outcomes and response/resolution times per client and month the tickets were
 -- opened. Incremental (delete+insert by client and month): the client-months that received new or
 -- updated tickets (a late ticket for an old month included) are recomputed whole.
-with touched as (
-    select distinct
-        client_id,
-        date_trunc('month', created_at)::date as month
-    from {{ ref('stg_psa__tickets') }}
-    where {{ loaded_since_last_build(watermark_column='_source_loaded_at') }}
-),
-
-touched_rows as (
-    select
-        facts.*,
-        touched.month
-    from {{ ref('stg_psa__tickets') }} as facts
-    inner join touched
-        on
-            facts.client_id = touched.client_id
-            and facts.created_at >= touched.month
-            and facts.created_at < touched.month + interval '1 month'
+with touched_rows as (
+    {{ rows_of_touched_client_months(ref('stg_psa__tickets'), 'created_at') }}
 ),
 
 tickets as (

@@ -8,24 +8,8 @@
 -- month's last snapshot (what is supported now) and the month's average patch and backup health.
 -- Incremental (delete+insert by client and month): the client-months that received new or corrected
 -- snapshots are recomputed whole.
-with touched as (
-    select distinct
-        client_id,
-        date_trunc('month', snapshot_date)::date as month
-    from {{ ref('stg_rmm__device_snapshots') }}
-    where {{ loaded_since_last_build(watermark_column='_source_loaded_at') }}
-),
-
-touched_rows as (
-    select
-        facts.*,
-        touched.month
-    from {{ ref('stg_rmm__device_snapshots') }} as facts
-    inner join touched
-        on
-            facts.client_id = touched.client_id
-            and facts.snapshot_date >= touched.month
-            and facts.snapshot_date < touched.month + interval '1 month'
+with touched_rows as (
+    {{ rows_of_touched_client_months(ref('stg_rmm__device_snapshots'), 'snapshot_date') }}
 ),
 
 snapshots as (
