@@ -226,7 +226,9 @@ def churn_readiness(
     labelled row where they churned (`min_churned_ids`) and ids with one where they stayed
     (`min_stayed_ids`; a churner's earlier months count), on the rows training would use. The
     reason is a sentence for the people who see the scores."""
-    table = _read_table(frame, id_column, label_column, time_column, exclude)
+    # A portfolio too small or too young for any column to vary (one client, one month) has no
+    # features yet: said after what its labels lack, which is what it needs first.
+    table = _read_table(frame, id_column, label_column, time_column, exclude, require_features=False)
     churned = len(np.unique(table.groups[table.labels == 1]))
     stayed = len(np.unique(table.groups[table.labels == 0])) if len(table.labels) else 0
     rows = int(table.labelled.sum())
@@ -239,10 +241,13 @@ def churn_readiness(
         )
     elif stayed < params.min_stayed_ids:
         reason = f"not enough history of clients staying yet: {stayed} clients, need {params.min_stayed_ids}"
+    elif not table.spec.columns:
+        reason = f"nothing to learn from yet: {no_features_message(table.spec)}"
     else:
         clients = len(np.unique(table.groups))
         reason = f"trained on {rows} labelled snapshots of {clients} clients, {churned} of whom churned"
-    ready = rows > 0 and churned >= params.min_churned_ids and stayed >= params.min_stayed_ids
+    enough_history = rows > 0 and churned >= params.min_churned_ids and stayed >= params.min_stayed_ids
+    ready = enough_history and bool(table.spec.columns)
     return Readiness(ready, reason, churned, stayed, rows)
 
 
@@ -333,15 +338,25 @@ def _partly_labelled_tail(times: pd.Series, known: pd.Series) -> np.ndarray:
     return (times > complete[complete].index.max()).to_numpy()
 
 
+def no_features_message(spec) -> str:
+    reasons = "; ".join(f"{column}: {why}" for column, why in spec.reasons) or "it has no other columns"
+    return f"the table has no feature columns besides the id, label and time columns ({reasons})"
+
+
 def _read_table(
-    frame: pd.DataFrame, id_column: str, label_column: str, time_column: str | None, exclude: tuple[str, ...]
+    frame: pd.DataFrame,
+    id_column: str,
+    label_column: str,
+    time_column: str | None,
+    exclude: tuple[str, ...],
+    require_features: bool = True,
 ) -> _Table:
     for column in (id_column, label_column, *([time_column] if time_column else [])):
         if column not in frame.columns:
             raise ValueError(f"column {column!r} is not in the table (columns: {', '.join(map(str, frame.columns))})")
     spec = split_features(frame, id_column, label_column, time_column, tuple(exclude))
-    if not spec.columns:
-        raise ValueError("the table has no feature columns besides the id, label and time columns")
+    if require_features and not spec.columns:
+        raise ValueError(no_features_message(spec))
     labels = label_values(frame[label_column])
     labelled = labels.notna().to_numpy()
     partial = (

@@ -199,6 +199,17 @@ def test_no_known_outcome_or_no_stayer_is_not_ready(panel):
     )
 
 
+def test_a_table_where_no_column_varies_waits_and_says_why(panel):
+    """Enough history, but every other column holds one value (a portfolio too young to differ)."""
+    ten = _churners_only(panel, [f"C{i:04d}" for i in range(10)])[["client_id", "churns_90d", "month"]]
+    readiness = churn_readiness(ten.assign(segment="SMB"), "client_id", "churns_90d", "month")
+    assert not readiness.ready
+    assert readiness.reason.startswith("nothing to learn from yet: the table has no feature columns")
+    assert "segment: " in readiness.reason
+    with pytest.raises(ValueError, match="no feature columns"):
+        train_churn(ten.assign(segment="SMB"), "client_id", "churns_90d", "month")
+
+
 def test_a_history_too_short_for_the_time_split_still_scores_each_id_once():
     # Four snapshot months and a 3-month gap leave no training months: the evaluation falls back
     # to folds grouped by client, and the scores stay one per client of the latest month.
