@@ -326,6 +326,7 @@ def test_a_file_that_lands_after_its_manifest_completes_the_delivery(landing):
                 build_sensor_context(
                     resources={"warehouse": WarehouseResource(), "object_store": ObjectStoreResource()},
                     instance=instance,
+                    definitions=defs,
                 )
             )
 
