@@ -122,9 +122,25 @@ class SupersetApi:
         return self.get(f"/api/v1/dashboard/{id_or_slug}/charts")["result"]
 
     def chart_data(self, chart_id: int) -> list[dict]:
-        """Rows of every query of a chart, run from its saved query context."""
+        """Rows of every query of a chart, run from its saved query context (waiting for the worker
+        when Superset runs chart queries asynchronously, as under `pulseops up`)."""
         answer = self.get(f"/api/v1/chart/{chart_id}/data/")
+        if "job_id" in answer:
+            answer = self.async_result(answer["job_id"])
         return [row for query in answer["result"] for row in query["data"]]
+
+    def async_result(self, job_id: str, timeout: float = 180) -> dict:
+        """The result of an asynchronous chart query, once the worker's event says it is done."""
+        deadline, last_id = time.monotonic() + timeout, "0"
+        while time.monotonic() < deadline:
+            for event in self.get("/api/v1/async_event/", last_id=last_id)["result"]:
+                last_id = event["id"]
+                if event["job_id"] == job_id and event["status"] == "error":
+                    raise AssertionError(f"chart query {job_id} failed: {event['errors']}")
+                if event["job_id"] == job_id and event["status"] == "done":
+                    return self.get(event["result_url"])
+            time.sleep(0.5)
+        raise AssertionError(f"chart query {job_id} not done after {timeout} s")
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}{path}"

@@ -147,7 +147,11 @@ def gateway(stack, s3_endpoint):
             yield Gateway(f"{url}/graphql", token, arn)
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:  # a machine too busy to let it stop in time
+            process.kill()
+            process.wait()
 
 
 # --- events of AWS's documented shapes -----------------------------------------------------------
