@@ -49,9 +49,8 @@ logger.setLevel(logging.INFO)
 # What the ingestion loader reads (pandas infers the compression from the suffix; JSON: lines, or an
 # API response read through a mapping profile).
 DATA_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".parquet", ".json", ".jsonl", ".jsonl.gz", ".ndjson")
-# A provider's manifest (AWS `<export>-Manifest.json`, Azure `manifest.json`) completes a delivery
-# of several files: its run loads the files it lists (ingestion/deliveries.py).
-MANIFEST_SUFFIX = "manifest.json"
+# A provider's manifest (AWS `<export>-Manifest.json`, Azure `manifest.json`) is JSON too: it
+# completes a delivery of several files, and its run loads the files it lists (ingestion/deliveries.py).
 TAG_PREFIX = "pulseops/"
 
 FIND_RUNS = """
@@ -198,7 +197,7 @@ def landing_target(key: str, prefix: str = "") -> tuple[str, str, str] | None:
     if len(parts) < 4 or parts[0] != "landing" or not all(parts[1:3]):
         return None
     # Marker and hidden files (_SUCCESS, .DS_Store) and unfinished uploads are not deliveries.
-    if name.startswith((".", "_")) or not name.lower().endswith((*DATA_SUFFIXES, MANIFEST_SUFFIX)):
+    if name.startswith((".", "_")) or not name.lower().endswith(DATA_SUFFIXES):
         return None
     return key, parts[1], parts[2]
 

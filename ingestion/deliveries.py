@@ -153,8 +153,8 @@ def deliveries_of(store: ObjectStore, contract: Contract, keys: set[str]) -> lis
     return sorted(units.values(), key=lambda d: (d.period or "", d.issued, d.key))
 
 
-def pending_keys(conn, store: ObjectStore, contract: Contract) -> set[str]:
-    """Landing keys new or changed since they were loaded (data files) or delivered (manifests).
+def pending_objects(conn, store: ObjectStore, contract: Contract) -> list[StoredObject]:
+    """Landing objects new or changed since they were loaded (data files) or delivered (manifests).
 
     A data file a later delivery replaced stays in the landing zone but is no longer news; a data
     file that arrives after its manifest is, so the sensor starts the run that completes the delivery."""
@@ -163,17 +163,17 @@ def pending_keys(conn, store: ObjectStore, contract: Contract) -> set[str]:
     seen |= set(conn.execute(f"select manifest_key, object_version from {DELIVERIES}").fetchall())
     replaced = {key for (keys,) in conn.execute(f"select replaced from {DELIVERIES}") for key in keys}
     conn.rollback()
-    return {
-        o.key
+    return [
+        o
         for o in store.list(contract.landing_prefix)
         if (o.key, o.version) not in seen
         and not o.key.endswith(".partial")
         and not (o.key in replaced and governed_by_manifest(o.key))
-    }
+    ]
 
 
 def pending_deliveries(conn, store: ObjectStore, contract: Contract) -> list[Delivery]:
-    return deliveries_of(store, contract, pending_keys(conn, store, contract))
+    return deliveries_of(store, contract, {o.key for o in pending_objects(conn, store, contract)})
 
 
 def load_delivery(conn, store: ObjectStore, contract: Contract, delivery: Delivery) -> list[LoadResult]:

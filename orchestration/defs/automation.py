@@ -28,7 +28,7 @@ from dagster import (
 )
 
 from ingestion.contracts import CONTRACTS
-from ingestion.deliveries import pending_keys
+from ingestion.deliveries import pending_objects
 from ingestion.loader import LEDGER
 from orchestration.defs.ingestion import raw_asset_key
 from orchestration.defs.step_outcomes import step_outcome_hooks
@@ -78,13 +78,9 @@ def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResourc
     with warehouse.connect() as conn:
         has_ledger = conn.execute("select to_regclass(%s)", (LEDGER,)).fetchone()[0] is not None
         conn.rollback()
-        by_contract = {}
-        for contract in CONTRACTS:
-            objects = store.list(contract.landing_prefix)
-            if has_ledger:
-                keys = pending_keys(conn, store, contract)
-                objects = [o for o in objects if o.key in keys]
-            by_contract[contract] = objects
+        by_contract = {
+            c: pending_objects(conn, store, c) if has_ledger else store.list(c.landing_prefix) for c in CONTRACTS
+        }
     pending = [o for files in by_contract.values() for o in files]
     if not pending:
         return SkipReason("no new or changed files in the landing zone")
