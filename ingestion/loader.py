@@ -243,6 +243,64 @@ def _scan(
     return _Scan(rows, log, parquet_path, normalised.notes())
 
 
+def scan_file(
+    contract: Contract, path: Path, header: list[str], mapping: HeaderMapping, meta: dict, workdir: Path
+) -> tuple[_Scan, bool]:
+    """Every row validated and converted by the fast parser, or, when it refused a value, read again
+    as text to find every bad cell (or to convert what COPY would take differently, such as a
+    timestamp with a UTC offset); and whether the fast parser read it all."""
+    try:
+        scan, typed = _scan(contract, path, header, mapping, meta, workdir, typed=True), True
+    except pa.ArrowInvalid:
+        scan, typed = _scan(contract, path, header, mapping, meta, workdir, typed=False), False
+    if scan.rows == 0:
+        raise FileProblem("no_data_rows", "the file has a header but no data rows")
+    return scan, typed
+
+
+def whole_file_refused(contract: Contract, scan: _Scan) -> bool:
+    """File-level findings, a contract that takes its file whole or not at all, or no good row."""
+    return bool(scan.log) and (not contract.reject_rows or len(scan.log.bad_rows()) in (0, scan.rows))
+
+
+def whole_file_violation(error: Exception) -> RuleViolation:
+    """What quarantines a file that could not be read through: a problem named by the reader, or
+    whatever else its content provoked."""
+    if isinstance(error, FileProblem):
+        return RuleViolation(error.rule, None, detail=error.detail)
+    return RuleViolation("unreadable", None, detail=f"{type(error).__name__}: {error}"[:1000])
+
+
+@dataclass
+class FileCheck:
+    """What loading a file would find and decide."""
+
+    status: str  # loaded | loaded_with_rejects | quarantined
+    violations: list[RuleViolation]
+    rows_rejected: int = 0
+
+
+def check_file(contract: Contract, path: Path, file_key: str, workdir: Path) -> FileCheck:
+    """The validation of `load_file` without a database or an object store: the same header
+    check, scan and verdict (the fast check tier runs the bad-input corpus through it)."""
+    try:
+        readable = _readable(path, contract, file_key, workdir)
+        header = read_header(readable)
+        mapping = check_header(contract, header, sniff_delimiter(header))
+        if mapping.violations:
+            return FileCheck(BROKEN, mapping.violations)
+        meta = {"_file_key": file_key, "_file_checksum": "", "_loaded_at": datetime.now(timezone.utc), "_file_id": 0}
+        scan, _ = scan_file(contract, readable, header, mapping, meta, workdir)
+    except Exception as error:  # noqa: BLE001 - as in load_file
+        if is_infrastructure_error(error):
+            raise
+        return FileCheck(BROKEN, [whole_file_violation(error)])
+    if whole_file_refused(contract, scan):
+        return FileCheck(BROKEN, scan.log.violations)
+    rejected = len(scan.log.bad_rows())
+    return FileCheck(HELD_BACK if rejected else "loaded", scan.log.violations, rejected)
+
+
 def _without_unparsed(violations: list[RuleViolation], type_violations: list[RuleViolation]) -> list[RuleViolation]:
     """A cell that failed to parse (or is no finite number) is empty after typing: report it once,
     as a type error."""
@@ -427,14 +485,10 @@ def load_file(conn, store: ObjectStore, contract: Contract, stored: StoredObject
                     loaded_at,
                     delivered=path,
                 )
-            except FileProblem as problem:
-                result.violations = [RuleViolation(problem.rule, None, detail=problem.detail)]
             except Exception as error:  # noqa: BLE001 - whatever a file holds, it must not stop the files after it
                 if is_infrastructure_error(error):
                     raise  # not the file's fault: the caller stops and says so
-                result.violations = [
-                    RuleViolation("unreadable", None, detail=f"{type(error).__name__}: {error}"[:1000])
-                ]
+                result.violations = [whole_file_violation(error)]
             writes.discard()
             return _quarantine_whole_file(conn, writes, contract, result, path, loaded_at)
         except BaseException:
@@ -508,26 +562,17 @@ def _load(
     ):
         streaming = _RawCopy(conn, contract, path, [mapping.rename[h] for h in header])
         streaming.start()
-    typed = True
     try:
-        scan = _scan(contract, path, header, mapping, meta, workdir, typed=True)
-    except pa.ArrowInvalid:
-        # A value the fast parser refused: read it all again as text to find every bad cell (or to
-        # convert what COPY would take differently, such as a timestamp with a UTC offset).
-        typed = False
-        scan = _scan(contract, path, header, mapping, meta, workdir, typed=False)
+        scan, typed = scan_file(contract, path, header, mapping, meta, workdir)
     finally:
         if streaming:
             streaming.join()
     result.rows_in = scan.rows
-    if scan.rows == 0:
-        raise FileProblem("no_data_rows", "the file has a header but no data rows")
     result.notes = [*_kept_unknown_columns(contract, mapping), *scan.notes]
 
     bad_rows = scan.log.bad_rows()
     result.violations = scan.log.violations
-    if scan.log and (not contract.reject_rows or len(bad_rows) in (0, scan.rows)):
-        # file-level findings, a contract that takes its file whole or not at all, or no good row
+    if whole_file_refused(contract, scan):
         return _quarantine_whole_file(conn, store, contract, result, delivered, loaded_at)
 
     parquet_path = scan.parquet_path

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.contracts import BY_NAME
-from ingestion.loader import load_file
+from ingestion.loader import check_file, load_file
 from ingestion.quarantine import quarantine_prefix
 
 CORPUS = Path(__file__).parent / "data" / "bad_inputs"
@@ -25,20 +25,17 @@ def test_corpus_is_large_enough():
     assert len([c for c in CASES if "stored" in c]) >= 17, "outcomes are checked on the values stored"
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
-def test_bad_input(case, raw_warehouse, module_store):
-    contract = BY_NAME[f"{case['source']}__{case['entity']}"]
-    original = (CORPUS / case["file"]).read_bytes()
+def _landing_key(case: dict) -> str:
     # a file delivered for a mapping profile lands in its folder, as `pulseops ingest --profile` puts it
-    key = contract.landing_prefix + (f"profile={case['profile']}/" if "profile" in case else "") + case["file"]
-    module_store.put_bytes(key, original)
-    stored = next(o for o in module_store.list(contract.landing_prefix) if o.key == key)
+    contract = BY_NAME[f"{case['source']}__{case['entity']}"]
+    return contract.landing_prefix + (f"profile={case['profile']}/" if "profile" in case else "") + case["file"]
 
-    result = load_file(raw_warehouse, module_store, contract, stored)
 
-    assert result.status == case["status"], result.error_summary
-    found = {(v.rule, v.column): v for v in result.violations}
-    assert len(found) == len(case["errors"]), result.error_summary
+def _assert_findings(violations: list, case: dict) -> None:
+    """Each expected error found (rule, column, rows, detail), and nothing else."""
+    summary = "; ".join(v.describe() for v in violations)
+    found = {(v.rule, v.column): v for v in violations}
+    assert len(found) == len(case["errors"]), summary
     for expected in case["errors"]:
         violation = next(
             (
@@ -48,13 +45,42 @@ def test_bad_input(case, raw_warehouse, module_store):
             ),
             None,
         )
-        assert violation is not None, f"{expected} not in {result.error_summary}"
+        assert violation is not None, f"{expected} not in {summary}"
         if "rows" in expected:
             assert violation.rows == expected["rows"]
         if "detail" in expected:
             assert violation.detail == expected["detail"]
         if "detail_contains" in expected:
             assert expected["detail_contains"] in violation.detail
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+def test_bad_input_is_judged_without_a_database(case, tmp_path):
+    """The loader's validation alone (the fast check tier): the same verdict and errors as a load."""
+    contract = BY_NAME[f"{case['source']}__{case['entity']}"]
+    delivered = tmp_path / case["file"]
+    delivered.write_bytes((CORPUS / case["file"]).read_bytes())
+    (tmp_path / "work").mkdir()
+
+    checked = check_file(contract, delivered, _landing_key(case), tmp_path / "work")
+
+    assert checked.status == case["status"], "; ".join(v.describe() for v in checked.violations)
+    _assert_findings(checked.violations, case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+def test_bad_input(case, raw_warehouse, module_store):
+    contract = BY_NAME[f"{case['source']}__{case['entity']}"]
+    original = (CORPUS / case["file"]).read_bytes()
+    key = _landing_key(case)
+    module_store.put_bytes(key, original)
+    stored = next(o for o in module_store.list(contract.landing_prefix) if o.key == key)
+
+    result = load_file(raw_warehouse, module_store, contract, stored)
+
+    assert result.status == case["status"], result.error_summary
+    _assert_findings(result.violations, case)
     assert module_store.get_bytes(key) == original  # the delivery is kept as it came
 
     loaded = raw_warehouse.execute(

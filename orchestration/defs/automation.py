@@ -11,12 +11,9 @@ import hashlib
 from dagster import (
     AssetSelection,
     AutomationConditionSensorDefinition,
-    Backoff,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
-    Jitter,
-    RetryPolicy,
     RunRequest,
     RunsFilter,
     ScheduleDefinition,
@@ -31,14 +28,10 @@ from ingestion.contracts import CONTRACTS
 from ingestion.deliveries import pending_objects
 from ingestion.loader import LEDGER
 from orchestration.defs.ingestion import raw_asset_key
-from orchestration.defs.step_outcomes import step_outcome_hooks
 from orchestration.resources import ObjectStoreResource, WarehouseResource
 
 FINGERPRINT_TAG = "pulseops/files_fingerprint"
 
-# A step that fails (a database restarting, S3 throttling) is tried again after 10, 20 and 40
-# seconds (with jitter); content problems never fail a step, they quarantine the file.
-TRANSIENT_RETRIES = RetryPolicy(max_retries=3, delay=10, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 # How often the sensor starts the pipeline again for the same new files after its runs failed.
 SENSOR_ATTEMPTS = 3
 
@@ -47,16 +40,12 @@ pulseops_job = define_asset_job(
     "pulseops_job",
     selection=AssetSelection.all(),
     executor_def=in_process_executor,
-    op_retry_policy=TRANSIENT_RETRIES,
-    hooks=step_outcome_hooks,
     description="Everything: landing -> raw -> dbt models and tests -> ML scores.",
 )
 ingest_job = define_asset_job(
     "ingest_job",
     selection=AssetSelection.groups(*sorted({f"raw_{c.source}" for c in CONTRACTS})),
     executor_def=in_process_executor,
-    op_retry_policy=TRANSIENT_RETRIES,
-    hooks=step_outcome_hooks,
     description="Landing -> raw only (launched per file by the S3 Lambda).",
 )
 

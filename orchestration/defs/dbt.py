@@ -13,6 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from pydantic import Field
 
 from orchestration.dbt_project import dbt_project
+from orchestration.defs.step_outcomes import TRANSIENT_RETRIES, step_outcome_hooks
 from orchestration.resources import WarehouseResource
 from pulseops_core.secrets import read_or_create_secret
 from pulseops_core.settings import Settings
@@ -38,9 +39,13 @@ class WarehouseBuildConfig(Config):
 
 
 def build_args(config: WarehouseBuildConfig) -> list[str]:
-    """The `dbt build` command line of a run with this config."""
+    """The `dbt build` command line of a run with this config. dbt unit tests run in development
+    and CI (`make test`), as dbt Labs advises: their inputs are fixed, so a scheduled build would
+    only repeat them."""
     return [
         "build",
+        "--exclude-resource-type",
+        "unit_test",
         *(["--full-refresh"] if config.full_refresh else []),
         *(["--vars", config.dbt_vars] if config.dbt_vars else []),
     ]
@@ -52,6 +57,7 @@ def build_args(config: WarehouseBuildConfig) -> list[str]:
     project=dbt_project,
     pool="warehouse_build",
     dagster_dbt_translator=WarehouseTranslator(),
+    retry_policy=TRANSIENT_RETRIES,
 )
 def warehouse_models(
     context: AssetExecutionContext, config: WarehouseBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
@@ -67,3 +73,7 @@ def warehouse_models(
     # it is (the embedded PostgreSQL's port is only known once it runs).
     os.environ.update(dbt_environment(warehouse.url()))
     yield from dbt.cli(build_args(config), context=context).stream()
+
+
+# On the assets, not the jobs: the runs the automation sensor starts record their outcomes too.
+warehouse_models = warehouse_models.with_hooks(step_outcome_hooks)

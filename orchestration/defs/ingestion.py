@@ -17,6 +17,7 @@ from pydantic import Field
 from ingestion.contracts import CONTRACTS, Contract
 from ingestion.deliveries import WAITING, Delivery, load_delivery, pending_deliveries
 from ingestion.loader import ensure_raw_schema
+from orchestration.defs.step_outcomes import TRANSIENT_RETRIES, step_outcome_hooks
 from orchestration.resources import ObjectStoreResource, WarehouseResource
 
 CHECK_NAME = "file_passes_contract"
@@ -55,6 +56,8 @@ def build_ingestion_asset(contract: Contract):
             )
         ],
         kinds={"python", "postgres"},
+        retry_policy=TRANSIENT_RETRIES,
+        hooks=step_outcome_hooks,
         # one load of a source entity at a time (instance `concurrency: pools`)
         pool=f"load_{contract.name}",
     )

@@ -35,6 +35,7 @@ from ml_assets.recommendations import (
     upsell_opportunities,
 )
 from orchestration.dataframes import read_frame, replace_table
+from orchestration.defs.step_outcomes import TRANSIENT_RETRIES, step_outcome_hooks
 from orchestration.model_runs import COMPUTED, NOT_TRAINED, TRAINED, record_model_state
 from orchestration.resources import ObjectStoreResource, WarehouseResource
 
@@ -89,6 +90,8 @@ def record_model_run(conn, store, model: str, artefact: bytes, metadata: dict, r
     deps=[AssetKey(["marts", "client_churn_features"])],
     group_name="ml",
     automation_condition=AutomationCondition.eager(),
+    retry_policy=TRANSIENT_RETRIES,
+    hooks=step_outcome_hooks,
     kinds={"scikitlearn", "postgres"},
     description="Churn probability per client with its top drivers; trained on earlier snapshot months and "
     "evaluated on later ones; every run's model versioned in the object store and ml.model_runs. "
@@ -175,6 +178,8 @@ def churn_scores(
     deps=[AssetKey(["marts", "department_daily_spend"])],
     group_name="ml",
     automation_condition=AutomationCondition.eager(),
+    retry_policy=TRANSIENT_RETRIES,
+    hooks=step_outcome_hooks,
     kinds={"python", "postgres"},
     description="Spikes, drops and level shifts in each department's spend and in the total (scope), one row "
     "per incident (from charge_date); the total's name the department that drove them.",
@@ -221,6 +226,8 @@ class HealthScoreConfig(Config):
     key=AssetKey(["ml", "client_health"]),
     group_name="ml",
     automation_condition=AutomationCondition.eager(),
+    retry_policy=TRANSIENT_RETRIES,
+    hooks=step_outcome_hooks,
     kinds={"python", "postgres"},
     deps=[AssetKey(["marts", "client_health_inputs"])],
     description="Health score 0-100 per active client from six weighted factors, each factor's score and "
@@ -291,6 +298,8 @@ class ForecastConfig(Config):
     deps=[AssetKey(["marts", "department_daily_spend"])],
     group_name="ml",
     automation_condition=AutomationCondition.eager(),
+    retry_policy=TRANSIENT_RETRIES,
+    hooks=step_outcome_hooks,
     kinds={"python", "postgres"},
     description="Monthly spend per department for the months ahead with a prediction interval; backtest "
     "MAPE against a seasonal-naive forecast as metadata.",
@@ -428,6 +437,8 @@ def _kind_summary(ranked) -> dict:
     key=AssetKey(["ml", "recommendations"]),
     group_name="ml",
     automation_condition=AutomationCondition.eager(),
+    retry_policy=TRANSIENT_RETRIES,
+    hooks=step_outcome_hooks,
     kinds={"python", "postgres"},
     deps=[
         AssetKey(["ml", "churn_scores"]),

@@ -1,15 +1,16 @@
 """Every step's outcome, written to the warehouse by Dagster hooks, so Data Health shows failures.
 
-Dagster keeps its run history in its own storage; the dashboards read only the warehouse. The jobs
-carry these hooks, so whichever way a run starts (schedule, sensor, Lambda, `pulseops up`), each
-step's success or failure lands in `raw._pipeline_step_outcomes`, and the view
+Dagster keeps its run history in its own storage; the dashboards read only the warehouse. The
+assets carry these hooks and the retry policy, so whichever way a run starts (a job, the schedule,
+a sensor, the Lambda, the automation sensor's runs), each step is retried on passing faults and
+its success or failure lands in `raw._pipeline_step_outcomes`; the view
 `reporting.data_health_checks` reports the latest outcome of each step as the check
 `pipeline_step_succeeded`.
 """
 
 from __future__ import annotations
 
-from dagster import HookContext, failure_hook, success_hook
+from dagster import Backoff, HookContext, Jitter, RetryPolicy, failure_hook, success_hook
 
 STEP_OUTCOMES = "raw._pipeline_step_outcomes"
 # Kept equal to the pre-hook of dbt_project/models/reporting/data_health_checks.sql, which creates
@@ -19,6 +20,9 @@ create table if not exists {STEP_OUTCOMES} (
     dagster_run_id text not null, job_name text not null, step_key text not null, asset text not null,
     succeeded boolean not null, error text, finished_at timestamptz not null default now()
 )"""
+# A step that fails (a database restarting, S3 throttling) is tried again after 10, 20 and 40
+# seconds (with jitter); content problems never fail a step, they quarantine the file.
+TRANSIENT_RETRIES = RetryPolicy(max_retries=3, delay=10, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 ERROR_CHARACTERS = 500  # the first lines say what broke; the whole trace is in the Dagster run
 
 

@@ -39,7 +39,7 @@ from orchestration.defs.alerts.incidents import (
     resolve_incident,
 )
 from orchestration.defs.alerts.ledger import ensure_ledger
-from orchestration.defs.step_outcomes import step_asset
+from orchestration.defs.step_outcomes import step_asset, step_outcome_hooks
 from orchestration.resources import WarehouseResource
 
 ALERTS_KEY = AssetKey(["alerts", "notifications"])
@@ -81,6 +81,7 @@ def _check(passed: bool, metadata: dict) -> AssetCheckResult:
     deps=ALERT_SOURCES,
     kinds={"python", "postgres"},
     retry_policy=DELIVERY_RETRIES,
+    hooks=step_outcome_hooks,
     check_specs=[
         AssetCheckSpec(
             DELIVERY_CHECK,

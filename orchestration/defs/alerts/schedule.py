@@ -5,13 +5,11 @@ answer as of now (data health), so it needs no rebuild; the other kinds find not
 from dagster import AssetSelection, DefaultScheduleStatus, ScheduleDefinition, define_asset_job, in_process_executor
 
 from orchestration.defs.alerts.assets import ALERTS_KEY
-from orchestration.defs.step_outcomes import step_outcome_hooks
 
 alerts_job = define_asset_job(
     "alerts_job",
     selection=AssetSelection.assets(ALERTS_KEY),
     executor_def=in_process_executor,
-    hooks=step_outcome_hooks,
     description="Finds new and resolved incidents and sends the alerts due.",
 )
 # After the hourly freshness checks (minute 15).
