@@ -14,13 +14,16 @@ with calendar as (
 -- by type first: two hashed aggregations instead of a sort of every agreement-month for a distinct count
 recurring_by_type as (
     select
-        client_id,
-        month,
-        agreement_type,
-        sum(monthly_amount) as mrr,
+        active.client_id,
+        active.month,
+        active.agreement_type,
+        sum(active.monthly_amount) as mrr,
         count(*) as active_agreements,
-        max(_loaded_at) as _loaded_at
-    from {{ ref('int_agreements_active_by_month') }}
+        max(active._loaded_at) as _loaded_at
+    from {{ ref('int_agreements_active_by_month') }} as active
+    -- the calendar's months only: agreements may have started long before the history
+    inner join calendar
+        on active.month between calendar.first_month and calendar.last_month
     group by 1, 2, 3
 ),
 
@@ -83,85 +86,84 @@ health as (
     select * from {{ ref('int_rmm__client_month_health') }}
 ),
 
-spine as (
+-- Each source's client-months joined on the client-month itself (full joins: a month may appear in
+-- any one source only), then limited to the calendar.
+joined as (
     select
         client_id,
-        month
+        month,
+        recurring.mrr,
+        recurring.active_agreements,
+        recurring.active_services,
+        invoiced.invoices_issued,
+        invoiced.revenue,
+        invoiced.resale_cost,
+        payments_due.invoices_due,
+        payments_due.invoices_paid_late,
+        labour.labour_hours,
+        labour.billable_hours,
+        labour.labour_cost,
+        tickets.tickets_opened,
+        tickets.p1_tickets,
+        tickets.sla_response_met,
+        tickets.sla_response_missed,
+        tickets.sla_resolution_met,
+        tickets.sla_resolution_missed,
+        tickets.tickets_responded,
+        tickets.response_hours,
+        tickets.tickets_resolved,
+        tickets.resolution_hours,
+        tickets.reopens,
+        csat.csat_responses,
+        csat.csat_score_sum,
+        health.managed_endpoints,
+        health.avg_patch_compliance_pct,
+        health.avg_backup_success_pct,
+        -- the newest load behind the row
+        greatest(
+            recurring._loaded_at, invoiced._loaded_at, payments_due._loaded_at, labour._loaded_at,
+            tickets._source_loaded_at, csat._source_loaded_at, health._source_loaded_at
+        ) as _source_loaded_at
     from recurring
-    union
-    select
-        client_id,
-        month
-    from invoiced
-    union
-    select
-        client_id,
-        month
-    from payments_due
-    union
-    select
-        client_id,
-        month
-    from labour
-    union
-    select
-        client_id,
-        month
-    from tickets
-    union
-    select
-        client_id,
-        month
-    from csat
-    union
-    select
-        client_id,
-        month
-    from health
+    full outer join invoiced using (client_id, month)
+    full outer join payments_due using (client_id, month)
+    full outer join labour using (client_id, month)
+    full outer join tickets using (client_id, month)
+    full outer join csat using (client_id, month)
+    full outer join health using (client_id, month)
 )
 
 select
-    spine.client_id,
-    spine.month,
-    coalesce(recurring.mrr, 0) as mrr,
-    coalesce(recurring.active_agreements, 0) as active_agreements,
-    coalesce(recurring.active_services, 0) as active_services,
-    coalesce(invoiced.invoices_issued, 0) as invoices_issued,
-    coalesce(invoiced.revenue, 0) as revenue,
-    coalesce(invoiced.resale_cost, 0) as resale_cost,
-    coalesce(payments_due.invoices_due, 0) as invoices_due,
-    coalesce(payments_due.invoices_paid_late, 0) as invoices_paid_late,
-    coalesce(labour.labour_hours, 0) as labour_hours,
-    coalesce(labour.billable_hours, 0) as billable_hours,
-    coalesce(labour.labour_cost, 0) as labour_cost,
-    coalesce(tickets.tickets_opened, 0) as tickets_opened,
-    coalesce(tickets.p1_tickets, 0) as p1_tickets,
-    coalesce(tickets.sla_response_met, 0) as sla_response_met,
-    coalesce(tickets.sla_response_missed, 0) as sla_response_missed,
-    coalesce(tickets.sla_resolution_met, 0) as sla_resolution_met,
-    coalesce(tickets.sla_resolution_missed, 0) as sla_resolution_missed,
-    coalesce(tickets.tickets_responded, 0) as tickets_responded,
-    coalesce(tickets.response_hours, 0) as response_hours,
-    coalesce(tickets.tickets_resolved, 0) as tickets_resolved,
-    coalesce(tickets.resolution_hours, 0) as resolution_hours,
-    coalesce(tickets.reopens, 0) as reopens,
-    coalesce(csat.csat_responses, 0) as csat_responses,
-    coalesce(csat.csat_score_sum, 0) as csat_score_sum,
-    health.managed_endpoints,
-    health.avg_patch_compliance_pct,
-    health.avg_backup_success_pct,
-    -- the newest load behind the row
-    greatest(
-        recurring._loaded_at, invoiced._loaded_at, payments_due._loaded_at, labour._loaded_at,
-        tickets._source_loaded_at, csat._source_loaded_at, health._source_loaded_at
-    ) as _source_loaded_at
-from spine
+    joined.client_id,
+    joined.month,
+    coalesce(joined.mrr, 0) as mrr,
+    coalesce(joined.active_agreements, 0) as active_agreements,
+    coalesce(joined.active_services, 0) as active_services,
+    coalesce(joined.invoices_issued, 0) as invoices_issued,
+    coalesce(joined.revenue, 0) as revenue,
+    coalesce(joined.resale_cost, 0) as resale_cost,
+    coalesce(joined.invoices_due, 0) as invoices_due,
+    coalesce(joined.invoices_paid_late, 0) as invoices_paid_late,
+    coalesce(joined.labour_hours, 0) as labour_hours,
+    coalesce(joined.billable_hours, 0) as billable_hours,
+    coalesce(joined.labour_cost, 0) as labour_cost,
+    coalesce(joined.tickets_opened, 0) as tickets_opened,
+    coalesce(joined.p1_tickets, 0) as p1_tickets,
+    coalesce(joined.sla_response_met, 0) as sla_response_met,
+    coalesce(joined.sla_response_missed, 0) as sla_response_missed,
+    coalesce(joined.sla_resolution_met, 0) as sla_resolution_met,
+    coalesce(joined.sla_resolution_missed, 0) as sla_resolution_missed,
+    coalesce(joined.tickets_responded, 0) as tickets_responded,
+    coalesce(joined.response_hours, 0) as response_hours,
+    coalesce(joined.tickets_resolved, 0) as tickets_resolved,
+    coalesce(joined.resolution_hours, 0) as resolution_hours,
+    coalesce(joined.reopens, 0) as reopens,
+    coalesce(joined.csat_responses, 0) as csat_responses,
+    coalesce(joined.csat_score_sum, 0) as csat_score_sum,
+    joined.managed_endpoints,
+    joined.avg_patch_compliance_pct,
+    joined.avg_backup_success_pct,
+    joined._source_loaded_at
+from joined
 cross join calendar
-left join recurring on spine.client_id = recurring.client_id and spine.month = recurring.month
-left join invoiced on spine.client_id = invoiced.client_id and spine.month = invoiced.month
-left join payments_due on spine.client_id = payments_due.client_id and spine.month = payments_due.month
-left join labour on spine.client_id = labour.client_id and spine.month = labour.month
-left join tickets on spine.client_id = tickets.client_id and spine.month = tickets.month
-left join csat on spine.client_id = csat.client_id and spine.month = csat.month
-left join health on spine.client_id = health.client_id and spine.month = health.month
-where spine.month between calendar.first_month and calendar.last_month
+where joined.month between calendar.first_month and calendar.last_month

@@ -11,38 +11,32 @@ months as (
     select * from {{ ref('int_client_months') }}
 ),
 
+-- Every snapshot month is a month of int_client_months (a running managed agreement is recurring
+-- revenue), so the windows are read off each client's months in order: ranges of calendar months,
+-- gaps included.
 windows as (
     select
-        snapshots.client_id,
-        snapshots.snapshot_month,
-        sum(months.tickets_opened) filter (where months.month > snapshots.snapshot_month - interval '3 months')
-            as tickets_3m,
-        sum(months.tickets_opened) filter (where months.month <= snapshots.snapshot_month - interval '3 months')
-            as tickets_prior_3m,
-        sum(months.p1_tickets) filter (where months.month > snapshots.snapshot_month - interval '3 months')
-            as p1_tickets_3m,
-        sum(months.sla_response_missed) filter (where months.month > snapshots.snapshot_month - interval '3 months')
-            as sla_response_misses_3m,
-        sum(months.sla_response_met + months.sla_response_missed)
-        filter (where months.month > snapshots.snapshot_month - interval '3 months') as sla_tickets_3m,
-        sum(months.reopens) filter (where months.month > snapshots.snapshot_month - interval '3 months')
-            as reopens_3m,
-        sum(months.csat_responses) filter (where months.month > snapshots.snapshot_month - interval '3 months')
-            as csat_responses_3m,
-        sum(months.csat_score_sum) filter (where months.month > snapshots.snapshot_month - interval '3 months')
-            as csat_score_sum_3m,
-        sum(months.invoices_due) filter (where months.month > snapshots.snapshot_month - interval '3 months')
-            as invoices_due_3m,
-        sum(months.invoices_paid_late) filter (where months.month > snapshots.snapshot_month - interval '3 months')
-            as late_payments_3m,
-        max(months.mrr) filter (where months.month = snapshots.snapshot_month - interval '3 months') as mrr_3m_ago,
-        max(months._source_loaded_at) as _source_loaded_at
-    from snapshots
-    inner join months
-        on snapshots.client_id = months.client_id
-            and months.month > snapshots.snapshot_month - interval '6 months'
-            and snapshots.snapshot_month >= months.month
-    group by 1, 2
+        client_id,
+        month as snapshot_month,
+        sum(tickets_opened) over last_3m as tickets_3m,
+        sum(tickets_opened) over prior_3m as tickets_prior_3m,
+        sum(p1_tickets) over last_3m as p1_tickets_3m,
+        sum(sla_response_missed) over last_3m as sla_response_misses_3m,
+        sum(sla_response_met + sla_response_missed) over last_3m as sla_tickets_3m,
+        sum(reopens) over last_3m as reopens_3m,
+        sum(csat_responses) over last_3m as csat_responses_3m,
+        sum(csat_score_sum) over last_3m as csat_score_sum_3m,
+        sum(invoices_due) over last_3m as invoices_due_3m,
+        sum(invoices_paid_late) over last_3m as late_payments_3m,
+        max(mrr) over three_months_before as mrr_3m_ago,
+        max(_source_loaded_at) over last_6m as _source_loaded_at
+    from months
+    window
+        by_month as (partition by client_id order by month),
+        last_3m as (by_month range between interval '2 months' preceding and current row),
+        prior_3m as (by_month range between interval '5 months' preceding and interval '3 months' preceding),
+        three_months_before as (by_month range between interval '3 months' preceding and interval '3 months' preceding),
+        last_6m as (by_month range between interval '5 months' preceding and current row)
 )
 
 select
