@@ -72,11 +72,15 @@
 
 {# A BRIN index on a raw table's `_loaded_at`: raw tables are append-only, so load time follows the
    physical order and a tiny block-range index finds the newest rows. The planner only takes it when
-   it knows the column: a raw table nothing has analyzed yet gets its `_loaded_at` statistics. #}
+   it knows the column: a raw table nothing has analyzed yet gets its `_loaded_at` statistics.
+   Both are looked up in the catalog first: `create index if not exists` would lock the table even
+   when the index is there, and wait for the autovacuum the day's load has just started on it. #}
 {% macro raw_loaded_at_index(relation) -%}
-    create index if not exists {{ relation.identifier }}__loaded_at_brin on {{ relation }} using brin (_loaded_at);
     do $$
     begin
+        if to_regclass('{{ relation.schema }}.{{ relation.identifier }}__loaded_at_brin') is null then
+            create index {{ relation.identifier }}__loaded_at_brin on {{ relation }} using brin (_loaded_at);
+        end if;
         if not exists (
             select from pg_stats
             where schemaname = '{{ relation.schema }}' and tablename = '{{ relation.identifier }}'
