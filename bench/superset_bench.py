@@ -6,10 +6,14 @@ pipeline into a fresh embedded PostgreSQL (or reuses the state folder given with
     queries), runs every chart of every dashboard through the REST API (its saved query, as the
     chart data endpoint does for a dashboard) REPEATS times after one warm-up: p50/p95 per chart;
   - in the production setting (the embedded Redis `pulseops up` starts: shared caches, Celery
-    worker and beat, asynchronous chart queries), lets VIEWERS threads, each logged in as its own
-    MSP analyst, refresh the MSP dashboard as the browser does (every chart requested, the
-    worker's events polled, each result fetched) in a loop for LOAD_SECONDS over loopback, and
-    reports throughput, p95 and errors.
+    worker and beat, asynchronous chart queries; Superset's own metadata in PostgreSQL, as
+    production requires), lets VIEWERS people, each logged in as its own MSP analyst, keep the
+    MSP dashboard open for LOAD_SECONDS: each opens it as the browser does (the charts' data
+    requested BROWSER_CONNECTIONS at a time, the worker's events polled, each result fetched),
+    reads it for THINK_S seconds, and opens it again; reports throughput, p95 and errors; then
+    the same with busy viewers (BUSY_THINK_S);
+  - then the same viewers without pause (a refresh as soon as the last one ended) for
+    SATURATION_SECONDS: the requests per second this machine serves at saturation.
 Writes bench/results.json and BENCHMARKS.md.
 
     .venv/bin/python -m bench.superset_bench [--state DIR] [--keep]
@@ -19,12 +23,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import secrets
 import shutil
 import statistics
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -37,8 +43,15 @@ SCALE = "M"
 REPEATS = 20
 VIEWERS = 50
 LOAD_SECONDS = 120
+# How long a viewer reads the dashboard before opening it again (uniform, seconds): about a
+# minute, and a busy viewer's 10-30 s (beside Superset's shortest auto-refresh, 10 s).
+THINK_S = (30.0, 90.0)
+BUSY_THINK_S = (10.0, 30.0)
+SATURATION_SECONDS = 60
 # The browser's polling interval for asynchronous results (GLOBAL_ASYNC_QUERIES_POLLING_DELAY).
 POLL_S = 0.5
+# Requests a browser has in flight to one server (HTTP/1.1).
+BROWSER_CONNECTIONS = 6
 WORKER_PROCESSES = "4"
 
 
@@ -92,19 +105,23 @@ class Session:
         return (time.perf_counter() - started) * 1000, None if response.ok else f"HTTP {response.status_code}"
 
     def dashboard_ms(self, chart_ids: list[int]) -> list[tuple[float, str | None]]:
-        """One dashboard refresh as the browser makes it with asynchronous queries: every chart
-        requested (a cached result answers 200 at once, a query is queued: 202), the job events
-        polled, each finished job's result fetched. Milliseconds and error of every chart."""
+        """The dashboard opened as the browser opens it with asynchronous queries: every chart's data
+        requested, BROWSER_CONNECTIONS at a time (a cached result answers 200 at once, a query is
+        queued: 202), the job events polled, each finished job's result fetched. Milliseconds from
+        the opening to each chart's data, and its error if any."""
         started = time.perf_counter()
         results, jobs = [], {}
-        for chart_id in chart_ids:
+
+        def request(chart_id: int) -> tuple[int, requests.Response, float]:
             response = self.get(f"/api/v1/chart/{chart_id}/data/")
-            if response.status_code == 202:
-                jobs[response.json()["job_id"]] = chart_id
-            else:
-                results.append(
-                    ((time.perf_counter() - started) * 1000, None if response.ok else f"HTTP {response.status_code}")
-                )
+            return chart_id, response, (time.perf_counter() - started) * 1000
+
+        with ThreadPoolExecutor(BROWSER_CONNECTIONS) as browser:
+            for chart_id, response, ms in browser.map(request, chart_ids):
+                if response.status_code == 202:
+                    jobs[response.json()["job_id"]] = chart_id
+                else:
+                    results.append((ms, None if response.ok else f"HTTP {response.status_code}"))
         last_id = "0"
         while jobs:
             if time.perf_counter() - started > 120:
@@ -149,18 +166,22 @@ def time_charts(admin: Session) -> dict[tuple[str, str], tuple[float, float]]:
     return timings
 
 
-def load(base_url: str, viewers: list[tuple[str, str]], chart_ids: list[int]) -> dict:
-    """Each viewer refreshes the dashboard (every chart's data, as the browser does) until time is up."""
-    latencies: list[float] = []
+def load(sessions: list[Session], chart_ids: list[int], seconds: float, think_s: tuple[float, float] | None) -> dict:
+    """Each viewer opens the dashboard (every chart's data, as the browser fetches it), reads it for
+    a time drawn from `think_s` (none: opens it again at once), until `seconds` are up. The viewers
+    start at random moments of one reading time, as people do, not all in the same instant."""
+    chart_times: list[float] = []
+    dashboard_times: list[float] = []
     errors: list[str] = []
     retried: list[str] = []
     lock = threading.Lock()
-    sessions = [Session(base_url, *viewer) for viewer in viewers]
     start = threading.Event()
     deadline = [0.0]
+    pause = random.Random(1)
 
-    def viewer(session: Session) -> None:
+    def viewer(session: Session, first_delay: float) -> None:
         start.wait()
+        time.sleep(first_delay)
         while time.perf_counter() < deadline[0]:
             for attempt in (1, 2):
                 try:
@@ -173,29 +194,75 @@ def load(base_url: str, viewers: list[tuple[str, str]], chart_ids: list[int]) ->
                         with lock:
                             retried.append(charts[0][1])
             with lock:
-                latencies.extend(ms for ms, _ in charts)
+                chart_times.extend(ms for ms, _ in charts)
+                dashboard_times.append(max(ms for ms, _ in charts))
                 errors.extend(error for _, error in charts if error)
+                reading = pause.uniform(*think_s) if think_s else 0.0
+            time.sleep(max(0.0, min(reading, deadline[0] - time.perf_counter())))
 
-    threads = [threading.Thread(target=viewer, args=(s,), daemon=True) for s in sessions]
+    with lock:
+        delays = [pause.uniform(0, think_s[1]) if think_s else 0.0 for _ in sessions]
+    threads = [threading.Thread(target=viewer, args=(s, d), daemon=True) for s, d in zip(sessions, delays, strict=True)]
     for thread in threads:
         thread.start()
     began = time.perf_counter()
-    deadline[0] = began + LOAD_SECONDS
+    deadline[0] = began + seconds
     start.set()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
     return {
-        "load_viewers": len(viewers),
-        "load_seconds": round(elapsed),
-        "load_requests": len(latencies),
-        "load_requests_per_s": round(len(latencies) / elapsed, 1),
-        "load_p50_ms": round(statistics.median(latencies)),
-        "load_p95_ms": round(percentile(latencies, 0.95)),
-        "load_errors": len(errors),
-        "load_retried_connections": len(retried),
-        "load_error_samples": sorted(set(errors))[:3],
+        "viewers": len(sessions),
+        "seconds": round(elapsed),
+        "dashboards_opened": len(dashboard_times),
+        "requests": len(chart_times),
+        "requests_per_s": round(len(chart_times) / elapsed, 1),
+        "p50_ms": round(statistics.median(chart_times)),
+        "p95_ms": round(percentile(chart_times, 0.95)),
+        "dashboard_p95_ms": round(percentile(dashboard_times, 0.95)),
+        "errors": len(errors),
+        "retried_connections": len(retried),
+        "error_samples": sorted(set(errors))[:3],
     }
+
+
+def analyst_viewers(admin: Session, count: int) -> list[tuple[str, str]]:
+    """`count` new Superset users with the MSP Analyst role (username, password)."""
+    from superset_config import access
+
+    role_id = next(
+        r["id"]
+        for r in admin.get("/api/v1/security/roles/?q=(page_size:100)").json()["result"]
+        if r["name"] == access.MSP_ANALYST
+    )
+    viewers = []
+    for number in range(count):
+        username, password = f"bench-viewer-{number}-{secrets.token_hex(3)}", secrets.token_urlsafe(18)
+        admin.http.post(
+            f"{admin.base_url}/api/v1/security/users/",
+            timeout=60,
+            json={
+                "username": username,
+                "password": password,
+                "first_name": "Bench",
+                "last_name": str(number),
+                "email": f"{username}@pulseops.invalid",
+                "active": True,
+                "roles": [role_id],
+            },
+        ).raise_for_status()
+        viewers.append((username, password))
+    return viewers
+
+
+def metadata_database(warehouse_url: str) -> str:
+    """A PostgreSQL database for Superset's own metadata beside the warehouse, as production has."""
+    import psycopg
+
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname = 'superset_metadata'").fetchone():
+            conn.execute("create database superset_metadata")
+    return warehouse_url.rsplit("/", 1)[0] + "/superset_metadata"
 
 
 def main() -> None:
@@ -224,36 +291,21 @@ def main() -> None:
                 "SUPERSET_CACHE_REDIS_URL": redis_url,
                 "PULSEOPS_SUPERSET_ASYNC_QUERIES": "on",
                 "PULSEOPS_SUPERSET_WORKERS": WORKER_PROCESSES,
+                "SUPERSET_METADATA_URL": metadata_database(url),
             },
         )
         try:
             admin = Session(server.url, server.admin_username, server.admin_password)
-            role_id = next(
-                r["id"]
-                for r in admin.get("/api/v1/security/roles/?q=(page_size:100)").json()["result"]
-                if r["name"] == access.MSP_ANALYST
-            )
-            viewers = []
-            for number in range(VIEWERS):
-                username, password = f"bench-viewer-{number}-{secrets.token_hex(3)}", secrets.token_urlsafe(18)
-                admin.http.post(
-                    f"{server.url}/api/v1/security/users/",
-                    timeout=60,
-                    json={
-                        "username": username,
-                        "password": password,
-                        "first_name": "Bench",
-                        "last_name": str(number),
-                        "email": f"{username}@pulseops.invalid",
-                        "active": True,
-                        "roles": [role_id],
-                    },
-                ).raise_for_status()
-                viewers.append((username, password))
+            sessions = [Session(server.url, *viewer) for viewer in analyst_viewers(admin, VIEWERS)]
             chart_ids = [
                 c["id"] for c in admin.get(f"/api/v1/dashboard/{access.MSP_DASHBOARD}/charts").json()["result"]
             ]
-            loaded = load(server.url, viewers, chart_ids)
+            loaded = load(sessions, chart_ids, LOAD_SECONDS, THINK_S)
+            print(f"viewers: {loaded}", flush=True)
+            busy = load(sessions, chart_ids, LOAD_SECONDS, BUSY_THINK_S)
+            print(f"busy viewers: {busy}", flush=True)
+            saturated = load(sessions, chart_ids, SATURATION_SECONDS, None)
+            print(f"saturation: {saturated}", flush=True)
         finally:
             server.stop()
             redis.stop()
@@ -262,27 +314,39 @@ def main() -> None:
         if not args.state and not args.keep:
             shutil.rmtree(state, ignore_errors=True)
 
-    samples = loaded.pop("load_error_samples")
+    samples = loaded.pop("error_samples") + busy.pop("error_samples") + saturated.pop("error_samples")
     p95s = [p95 for _, p95 in timings.values()]
     figures = {
         "chart_p95_ms_max": round(max(p95s)),
         "chart_p95_ms_median": round(statistics.median(p95s)),
         "charts": len(timings),
-        **loaded,
+        **{f"load_{name}": value for name, value in loaded.items()},
+        "busy_load_requests_per_s": busy["requests_per_s"],
+        "busy_load_p95_ms": busy["p95_ms"],
+        "busy_load_dashboard_p95_ms": busy["dashboard_p95_ms"],
+        "busy_load_errors": busy["errors"],
+        "saturation_requests_per_s": saturated["requests_per_s"],
+        "saturation_p95_ms": saturated["p95_ms"],
+        "saturation_errors": saturated["errors"],
     }
     rows = "\n".join(f"| {slug} | {name} | {p50:.0f} | {p95:.0f} |" for (slug, name), (p50, p95) in timings.items())
     notes = (
-        f"M-scale demo through the whole pipeline; Superset (gunicorn 2 workers x 8 threads). Charts, with "
+        f"M-scale demo through the whole pipeline; Superset (gunicorn 4 processes x 4 threads). Charts, with "
         f"the data cache off and synchronous queries: each dashboard chart's saved query through GET "
         f"/api/v1/chart/<id>/data/, {REPEATS} runs after a warm-up (target: chart_p95_ms_max <= 500). "
         f"Load, in the production setting (Redis caches, a Celery worker of {WORKER_PROCESSES} processes and "
-        f"beat, asynchronous chart queries): {VIEWERS} MSP-analyst logins refreshing the MSP dashboard as the "
-        f"browser does (every chart requested, the worker's events polled every {POLL_S} s, each result "
-        f"fetched; a chart's time runs from its request to its fetched result) in a loop for {LOAD_SECONDS} s "
-        f"(Python threads over loopback, on the same 2 cores as the servers; target: load_p95_ms <= 1000, "
-        f"load_errors 0); a refresh whose kept-alive connection dropped is retried once, as a browser does "
-        f"(load_retried_connections), and counts as an error only if the retry fails too.\n\n"
-        + (f"Load errors: {'; '.join(samples)}.\n\n" if samples else "")
+        f"beat, asynchronous chart queries, Superset's metadata in PostgreSQL): {VIEWERS} MSP analysts, "
+        f"each with its own login, keep the MSP dashboard open for {LOAD_SECONDS} s: each opens it as the "
+        f"browser does ({BROWSER_CONNECTIONS} chart requests in flight, the worker's events polled every "
+        f"{POLL_S} s, each result fetched; a chart's time runs from the opening to its data, "
+        f"load_dashboard_p95_ms to the last chart's), reads it {THINK_S[0]:.0f}-{THINK_S[1]:.0f} s, opens it "
+        f"again; busy_load_*: the same viewers reading {BUSY_THINK_S[0]:.0f}-{BUSY_THINK_S[1]:.0f} s "
+        f"(Python threads over loopback, on the same 2 cores as the servers; target: load_p95_ms <= "
+        f"1000, load_errors 0); a kept-alive connection the server dropped is retried once, as a browser "
+        f"does (load_retried_connections), and counts as an error only if the retry fails too. "
+        f"Saturation: the same viewers opening it again without reading, {SATURATION_SECONDS} s: what "
+        f"this machine serves at most (saturation_requests_per_s; its p95 is a queue's, not a viewer's).\n\n"
+        + (f"Errors: {'; '.join(samples)}.\n\n" if samples else "")
         + f"| dashboard | chart | p50 ms | p95 ms |\n|---|---|---|---|\n{rows}"
     )
     write_results("superset", figures, notes)

@@ -68,6 +68,8 @@ INHERITED_VARIABLES = frozenset(
         "SUPERSET_SMTP_STARTTLS",
         "SUPERSET_SMTP_SSL",
         "PULSEOPS_SUPERSET_WORKERS",
+        "PULSEOPS_SUPERSET_WEB_PROCESSES",
+        "PULSEOPS_SUPERSET_WEB_THREADS",
         "PULSEOPS_SUPERSET_ASYNC_QUERIES",
     }
 )
@@ -230,12 +232,14 @@ def start_superset(
         process = subprocess.Popen(
             [
                 str(gunicorn),
+                # A request is mostly Python work: more processes than cores, each with few
+                # threads, keep both cores busy without the threads queueing on one interpreter.
                 "-w",
-                "2",
+                env.get("PULSEOPS_SUPERSET_WEB_PROCESSES", "4"),
                 "-k",
                 "gthread",
                 "--threads",
-                "8",
+                env.get("PULSEOPS_SUPERSET_WEB_THREADS", "4"),
                 "-b",
                 f"127.0.0.1:{port}",
                 # A cold first query on a busy 2-core machine can outlast gunicorn's 30 s default.

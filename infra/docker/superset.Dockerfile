@@ -29,4 +29,4 @@ USER superset
 EXPOSE 8088
 ENTRYPOINT ["python", "/opt/superset/app/infra/docker/entrypoint.py"]
 # Migrations, roles, the admin and the dashboards are idempotent: every start brings them up to date.
-CMD ["sh", "-c", "python superset_config/bootstrap.py && exec gunicorn -w 2 -k gthread --threads 8 --timeout 120 -b 0.0.0.0:8088 --no-control-socket 'superset.app:create_app()'"]
+CMD ["sh", "-c", "python superset_config/bootstrap.py && exec gunicorn -w 4 -k gthread --threads 4 --timeout 120 -b 0.0.0.0:8088 --no-control-socket 'superset.app:create_app()'"]
