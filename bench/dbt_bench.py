@@ -2,14 +2,15 @@
 
 Loads the M-scale demo (2,500 clients, 10,000 employees, ~10 million rows) through the ingest job
 into a fresh embedded PostgreSQL, times the Dagster materialization of the dbt assets (`dbt build`
-through DbtCliResource; models, seed, unit and data tests; the reporting models wait for the ML
-scores and are left out), delivers one new day of every daily fact (usage, FOCUS costs, tickets,
-time entries, RMM snapshots) with late rows for old days (FOCUS: the current billing period month
-to date and the previous one re-delivered), ingests it and times the build of what lies downstream
-of those five sources (the selection the landing sensor requests, orchestration/defs/automation.py).
-Then, with another new day, times the whole path a landing triggers (sensor -> ingestion -> dbt ->
-ML scores -> reporting) with each stage's share. The same one-day build on a warehouse holding three
-times the history gives dbt_incremental_history_ratio. Writes bench/results.json and BENCHMARKS.md.
+through DbtCliResource; models, seed and data tests, as scheduled builds run it: unit tests run in
+`make test`; the reporting models wait for the ML scores and are left out), delivers one new day
+of every daily fact (usage, FOCUS costs, tickets, time entries, RMM snapshots) with late rows for
+old days (FOCUS: the current billing period month to date and the previous one re-delivered),
+ingests it and times the build of what lies downstream of those five sources (the selection the
+landing sensor requests, orchestration/defs/automation.py). Then, with another new day, times the
+whole path a landing triggers (sensor -> ingestion -> dbt -> ML scores -> reporting) with each
+stage's share. The same one-day build on a warehouse holding three times the history gives
+dbt_incremental_history_ratio. Writes bench/results.json and BENCHMARKS.md.
 
 `python -m bench.dbt_bench [SCALE]` (default M; S runs the same steps in minutes).
 """
@@ -294,7 +295,8 @@ def main(scale_name: str) -> None:
             notes=f"The {scale_name}-scale demo in a fresh embedded PostgreSQL. dbt builds are Dagster "
             "materializations of the dbt assets (`dbt build` through DbtCliResource, reporting models left "
             "out), each in a fresh process as a run worker runs it; full = the first build (every model, the "
-            "seed, unit and data tests); incremental = the build of what lies downstream of the five sources "
+            "seed and data tests; unit tests run in `make test`); incremental = the build of what lies "
+            "downstream of the five sources "
             "a new day delivers (usage, tickets, time and RMM rows with late rows for old days, FOCUS files "
             "for the current billing period and the previous one re-delivered), with every test of those "
             "models, the incremental models reading the rows loaded since their last build (lookback 0: a "
