@@ -200,8 +200,7 @@ def load(sessions: list[Session], chart_ids: list[int], seconds: float, think_s:
                 reading = pause.uniform(*think_s) if think_s else 0.0
             time.sleep(max(0.0, min(reading, deadline[0] - time.perf_counter())))
 
-    with lock:
-        delays = [pause.uniform(0, think_s[1]) if think_s else 0.0 for _ in sessions]
+    delays = [pause.uniform(0, think_s[1]) if think_s else 0.0 for _ in sessions]
     threads = [threading.Thread(target=viewer, args=(s, d), daemon=True) for s, d in zip(sessions, delays, strict=True)]
     for thread in threads:
         thread.start()

@@ -277,7 +277,6 @@ class FileCheck:
 
     status: str  # loaded | loaded_with_rejects | quarantined
     violations: list[RuleViolation]
-    rows_rejected: int = 0
 
 
 def check_file(contract: Contract, path: Path, file_key: str, workdir: Path) -> FileCheck:
@@ -297,8 +296,7 @@ def check_file(contract: Contract, path: Path, file_key: str, workdir: Path) -> 
         return FileCheck(BROKEN, [whole_file_violation(error)])
     if whole_file_refused(contract, scan):
         return FileCheck(BROKEN, scan.log.violations)
-    rejected = len(scan.log.bad_rows())
-    return FileCheck(HELD_BACK if rejected else "loaded", scan.log.violations, rejected)
+    return FileCheck(HELD_BACK if len(scan.log.bad_rows()) else "loaded", scan.log.violations)
 
 
 def _without_unparsed(violations: list[RuleViolation], type_violations: list[RuleViolation]) -> list[RuleViolation]:
