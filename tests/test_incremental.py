@@ -19,7 +19,8 @@ from tests.support import build_warehouse, query, scalar
 SCALE = "XS"
 SCHEMAS = ("staging", "intermediate", "marts")
 NEW_DAY = f"{AS_OF.isoformat()}"
-# The large facts and their daily and monthly aggregates: the models that add to their tables.
+# The large facts, their daily and monthly aggregates and the client-month tables: the models that
+# add to their tables.
 INCREMENTAL_MODELS = {
     "stg_focus__costs",
     "stg_psa__csat_responses",
@@ -34,6 +35,10 @@ INCREMENTAL_MODELS = {
     "int_rmm__client_month_health",
     "int_saas__daily_app_usage",
     "int_saas__last_activity",
+    # and the client-month tables, by whole months
+    "int_client_months",
+    "client_monthly",
+    "client_churn_features",
 }
 
 

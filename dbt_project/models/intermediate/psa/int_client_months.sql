@@ -1,12 +1,54 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['month'],
+    indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
+) }}
 -- Every client and month of the MSP history in which the client had recurring revenue, invoices,
 -- tickets, technician time, CSAT answers or RMM snapshots, with the month's raw sums from each.
 -- Ratios and growth are computed in the marts, from these additive sums.
--- A table of tens of thousands of rows rebuilt whole in every build, from the incremental monthly
--- aggregates of the large facts.
-with calendar as (
+-- Incremental, by whole months (delete+insert on the month): a build recomputes every month from
+-- the earliest one its inputs received rows for since the last build (a late ticket's month, the
+-- first month of a changed agreement), and at least the latest month the table holds (its unpaid
+-- invoices turn late as "now" moves on) and every month after it (a new month brings
+-- agreement-months of old agreements). A daily build recomputes the current month, not the history.
+-- depends_on: {{ ref('stg_psa__csat_responses') }}
+with
+{% if is_incremental() -%}
+{%- set new_rows = loaded_since_last_build(watermark_column='_source_loaded_at') -%}
+{%- set new_aggregate_rows = loaded_since_last_build(
+    loaded_at_column='_source_loaded_at', watermark_column='_source_loaded_at'
+) %}
+recompute_from as (
     select
-        first_month,
+        least(
+            (select max(month) from {{ this }}),
+            (select min(month) from {{ ref('int_agreements_active_by_month') }} where {{ new_rows }}),
+            (
+                select min(least(invoice_month, date_trunc('month', due_date)::date))
+                from {{ ref('int_invoices_costed') }}
+                where {{ new_rows }}
+            ),
+            (select min(month) from {{ ref('int_psa__agreement_month_labour') }} where {{ new_aggregate_rows }}),
+            (select min(month) from {{ ref('int_psa__client_month_tickets') }} where {{ new_aggregate_rows }}),
+            -- the answers themselves: their monthly view aggregates every answer before it can filter
+            (
+                select min(date_trunc('month', responded_at))::date from {{ ref('stg_psa__csat_responses') }}
+                where {{ new_rows }}
+            ),
+            (select min(month) from {{ ref('int_rmm__client_month_health') }} where {{ new_aggregate_rows }})
+        ) as month
+),
+
+{% endif -%}
+-- the months this build computes: the calendar's, from the first to recompute on an incremental build
+calendar as (
+    select
+        {% if is_incremental() -%}
+            greatest(first_month, (select month from recompute_from)) as first_month,
+        {%- else -%}
+            first_month,
+        {%- endif %}
         last_month
     from {{ ref('int_psa__calendar') }}
 ),
@@ -21,7 +63,7 @@ recurring_by_type as (
         count(*) as active_agreements,
         max(active._loaded_at) as _loaded_at
     from {{ ref('int_agreements_active_by_month') }} as active
-    -- the calendar's months only: agreements may have started long before the history
+    -- agreements may have started long before the history
     inner join calendar
         on active.month between calendar.first_month and calendar.last_month
     group by 1, 2, 3
@@ -48,6 +90,7 @@ invoiced as (
         sum(resale_cost) as resale_cost,
         max(_loaded_at) as _loaded_at
     from {{ ref('int_invoices_costed') }}
+    where invoice_month >= (select calendar.first_month from calendar)
     group by 1, 2
 ),
 
@@ -59,6 +102,7 @@ payments_due as (
         count(*) filter (where is_paid_late)::integer as invoices_paid_late,
         max(_loaded_at) as _loaded_at
     from {{ ref('int_invoices_costed') }}
+    where due_date >= (select calendar.first_month from calendar)
     group by 1, 2
 ),
 
@@ -71,19 +115,23 @@ labour as (
         sum(labour_cost) as labour_cost,
         max(_source_loaded_at) as _loaded_at
     from {{ ref('int_psa__agreement_month_labour') }}
+    where month >= (select calendar.first_month from calendar)
     group by 1, 2
 ),
 
 tickets as (
     select * from {{ ref('int_psa__client_month_tickets') }}
+    where month >= (select calendar.first_month from calendar)
 ),
 
 csat as (
     select * from {{ ref('int_psa__client_month_csat') }}
+    where month >= (select calendar.first_month from calendar)
 ),
 
 health as (
     select * from {{ ref('int_rmm__client_month_health') }}
+    where month >= (select calendar.first_month from calendar)
 ),
 
 -- Each source's client-months joined on the client-month itself (full joins: a month may appear in

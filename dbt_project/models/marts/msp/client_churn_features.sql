@@ -1,14 +1,57 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['snapshot_month'],
+    indexes=[{'columns': ['client_id', 'snapshot_month'], 'unique': true}]
+) }}
 -- One row per client and monthly snapshot (each month end at which it had managed services), with
 -- only what was known at that month end, and whether it then left within the churn horizon.
 -- Trailing windows are the snapshot month and the two before it (3m), and the three before those
 -- (prior 3m) for trends. Train only on rows whose outcome is observable.
--- A table over the monthly tables, rebuilt whole in every build.
-with snapshots as (
+-- Incremental by whole snapshot months: a build recomputes every month from the earliest one that
+-- can have changed since the last build. Those are the months whose monthly sums changed (the windows
+-- read them for six months on), the months of a changed managed agreement from its start and the
+-- horizon before its cancellation (its label), every snapshot of a changed client, and the
+-- snapshots still inside the horizon, whose outcome becomes observable as "now" moves on.
+-- depends_on: {{ ref('stg_psa__agreements') }}
+{%- set horizon = "interval '" ~ var('churn_horizon_days') ~ " days'" %}
+with
+{% if is_incremental() -%}
+{%- set changed_sums = loaded_since_last_build(
+    loaded_at_column='_source_loaded_at', watermark_column='_source_loaded_at'
+) -%}
+{%- set changed_rows = loaded_since_last_build(watermark_column='_source_loaded_at') %}
+recompute_from as (
+    select
+        date_trunc('month', least(
+            (select max(snapshot_month) - {{ horizon }} from {{ this }}),
+            (select min(month) from {{ ref('int_client_months') }} where {{ changed_sums }}),
+            (
+                select min(least(start_date, cancelled_date - {{ horizon }}))
+                from {{ ref('stg_psa__agreements') }}
+                where agreement_type = 'managed_services' and {{ changed_rows }}
+            ),
+            (
+                select min(snapshot_month) from {{ ref('int_client_snapshots_labelled') }}
+                where client_id in (select client_id from {{ ref('stg_psa__clients') }} where {{ changed_rows }})
+            )
+        ) - interval '1 month')::date as month
+),
+
+{% endif -%}
+snapshots as (
     select * from {{ ref('int_client_snapshots_labelled') }}
+    {% if is_incremental() -%}
+        where snapshot_month >= (select month from recompute_from)
+    {%- endif %}
 ),
 
 months as (
     select * from {{ ref('int_client_months') }}
+    {% if is_incremental() -%}
+        -- and the five months before, which the windows read
+        where month >= (select month - interval '5 months' from recompute_from)
+    {%- endif %}
 ),
 
 -- Every snapshot month is a month of int_client_months (a running managed agreement is recurring

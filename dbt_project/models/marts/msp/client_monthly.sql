@@ -1,10 +1,44 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['month'],
+    indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
+) }}
 -- One row per client and month: recurring revenue and its growth, invoiced revenue, labour, margin,
 -- service levels, satisfaction and the health of the managed estate.
 -- Gross margin = invoiced - labour cost - resale cost; effective hourly rate = (invoiced - resale
 -- cost) / labour hours. Tickets count in the month they were opened, CSAT in the month answered.
--- A table over int_client_months, rebuilt whole in every build.
-with months as (
+-- Incremental by whole months, as int_client_months: from the earliest month whose sums changed
+-- since the last build (growth reads back, so every later month too), and at least the latest month
+-- held; every month of a client whose name, segment or region changed.
+with
+{% if is_incremental() -%}
+{%- set changed_months = loaded_since_last_build(
+    loaded_at_column='_source_loaded_at', watermark_column='_source_loaded_at'
+) -%}
+{%- set changed_clients = loaded_since_last_build(watermark_column='_source_loaded_at') %}
+recompute_from as (
+    select
+        least(
+            (select max(month) from {{ this }}),
+            (select min(month) from {{ ref('int_client_months') }} where {{ changed_months }}),
+            (
+                select min(month) from {{ ref('int_client_months') }}
+                where client_id in (select client_id from {{ ref('stg_psa__clients') }} where {{ changed_clients }})
+            )
+        ) as month
+),
+
+{% endif -%}
+all_months as (
     select * from {{ ref('int_client_months') }}
+),
+
+months as (
+    select * from all_months
+    {% if is_incremental() -%}
+        where month >= (select month from recompute_from)
+    {%- endif %}
 )
 
 select
@@ -48,9 +82,9 @@ select
 from months
 left join {{ ref('stg_psa__clients') }} as clients
     on months.client_id = clients.client_id
-left join months as previous
+left join all_months as previous
     on months.client_id = previous.client_id
         and previous.month = (months.month - interval '1 month')::date
-left join months as last_year
+left join all_months as last_year
     on months.client_id = last_year.client_id
         and last_year.month = (months.month - interval '12 months')::date
