@@ -70,6 +70,18 @@
     ) }}
 {%- endmacro %}
 
+{# Config shared by the client-month tables incremental by whole months: dbt's delete+insert on the
+   month, so a recomputed month replaces every row of it (a client-month whose data has gone goes
+   too), and one row per client and month. #}
+{% macro incremental_months_config(month_column='month') -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=[month_column],
+        indexes=[{'columns': ['client_id', month_column], 'unique': true}]
+    ) }}
+{%- endmacro %}
+
 {# A BRIN index on a raw table's `_loaded_at`: raw tables are append-only, so load time follows the
    physical order and a tiny block-range index finds the newest rows. The planner only takes it when
    it knows the column: a raw table nothing has analyzed yet gets its `_loaded_at` statistics.

@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['month'],
-    indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
-) }}
+{{ incremental_months_config() }}
 -- Every client and month of the MSP history in which the client had recurring revenue, invoices,
 -- tickets, technician time, CSAT answers or RMM snapshots, with the month's raw sums from each.
 -- Ratios and growth are computed in the marts, from these additive sums.

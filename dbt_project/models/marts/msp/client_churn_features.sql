@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['snapshot_month'],
-    indexes=[{'columns': ['client_id', 'snapshot_month'], 'unique': true}]
-) }}
+{{ incremental_months_config('snapshot_month') }}
 -- One row per client and monthly snapshot (each month end at which it had managed services), with
 -- only what was known at that month end, and whether it then left within the churn horizon.
 -- Trailing windows are the snapshot month and the two before it (3m), and the three before those

@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['month'],
-    indexes=[{'columns': ['client_id', 'month'], 'unique': true}]
-) }}
+{{ incremental_months_config() }}
 -- One row per client and month: recurring revenue and its growth, invoiced revenue, labour, margin,
 -- service levels, satisfaction and the health of the managed estate.
 -- Gross margin = invoiced - labour cost - resale cost; effective hourly rate = (invoiced - resale
