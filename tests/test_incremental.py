@@ -38,6 +38,7 @@ INCREMENTAL_MODELS = {
     # and the client-month tables, by whole months
     "int_client_months",
     "client_monthly",
+    "client_monthly_mrr",
     "client_churn_features",
 }
 
