@@ -82,6 +82,19 @@
     ) }}
 {%- endmacro %}
 
+{# For an incremental build of a client-month table: the first month `relation` holds for a client
+   loaded since this table's last build (a changed name, segment or onboarding date changes every
+   month of that client). #}
+{% macro first_month_of_changed_clients(relation, month_column='month') -%}
+    (
+        select min({{ month_column }}) from {{ relation }}
+        where client_id in (
+            select client_id from {{ ref('stg_psa__clients') }}
+            where {{ loaded_since_last_build(watermark_column='_source_loaded_at') }}
+        )
+    )
+{%- endmacro %}
+
 {# A BRIN index on a raw table's `_loaded_at`: raw tables are append-only, so load time follows the
    physical order and a tiny block-range index finds the newest rows. The planner only takes it when
    it knows the column: a raw table nothing has analyzed yet gets its `_loaded_at` statistics.

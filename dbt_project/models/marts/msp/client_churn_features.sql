@@ -26,10 +26,7 @@ recompute_from as (
                 from {{ ref('stg_psa__agreements') }}
                 where agreement_type = 'managed_services' and {{ changed_rows }}
             ),
-            (
-                select min(snapshot_month) from {{ ref('int_client_snapshots_labelled') }}
-                where client_id in (select client_id from {{ ref('stg_psa__clients') }} where {{ changed_rows }})
-            )
+            {{ first_month_of_changed_clients(ref('int_client_snapshots_labelled'), 'snapshot_month') }}
         ) - interval '1 month')::date as month
 ),
 

@@ -10,17 +10,13 @@ with
 {% if is_incremental() -%}
 {%- set changed_months = loaded_since_last_build(
     loaded_at_column='_source_loaded_at', watermark_column='_source_loaded_at'
-) -%}
-{%- set changed_clients = loaded_since_last_build(watermark_column='_source_loaded_at') %}
+) %}
 recompute_from as (
     select
         least(
             (select max(month) from {{ this }}),
             (select min(month) from {{ ref('int_client_months') }} where {{ changed_months }}),
-            (
-                select min(month) from {{ ref('int_client_months') }}
-                where client_id in (select client_id from {{ ref('stg_psa__clients') }} where {{ changed_clients }})
-            )
+            {{ first_month_of_changed_clients(ref('int_client_months')) }}
         ) as month
 ),
 

@@ -11,10 +11,7 @@ recompute_from as (
         least(
             (select max(month) from {{ this }}),
             (select min(month) from {{ ref('int_agreements_active_by_month') }} where {{ changed_rows }}),
-            (
-                select min(month) from {{ ref('int_agreements_active_by_month') }}
-                where client_id in (select client_id from {{ ref('stg_psa__clients') }} where {{ changed_rows }})
-            )
+            {{ first_month_of_changed_clients(ref('int_agreements_active_by_month')) }}
         ) as month
 ),
 
